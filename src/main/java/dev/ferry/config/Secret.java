@@ -1,0 +1,30 @@
+package dev.ferry.config;
+
+/**
+ * A password or key that must never be printed. Its {@code toString()} is a fixed mask, so passing one
+ * to a logger or into a message by mistake shows {@code ******} rather than the value.
+ */
+public final class Secret {
+
+    public static final Secret EMPTY = new Secret("");
+
+    private final String value;
+
+    public Secret(String value) {
+        this.value = value == null ? "" : value;
+    }
+
+    /** The clear value; call only where it is handed to a driver or library. */
+    public String reveal() {
+        return value;
+    }
+
+    public boolean isEmpty() {
+        return value.isEmpty();
+    }
+
+    @Override
+    public String toString() {
+        return "******";
+    }
+}

@@ -1,0 +1,181 @@
+package dev.ferry.config;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.regex.Pattern;
+
+import org.apache.camel.CamelContext;
+import org.apache.camel.model.RouteDefinition;
+import org.apache.camel.model.RouteTemplateDefinition;
+
+/**
+ * Every transfer declared under routes/, validated as a whole before anything runs.
+ *
+ * <p>Registered with Camel as the converter of the {@value #TEMPLATE_ID} route template, it sees each
+ * {@code templatedRoute} as Camel builds it: it names the route after the transfer and derives the parameters
+ * the template's trigger needs. {@link #validate} then checks all transfers against the declared connections and
+ * reports every problem at once, each with its file and line.
+ */
+public final class TransferCatalog implements RouteTemplateDefinition.Converter {
+
+    public static final String TEMPLATE_ID = "ferry-transfer";
+
+    /** Parameters a transfer may set; anything else is a typo worth reporting. */
+    static final Set<String> PARAMETERS = Set.of(
+            "name", "source", "destination", "tables", "mode", "cron", "every", "batchSize", "fetchSize");
+
+    /** Parameters the template derives for itself. */
+    static final Set<String> DERIVED = Set.of("everyMillis", "parentRouteId", "parentProcessorId");
+
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
+
+    private final List<RouteDefinition> declared = new CopyOnWriteArrayList<>();
+    private volatile Duration scheduleOverride;
+    private final Map<String, TransferSpec> transfers = new LinkedHashMap<>();
+
+    @Override
+    public RouteDefinition apply(RouteTemplateDefinition template, Map<String, Object> parameters) throws Exception {
+        RouteDefinition route = template.asRouteDefinition();
+        Object name = parameters.get("name");
+        if (name != null && NAME.matcher(name.toString()).matches()) {
+            route.setId(name.toString());
+        }
+        if (scheduleOverride != null) {
+            // the demo runs every transfer on one short schedule, whatever the routes say
+            parameters.remove("cron");
+            parameters.put("every", Durations.format(scheduleOverride));
+        }
+        Object every = parameters.get("every");
+        if (every != null && !every.toString().isBlank()) {
+            try {
+                parameters.put("everyMillis", String.valueOf(Durations.parse(every.toString()).toMillis()));
+            } catch (IllegalArgumentException e) {
+                // reported by validate() together with every other problem
+            }
+        }
+        declared.add(route);
+        return route;
+    }
+
+    /** Makes every transfer run on this interval instead of its own schedule (for the demo). */
+    public void overrideSchedule(Duration every) {
+        this.scheduleOverride = every;
+    }
+
+    /**
+     * Checks every declared transfer against the connections.
+     *
+     * @throws ConfigException listing every problem found
+     */
+    public synchronized void validate(CamelContext camel, Connections connections, RouteFiles files) {
+        List<String> problems = new ArrayList<>();
+        transfers.clear();
+        Map<String, String> destinationTables = new HashMap<>();
+        for (RouteDefinition route : declared) {
+            Map<String, String> params = new LinkedHashMap<>();
+            Map<String, Object> raw = route.getTemplateParameters() == null ? Map.of() : route.getTemplateParameters();
+            String name = raw.get("name") == null ? null : raw.get("name").toString();
+            RouteFiles.Location loc = name == null ? null : files.locate(name);
+            String fallback = route.getId() != null ? "routes (route " + route.getId() + ")" : "routes";
+            java.util.function.Function<String, String> where = param -> loc != null ? loc.at(param) : fallback;
+
+            if (name == null || name.isBlank()) {
+                problems.add(fallback + ": a ferry-transfer templatedRoute has no 'name' parameter; add one, e.g."
+                        + " { name: name, value: orders-export }");
+                continue;
+            }
+            if (!NAME.matcher(name).matches()) {
+                problems.add(where.apply("name") + ": transfer name '" + name + "' may hold only letters, digits, '.', '_'"
+                        + " and '-', starting with a letter or digit");
+                continue;
+            }
+            if (transfers.containsKey(name)) {
+                problems.add(where.apply("name") + ": transfer name '" + name + "' is used twice; names must be unique");
+                continue;
+            }
+            if (route.getId() != null && !route.getId().equals(name)) {
+                problems.add(where.apply(null) + ": transfer '" + name + "' sets routeId '" + route.getId()
+                        + "'; remove routeId, the transfer's name is its route id");
+            }
+            for (Map.Entry<String, Object> e : raw.entrySet()) {
+                String key = e.getKey();
+                if (key.contains("-") || DERIVED.contains(key)) {
+                    continue; // Camel adds kebab-case twins of every key
+                }
+                if (!PARAMETERS.contains(key)) {
+                    problems.add(where.apply(key) + ": transfer '" + name + "': unknown parameter '" + key + "'; known: "
+                            + String.join(", ", new TreeSet<>(PARAMETERS)));
+                    continue;
+                }
+                String value = e.getValue() == null ? null : e.getValue().toString();
+                if (value != null && value.contains("{{")) {
+                    try {
+                        value = camel.resolvePropertyPlaceholders(value);
+                    } catch (RuntimeException ex) {
+                        problems.add(where.apply(key) + ": transfer '" + name + "': parameter '" + key + "': " + ex.getMessage());
+                        continue;
+                    }
+                }
+                params.put(key, value);
+            }
+            TransferSpec spec = TransferSpec.parse(params, where, problems);
+            if (spec == null) {
+                continue;
+            }
+            if (connections.source(spec.source()) == null) {
+                problems.add(where.apply("source") + ": transfer '" + name + "': no source named '" + spec.source() + "'; declare"
+                        + " ferry.source." + spec.source() + ".hostname (and port, database, user, password) in "
+                        + connections.configName() + knownNames(" (declared sources: ", connections.sources().keySet()));
+            }
+            ConnectionSettings dest = connections.destination(spec.destination());
+            if (dest == null) {
+                problems.add(where.apply("destination") + ": transfer '" + name + "': no destination named '" + spec.destination()
+                        + "'; declare ferry.destination." + spec.destination() + ".hostname (and port, database, user,"
+                        + " password, schema) in " + connections.configName()
+                        + knownNames(" (declared destinations: ", connections.destinations().keySet()));
+            } else {
+                for (TableRef t : spec.tables()) {
+                    String key = spec.destination() + "/" + t.name();
+                    String other = destinationTables.putIfAbsent(key, name + " (" + t.display() + ")");
+                    if (other != null) {
+                        problems.add(where.apply("tables") + ": transfer '" + name + "': " + t.display() + " would be written to "
+                                + dest.schema() + "." + t.name() + " in destination '" + spec.destination()
+                                + "', which transfer " + other + " already writes");
+                    }
+                }
+            }
+            transfers.put(name, spec);
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+    }
+
+    private static String knownNames(String prefix, Collection<String> names) {
+        return names.isEmpty() ? " (none are declared yet)" : prefix + String.join(", ", new TreeSet<>(names)) + ")";
+    }
+
+    public synchronized TransferSpec get(String name) {
+        TransferSpec spec = transfers.get(name);
+        if (spec == null) {
+            throw new IllegalArgumentException("no transfer named '" + name + "'");
+        }
+        return spec;
+    }
+
+    public synchronized boolean contains(String name) {
+        return transfers.containsKey(name);
+    }
+
+    public synchronized List<TransferSpec> all() {
+        return List.copyOf(transfers.values());
+    }
+}

@@ -1,0 +1,52 @@
+package dev.ferry.state;
+
+import java.sql.SQLException;
+
+/** Turns an exception chain into one line that names the cause. */
+public final class Errors {
+
+    private Errors() {
+    }
+
+    public static String describe(Throwable error) {
+        if (error == null) {
+            return "unknown error";
+        }
+        SQLException sql = find(error, SQLException.class);
+        if (sql != null) {
+            String state = sql.getSQLState();
+            String msg = firstLine(sql.getMessage());
+            return msg + (state != null ? " (SQLSTATE " + state + ")" : "");
+        }
+        Throwable root = error;
+        while (root.getCause() != null && root.getCause() != root && isWrapper(root)) {
+            root = root.getCause();
+        }
+        String msg = root.getMessage();
+        return msg == null || msg.isBlank() ? root.getClass().getSimpleName() : msg;
+    }
+
+    private static boolean isWrapper(Throwable t) {
+        String n = t.getClass().getName();
+        return n.startsWith("org.apache.camel.") || t instanceof java.lang.reflect.InvocationTargetException
+                || (t.getClass() == RuntimeException.class && t.getCause() != null);
+    }
+
+    /** The first throwable of a type in a cause chain. */
+    public static <T extends Throwable> T find(Throwable error, Class<T> type) {
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+        }
+        return null;
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,70 @@
+package dev.ferry.state;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+
+import dev.ferry.config.Connections;
+import dev.ferry.config.TableRef;
+import dev.ferry.write.TableLoad;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The error route's step: rolls back what the failed table left uncommitted, and records the failure in the
+ * run history and the log, with a message that names the cause.
+ */
+public final class Failures {
+
+    /** Exchange property: the {@code _ferry_runs} row of the table being moved. */
+    public static final String RECORD = "ferryRecord";
+    /** Exchange property: the source table being moved. */
+    public static final String SOURCE_TABLE = "ferrySourceTable";
+
+    private static final Logger LOG = LoggerFactory.getLogger("dev.ferry.transfer");
+
+    private final Connections connections;
+
+    public Failures(Connections connections) {
+        this.connections = connections;
+    }
+
+    public void record(Exchange exchange) {
+        Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (error == null) {
+            error = exchange.getException();
+        }
+        String message = Errors.describe(error);
+        TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+        TableLoad load = exchange.getProperty("ferryTable", TableLoad.class);
+        TableRef table = exchange.getProperty(SOURCE_TABLE, TableRef.class);
+        Long recordId = exchange.getProperty(RECORD, Long.class);
+        long rows = load != null ? load.rows() : 0;
+        if (load != null) {
+            load.close(); // roll back now: nothing uncommitted of this table survives the failure
+        }
+        if (run == null) {
+            LOG.error("transfer {}: failed before it started: {}", exchange.getFromRouteId(), message);
+            return;
+        }
+        if (table != null) {
+            run.tableFailed(table, rows, message);
+            LOG.error("transfer {}: {} failed after {} rows; nothing of this run was committed to it: {}", run.spec().name(),
+                    table.display(), rows, message);
+        } else {
+            run.runFailed(message);
+            LOG.error("transfer {}: run {} failed: {}", run.spec().name(), run.id(), message);
+        }
+        String schema = run.destination().schema();
+        try (Connection c = connections.dataSource(run.destination()).getConnection()) {
+            if (recordId != null) {
+                RunHistory.fail(c, schema, recordId, rows, message);
+            } else {
+                RunHistory.runFailed(c, schema, run, message);
+            }
+        } catch (SQLException | RuntimeException e) {
+            LOG.warn("transfer {}: could not record the failure in {}.{}: {}", run.spec().name(), schema, RunHistory.TABLE,
+                    Errors.describe(e));
+        }
+    }
+}

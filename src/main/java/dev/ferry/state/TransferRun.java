@@ -1,0 +1,120 @@
+package dev.ferry.state;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+import dev.ferry.config.ConnectionSettings;
+import dev.ferry.config.TableRef;
+import dev.ferry.config.TransferSpec;
+
+/** One run of one transfer: its id, what it covers, and how each table ended. Lives on the exchange as {@code ferryRun}. */
+public final class TransferRun {
+
+    public enum Status { RUNNING, SUCCEEDED, FAILED }
+
+    /** How one table of the run ended. */
+    public record TableOutcome(TableRef table, Status status, long rows, String error) {
+    }
+
+    private final UUID id = UUID.randomUUID();
+    private final TransferSpec spec;
+    private final ConnectionSettings source;
+    private final ConnectionSettings destination;
+    private final Instant startedAt = Instant.now();
+    private final long startedNanos = System.nanoTime();
+    private final Map<TableRef, TableOutcome> outcomes = new ConcurrentHashMap<>();
+    private final AtomicLong rows = new AtomicLong();
+    private volatile String runError;
+
+    public TransferRun(TransferSpec spec, ConnectionSettings source, ConnectionSettings destination) {
+        this.spec = spec;
+        this.source = source;
+        this.destination = destination;
+    }
+
+    public UUID id() {
+        return id;
+    }
+
+    public TransferSpec spec() {
+        return spec;
+    }
+
+    public ConnectionSettings source() {
+        return source;
+    }
+
+    public ConnectionSettings destination() {
+        return destination;
+    }
+
+    public Instant startedAt() {
+        return startedAt;
+    }
+
+    /** The run's start time, as the {@code _ferry_synced_at} value of every row it writes. */
+    public OffsetDateTime syncedAt() {
+        return OffsetDateTime.ofInstant(startedAt, ZoneOffset.UTC);
+    }
+
+    public double seconds() {
+        return (System.nanoTime() - startedNanos) / 1e9;
+    }
+
+    /** The tables to move, for the route's split. */
+    public List<TableRef> getTables() {
+        return spec.tables();
+    }
+
+    public void tableDone(TableRef table, long tableRows) {
+        rows.addAndGet(tableRows);
+        outcomes.put(table, new TableOutcome(table, Status.SUCCEEDED, tableRows, null));
+    }
+
+    public void tableFailed(TableRef table, long tableRows, String error) {
+        outcomes.put(table, new TableOutcome(table, Status.FAILED, tableRows, error));
+    }
+
+    /** A failure before or outside any table, such as an unreachable destination. */
+    public void runFailed(String error) {
+        this.runError = error;
+    }
+
+    public long rows() {
+        return rows.get();
+    }
+
+    public Map<TableRef, TableOutcome> outcomes() {
+        return Map.copyOf(outcomes);
+    }
+
+    public Status status() {
+        if (runError != null) {
+            return Status.FAILED;
+        }
+        if (outcomes.values().stream().anyMatch(o -> o.status() == Status.FAILED)) {
+            return Status.FAILED;
+        }
+        return outcomes.size() == spec.tables().size() ? Status.SUCCEEDED : Status.RUNNING;
+    }
+
+    /** The first error of the run, for summaries. */
+    public String firstError() {
+        if (runError != null) {
+            return runError;
+        }
+        return outcomes.values().stream().filter(o -> o.error() != null).map(o -> o.table().display() + ": " + o.error())
+                .findFirst().orElse(null);
+    }
+
+    @Override
+    public String toString() {
+        return "run " + id + " of transfer " + spec.name();
+    }
+}

@@ -1,0 +1,118 @@
+package dev.ferry.write;
+
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+import java.util.UUID;
+
+import dev.ferry.config.Sql;
+import dev.ferry.read.SourceTable;
+
+/**
+ * The destination's schema and tables: creates what is missing, from the source table's description.
+ *
+ * <p>Every destination table carries two metadata columns after the source's: {@value #SYNCED_AT}, when the row was
+ * synced, and {@value #RUN_ID}, the run that wrote it (a row of {@code _ferry_runs}).
+ */
+public final class DestinationSchema {
+
+    public static final String SYNCED_AT = "_ferry_synced_at";
+    public static final String RUN_ID = "_ferry_run_id";
+    static final int MAX_IDENTIFIER_BYTES = 63;
+
+    private DestinationSchema() {
+    }
+
+    /**
+     * Creates the schema when it is missing. An existing schema is used as it is: checking first means a writer
+     * with only {@code ALL} on a pre-created schema needs no CREATE on the database.
+     */
+    public static void ensureSchema(Connection con, String schema) throws SQLException {
+        if (schemaExists(con, schema)) {
+            return;
+        }
+        try (Statement st = con.createStatement()) {
+            st.execute("CREATE SCHEMA IF NOT EXISTS " + Sql.ident(schema));
+        }
+    }
+
+    static boolean schemaExists(Connection con, String schema) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = ?")) {
+            ps.setString(1, schema);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    static boolean tableExists(Connection con, String schema, String table) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+                + " ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')")) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** Creates a table with the source's columns and types, plus the metadata columns; no constraints yet. */
+    static void createTable(Connection con, String schema, String table, SourceTable source) throws SQLException {
+        StringJoiner cols = new StringJoiner(", ", "(", ")");
+        for (int i = 0; i < source.columns().size(); i++) {
+            cols.add(Sql.ident(source.columns().get(i).name()) + " " + source.destinationTypes().get(i));
+        }
+        cols.add(Sql.ident(SYNCED_AT) + " timestamptz");
+        cols.add(Sql.ident(RUN_ID) + " uuid");
+        try (Statement st = con.createStatement()) {
+            st.execute("CREATE TABLE " + Sql.qualified(schema, table) + " " + cols);
+        }
+    }
+
+    /** The columns COPY writes, in order: the source's, then the metadata columns. */
+    static List<String> copyColumns(SourceTable source) {
+        List<String> names = new ArrayList<>(source.columnNames());
+        names.add(SYNCED_AT);
+        names.add(RUN_ID);
+        return names;
+    }
+
+    /**
+     * A name for the table a full refresh loads into before the swap: unique to the run, and short enough that
+     * PostgreSQL does not truncate it into a clash with another table.
+     */
+    static String loadTableName(String table, UUID runId) {
+        return truncate("_ferry_" + runId.toString().substring(0, 8) + "_" + table, MAX_IDENTIFIER_BYTES);
+    }
+
+    /** The conventional primary key name, {@code <table>_pkey}, cut to fit. */
+    static String primaryKeyName(String table) {
+        return truncate(table, MAX_IDENTIFIER_BYTES - 5) + "_pkey";
+    }
+
+    /** Cuts a name to at most {@code maxBytes} bytes of UTF-8 without splitting a character. */
+    static String truncate(String name, int maxBytes) {
+        if (name.getBytes(StandardCharsets.UTF_8).length <= maxBytes) {
+            return name;
+        }
+        StringBuilder sb = new StringBuilder();
+        int bytes = 0;
+        for (int i = 0; i < name.length(); ) {
+            int cp = name.codePointAt(i);
+            int len = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8).length;
+            if (bytes + len > maxBytes) {
+                break;
+            }
+            sb.appendCodePoint(cp);
+            bytes += len;
+            i += Character.charCount(cp);
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,150 @@
+package dev.ferry.write;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.ferry.config.Sql;
+import dev.ferry.read.SourceTable;
+
+/**
+ * Puts a fully loaded table in place of the old one, in the load's own transaction, so that readers see either
+ * the old table or the new one, never an empty or half-loaded one.
+ *
+ * <p>The primary key is built after the load (faster than maintaining it row by row). Grants and secondary
+ * indexes that users put on the old table are re-created on the new one before the swap, so the swap itself is a
+ * drop and a rename. When views depend on the old table, dropping it would break them: the table is then emptied
+ * and refilled from the loaded one instead, which keeps the views.
+ */
+final class FullRefreshSwap {
+
+    private FullRefreshSwap() {
+    }
+
+    static void swap(Connection con, String schema, String table, String loadTable, SourceTable source, String runTag)
+            throws SQLException {
+        String target = Sql.qualified(schema, table);
+        String load = Sql.qualified(schema, loadTable);
+        boolean exists = DestinationSchema.tableExists(con, schema, table);
+        try (Statement st = con.createStatement()) {
+            // A reader holding the old table for long makes the swap wait; give up with a clear error rather than
+            // queue every later reader behind the swap indefinitely.
+            st.execute("SET LOCAL lock_timeout = '60s'");
+            if (exists && hasDependentViews(con, schema, table)) {
+                refillInPlace(st, target, load, source);
+                return;
+            }
+            String tmpKey = DestinationSchema.truncate("_ferry_" + runTag + "_pkey", DestinationSchema.MAX_IDENTIFIER_BYTES);
+            if (source.hasKey()) {
+                st.execute("ALTER TABLE " + load + " ADD CONSTRAINT " + Sql.ident(tmpKey) + " PRIMARY KEY ("
+                        + Sql.idents(source.key()) + ")");
+            }
+            List<String[]> indexRenames = new ArrayList<>();
+            if (exists) {
+                for (String grant : grants(con, schema, table, load)) {
+                    st.execute(grant);
+                }
+                int n = 0;
+                for (String[] idx : secondaryIndexes(con, schema, table)) {
+                    String tmp = DestinationSchema.truncate("_ferry_" + runTag + "_i" + (n++), DestinationSchema.MAX_IDENTIFIER_BYTES);
+                    st.execute(idx[1].replaceFirst(java.util.regex.Pattern.quote(idx[2]),
+                            java.util.regex.Matcher.quoteReplacement(Sql.ident(tmp) + " ON " + (idx[3] != null ? "ONLY " : "") + load)));
+                    indexRenames.add(new String[] {tmp, idx[0]});
+                }
+                st.execute("DROP TABLE " + target);
+            }
+            st.execute("ALTER TABLE " + load + " RENAME TO " + Sql.ident(table));
+            if (source.hasKey()) {
+                st.execute("ALTER TABLE " + target + " RENAME CONSTRAINT " + Sql.ident(tmpKey) + " TO "
+                        + Sql.ident(DestinationSchema.primaryKeyName(table)));
+            }
+            for (String[] r : indexRenames) {
+                st.execute("ALTER INDEX " + Sql.qualified(schema, r[0]) + " RENAME TO " + Sql.ident(r[1]));
+            }
+        }
+    }
+
+    private static void refillInPlace(Statement st, String target, String load, SourceTable source) throws SQLException {
+        String cols = Sql.idents(DestinationSchema.copyColumns(source));
+        st.execute("TRUNCATE " + target);
+        st.execute("INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + load);
+        st.execute("DROP TABLE " + load);
+    }
+
+    static boolean hasDependentViews(Connection con, String schema, String table) throws SQLException {
+        String sql = """
+                SELECT 1 FROM pg_catalog.pg_depend d
+                JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
+                WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass
+                  AND d.refobjid = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                                    WHERE n.nspname = ? AND c.relname = ?)
+                  AND r.ev_class <> d.refobjid
+                LIMIT 1""";
+        try (PreparedStatement ps = con.prepareStatement(sql)) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** GRANT statements that give the load table the privileges others hold on the old table. */
+    static List<String> grants(Connection con, String schema, String table, String onTable) throws SQLException {
+        String sql = """
+                SELECT a.privilege_type, a.grantee, CASE WHEN a.grantee = 0 THEN NULL ELSE pg_catalog.pg_get_userbyid(a.grantee) END,
+                       a.is_grantable
+                FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace,
+                     LATERAL pg_catalog.aclexplode(c.relacl) a
+                WHERE n.nspname = ? AND c.relname = ? AND a.grantee <> c.relowner""";
+        List<String> grants = new ArrayList<>();
+        try (PreparedStatement ps = con.prepareStatement(sql)) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String privilege = rs.getString(1);
+                    String role = rs.getString(3);
+                    grants.add("GRANT " + privilege + " ON " + onTable + " TO " + (role == null ? "PUBLIC" : Sql.ident(role))
+                            + (rs.getBoolean(4) ? " WITH GRANT OPTION" : ""));
+                }
+            }
+        }
+        return grants;
+    }
+
+    /**
+     * The old table's indexes other than its primary key: name, definition, the definition's
+     * {@code "name" ON schema.table} part to rewrite, and whether it says ONLY.
+     */
+    static List<String[]> secondaryIndexes(Connection con, String schema, String table) throws SQLException {
+        String sql = """
+                SELECT ic.relname, pg_catalog.pg_get_indexdef(i.indexrelid),
+                       pg_catalog.quote_ident(ic.relname) || ' ON ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname),
+                       pg_catalog.quote_ident(ic.relname) || ' ON ONLY ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname)
+                FROM pg_catalog.pg_index i
+                JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
+                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+                WHERE n.nspname = ? AND c.relname = ? AND NOT i.indisprimary
+                  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid)""";
+        List<String[]> indexes = new ArrayList<>();
+        try (PreparedStatement ps = con.prepareStatement(sql)) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String def = rs.getString(2);
+                    String only = rs.getString(4);
+                    boolean isOnly = def.contains(only);
+                    indexes.add(new String[] {rs.getString(1), def, isOnly ? only : rs.getString(3), isOnly ? "only" : null});
+                }
+            }
+        }
+        return indexes;
+    }
+}

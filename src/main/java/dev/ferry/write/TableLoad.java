@@ -1,0 +1,126 @@
+package dev.ferry.write;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+
+import dev.ferry.config.Sql;
+import dev.ferry.config.TableRef;
+import dev.ferry.read.SourceTable;
+import dev.ferry.read.TableRead;
+import dev.ferry.state.TransferRun;
+
+/**
+ * The writing side of one table in one run: the destination connection and transaction, the table being loaded,
+ * and the rows written so far. Lives on the exchange as {@code ferryTable} while the table's batches run.
+ */
+public final class TableLoad {
+
+    private final TransferRun run;
+    private final TableRef source;
+    private final SourceTable sourceTable;
+    private final TableRead read;
+    private final String schema;
+    private final String table;
+    private final String loadTable;
+    private final long recordId;
+    private final long startedNanos = System.nanoTime();
+    private Connection connection;
+    private long rows;
+    private boolean finished;
+
+    TableLoad(TransferRun run, TableRef source, SourceTable sourceTable, TableRead read, String schema, String table,
+              String loadTable, long recordId, Connection connection) {
+        this.run = run;
+        this.source = source;
+        this.sourceTable = sourceTable;
+        this.read = read;
+        this.schema = schema;
+        this.table = table;
+        this.loadTable = loadTable;
+        this.recordId = recordId;
+        this.connection = connection;
+    }
+
+    public TransferRun run() {
+        return run;
+    }
+
+    public TableRef source() {
+        return source;
+    }
+
+    public SourceTable sourceTable() {
+        return sourceTable;
+    }
+
+    public TableRead read() {
+        return read;
+    }
+
+    public String schema() {
+        return schema;
+    }
+
+    /** The destination table's name (in {@link #schema()}). */
+    public String table() {
+        return table;
+    }
+
+    /** The table COPY writes into: a fresh one for a full refresh. */
+    public String loadTable() {
+        return loadTable;
+    }
+
+    public String destinationDisplay() {
+        return Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
+    }
+
+    public long recordId() {
+        return recordId;
+    }
+
+    public Connection connection() {
+        return connection;
+    }
+
+    public long rows() {
+        return rows;
+    }
+
+    void addRows(long n) {
+        rows += n;
+    }
+
+    public double seconds() {
+        return (System.nanoTime() - startedNanos) / 1e9;
+    }
+
+    boolean finished() {
+        return finished;
+    }
+
+    void markFinished() {
+        finished = true;
+    }
+
+    /** Rolls back whatever is uncommitted and returns the connection; safe to call more than once. */
+    public void close() {
+        Connection c = connection;
+        connection = null;
+        if (c == null) {
+            return;
+        }
+        try {
+            if (!c.getAutoCommit()) {
+                c.rollback();
+            }
+        } catch (SQLException e) {
+            // the connection may be the broken one; closing it below discards it
+        }
+        try {
+            c.close();
+        } catch (SQLException e) {
+            // nothing more to release
+        }
+    }
+}
