@@ -36,18 +36,35 @@ public final class Connections implements AutoCloseable {
     private final Map<String, ConnectionSettings> destinations;
     private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
     private final String configName;
+    private final Set<String> declaredSources;
+    private final Set<String> declaredDestinations;
+    private final List<String> problems;
 
     public Connections(Map<String, ConnectionSettings> sources, Map<String, ConnectionSettings> destinations,
                        String configName) {
+        this(sources, destinations, configName, sources.keySet(), destinations.keySet(), List.of());
+    }
+
+    private Connections(Map<String, ConnectionSettings> sources, Map<String, ConnectionSettings> destinations,
+                        String configName, Set<String> declaredSources, Set<String> declaredDestinations, List<String> problems) {
         this.sources = Map.copyOf(sources);
         this.destinations = Map.copyOf(destinations);
         this.configName = configName;
+        this.declaredSources = Set.copyOf(declaredSources);
+        this.declaredDestinations = Set.copyOf(declaredDestinations);
+        this.problems = List.copyOf(problems);
     }
 
-    /** Reads every {@code ferry.source.*} and {@code ferry.destination.*} key; reports all problems at once. */
+    /**
+     * Reads every {@code ferry.source.*} and {@code ferry.destination.*} key. Connections with problems are left out
+     * and their problems listed in {@link #problems()}, so that all problems can be reported at once.
+     */
     public static Connections fromProperties(CamelContext camel, String configName) {
         PropertiesComponent pc = camel.getPropertiesComponent();
-        Properties raw = pc.loadProperties(k -> k.startsWith("ferry.source.") || k.startsWith("ferry.destination."));
+        java.util.function.Predicate<String> ours = k -> k.startsWith("ferry.source.") || k.startsWith("ferry.destination.");
+        // keys may come from the file (and its overrides) or from JVM system properties (-Dferry.source.app.port=...)
+        Properties raw = pc.loadProperties(ours);
+        System.getProperties().stringPropertyNames().stream().filter(ours).forEach(k -> raw.setProperty(k, ""));
         Map<String, Map<String, String>> sourceKeys = new LinkedHashMap<>();
         Map<String, Map<String, String>> destinationKeys = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
@@ -91,10 +108,22 @@ public final class Connections implements AutoCloseable {
                 destinations.put(name, s);
             }
         });
-        if (!problems.isEmpty()) {
-            throw new ConfigException(problems);
-        }
-        return new Connections(sources, destinations, configName);
+        return new Connections(sources, destinations, configName, sourceKeys.keySet(), destinationKeys.keySet(), problems);
+    }
+
+    /** What is wrong with the declared connections; empty when all are usable. */
+    public List<String> problems() {
+        return problems;
+    }
+
+    /** Whether a source of that name is declared, usable or not. */
+    public boolean declaresSource(String name) {
+        return declaredSources.contains(name);
+    }
+
+    /** Whether a destination of that name is declared, usable or not. */
+    public boolean declaresDestination(String name) {
+        return declaredDestinations.contains(name);
     }
 
     private static String placeholderProblem(RuntimeException e) {

@@ -126,22 +126,25 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                 }
                 params.put(key, value);
             }
+            String sourceName = TransferSpec.blankToNull(params.get("source"));
+            if (sourceName != null && !connections.declaresSource(sourceName)) {
+                problems.add(where.apply("source") + ": transfer '" + name + "': no source named '" + sourceName + "'; declare"
+                        + " ferry.source." + sourceName + ".hostname (and port, database, user, password) in "
+                        + connections.configName() + knownNames(" (declared sources: ", connections.sources().keySet()));
+            }
+            String destinationName = TransferSpec.blankToNull(params.get("destination"));
+            ConnectionSettings dest = destinationName == null ? null : connections.destination(destinationName);
+            if (destinationName != null && !connections.declaresDestination(destinationName)) {
+                problems.add(where.apply("destination") + ": transfer '" + name + "': no destination named '" + destinationName
+                        + "'; declare ferry.destination." + destinationName + ".hostname (and port, database, user,"
+                        + " password, schema) in " + connections.configName()
+                        + knownNames(" (declared destinations: ", connections.destinations().keySet()));
+            }
             TransferSpec spec = TransferSpec.parse(params, where, problems);
             if (spec == null) {
                 continue;
             }
-            if (connections.source(spec.source()) == null) {
-                problems.add(where.apply("source") + ": transfer '" + name + "': no source named '" + spec.source() + "'; declare"
-                        + " ferry.source." + spec.source() + ".hostname (and port, database, user, password) in "
-                        + connections.configName() + knownNames(" (declared sources: ", connections.sources().keySet()));
-            }
-            ConnectionSettings dest = connections.destination(spec.destination());
-            if (dest == null) {
-                problems.add(where.apply("destination") + ": transfer '" + name + "': no destination named '" + spec.destination()
-                        + "'; declare ferry.destination." + spec.destination() + ".hostname (and port, database, user,"
-                        + " password, schema) in " + connections.configName()
-                        + knownNames(" (declared destinations: ", connections.destinations().keySet()));
-            } else {
+            if (dest != null) {
                 for (TableRef t : spec.tables()) {
                     String key = spec.destination() + "/" + t.name();
                     String other = destinationTables.putIfAbsent(key, name + " (" + t.display() + ")");

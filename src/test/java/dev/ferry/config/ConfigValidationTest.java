@@ -1,0 +1,103 @@
+package dev.ferry.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Properties;
+
+import dev.ferry.cli.FerryRuntime;
+import dev.ferry.testing.FerryHarness;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+/** Bad configuration is reported at startup, all problems at once, each with its file and key or line. */
+class ConfigValidationTest {
+
+    @Test
+    void everyProblemIsReportedWithItsFileAndLine() throws Exception {
+        String routes = """
+                - templatedRoute:
+                    routeTemplateRef: ferry-transfer
+                    parameters:
+                      - { name: name, value: orders }
+                      - { name: source, value: nosuch }
+                      - { name: destination, value: dst }
+                      - { name: tables, value: "orders" }
+                      - { name: mode, value: ful_refresh }
+                      - { name: cron, value: "0 */15 * *" }
+                      - { name: batchsize, value: "10" }
+                - templatedRoute:
+                    routeTemplateRef: ferry-transfer
+                    parameters:
+                      - { name: name, value: refunds }
+                      - { name: source, value: src }
+                      - { name: destination, value: dst }
+                      - { name: tables, value: "shop.refunds" }
+                      - { name: every, value: "5 minutes" }
+                      - { name: batchSize, value: "-3" }
+                - templatedRoute:
+                    routeTemplateRef: ferry-transfer
+                    parameters:
+                      - { name: name, value: no-schedule }
+                      - { name: source, value: src }
+                      - { name: destination, value: dst }
+                      - { name: tables, value: "shop.a" }
+                """;
+        Path dir = FerryHarness.write(null, null, null, routes, Map.of(
+                "ferry.source.src.hostname", "localhost",
+                "ferry.source.src.port", "54x",
+                "ferry.source.src.database", "shop",
+                "ferry.source.src.user", "reader",
+                "ferry.source.src.password", "{{env:FERRY_TEST_SURELY_UNSET_PASSWORD}}",
+                "ferry.source.src.hostnam", "typo",
+                "ferry.destination.dst.hostname", "localhost",
+                "ferry.destination.dst.database", "warehouse",
+                "ferry.destination.dst.user", "writer"));
+
+        ConfigException e;
+        try (FerryRuntime ferry = new FerryRuntime(dir.resolve("application.properties"), dir.resolve("routes"),
+                FerryRuntime.Trigger.MANUAL, new Properties(), null)) {
+            e = catchThrowableOfType(ConfigException.class, ferry::start);
+        }
+
+        assertThat(e).as("startup must fail with a ConfigException").isNotNull();
+        assertThat(e.problems()).containsExactlyInAnyOrder(
+                "application.properties: ferry.source.src.hostnam: unknown field 'hostnam'; a source takes database, hostname,"
+                        + " password, port, user",
+                "application.properties: ferry.source.src.password: cannot resolve its value: environment variable"
+                        + " FERRY_TEST_SURELY_UNSET_PASSWORD is not set",
+                "application.properties: ferry.source.src.port: '54x' is not a TCP port (1-65535)",
+                "application.properties: ferry.destination.dst.schema is missing; the destination 'dst' needs it",
+                "routes/transfers.yaml:10: transfer 'orders': unknown parameter 'batchsize'; known: batchSize, cron, destination,"
+                        + " every, fetchSize, mode, name, source, tables",
+                "routes/transfers.yaml:5: transfer 'orders': no source named 'nosuch'; declare ferry.source.nosuch.hostname"
+                        + " (and port, database, user, password) in application.properties (none are declared yet)",
+                "routes/transfers.yaml:7: transfer 'orders': parameter 'tables': 'orders' is not schema-qualified; write it as"
+                        + " schema.table",
+                "routes/transfers.yaml:8: transfer 'orders': parameter 'mode': unknown mode 'ful_refresh'; expected one of"
+                        + " full_refresh, incremental, append, xmin",
+                "routes/transfers.yaml:9: transfer 'orders': parameter 'cron': '0 */15 * *' is not a valid Quartz cron"
+                        + " expression (Unexpected end of expression.); Quartz cron has six or seven fields starting with"
+                        + " seconds, e.g. \"0 */15 * * * ?\"",
+                "routes/transfers.yaml:18: transfer 'refunds': parameter 'every': '5 minutes' is not a duration; write it like"
+                        + " 30s, 5m, 1h30m or PT5M",
+                "routes/transfers.yaml:19: transfer 'refunds': parameter 'batchSize': '-3' is not a positive whole number",
+                "routes/transfers.yaml:20: transfer 'no-schedule': no schedule; add a parameter 'every' (e.g. 15m) or 'cron'"
+                        + " (a Quartz cron expression, e.g. \"0 0 * * * ?\" for hourly)");
+    }
+
+    @Test
+    void aMissingConfigFileOrRoutesFolderIsNamed() throws Exception {
+        Path dir = Files.createTempDirectory("ferry-empty");
+        ConfigException e;
+        try (FerryRuntime ferry = new FerryRuntime(dir.resolve("application.properties"), dir.resolve("routes"),
+                FerryRuntime.Trigger.MANUAL, new Properties(), null)) {
+            e = catchThrowableOfType(ConfigException.class, ferry::start);
+        }
+        assertThat(e.problems()).hasSize(2);
+        assertThat(e.problems().get(0)).contains("application.properties: no such file; pass --config FILE");
+        assertThat(e.problems().get(1)).contains("routes: no such folder; pass --routes DIR");
+    }
+}

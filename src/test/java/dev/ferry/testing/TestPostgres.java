@@ -1,0 +1,117 @@
+package dev.ferry.testing;
+
+import java.net.URI;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Properties;
+
+import dev.ferry.cli.EmbeddedServer;
+
+/**
+ * The PostgreSQL servers tests run against, one for sources and one for destinations, started once per test JVM.
+ *
+ * <p>Chosen by the environment variable {@code FERRY_TEST_PG}:
+ * <ul>
+ *   <li>unset or {@code embedded}: two servers from embedded binaries (zonky), no installation needed;</li>
+ *   <li>{@code docker}: two Testcontainers PostgreSQL containers (needs a Docker engine);</li>
+ *   <li>{@code postgresql://USER:PASSWORD@HOST:PORT}: an external server, superuser credentials, used for both
+ *       sides (each test makes its own databases and roles on it).</li>
+ * </ul>
+ */
+public final class TestPostgres {
+
+    private static PgServer source;
+    private static PgServer destination;
+
+    private TestPostgres() {
+    }
+
+    public static synchronized PgServer source() {
+        init();
+        return source;
+    }
+
+    public static synchronized PgServer destination() {
+        init();
+        return destination;
+    }
+
+    private static void init() {
+        if (source != null) {
+            return;
+        }
+        String mode = System.getenv().getOrDefault("FERRY_TEST_PG", "embedded").trim();
+        try {
+            if (mode.isEmpty() || mode.equals("embedded")) {
+                source = embedded();
+                destination = embedded();
+            } else if (mode.equals("docker")) {
+                source = Containers.start();
+                destination = Containers.start();
+            } else if (mode.startsWith("postgresql://")) {
+                source = external(mode);
+                destination = source;
+            } else {
+                throw new IllegalStateException("FERRY_TEST_PG must be 'embedded', 'docker' or postgresql://USER:PASSWORD@HOST:PORT, not '"
+                        + mode + "'");
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start test PostgreSQL (" + mode + "): " + e.getMessage(), e);
+        }
+    }
+
+    static PgServer embedded() throws Exception {
+        EmbeddedServer server = EmbeddedServer.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+            } catch (Exception ignored) {
+                // the JVM is going away
+            }
+        }));
+        return new PgServer() {
+            @Override
+            public String host() {
+                return "localhost";
+            }
+
+            @Override
+            public int port() {
+                return server.port();
+            }
+
+            @Override
+            public Connection admin(String database) throws SQLException {
+                return server.connect(database);
+            }
+        };
+    }
+
+    static PgServer external(String url) {
+        URI uri = URI.create(url);
+        String[] userInfo = uri.getUserInfo() == null ? new String[] {"postgres", ""} : uri.getUserInfo().split(":", 2);
+        String host = uri.getHost();
+        int port = uri.getPort() > 0 ? uri.getPort() : 5432;
+        return new PgServer() {
+            @Override
+            public String host() {
+                return host;
+            }
+
+            @Override
+            public int port() {
+                return port;
+            }
+
+            @Override
+            public Connection admin(String database) throws SQLException {
+                Properties p = new Properties();
+                p.setProperty("user", java.net.URLDecoder.decode(userInfo[0], java.nio.charset.StandardCharsets.UTF_8));
+                p.setProperty("password", userInfo.length > 1
+                        ? java.net.URLDecoder.decode(userInfo[1], java.nio.charset.StandardCharsets.UTF_8) : "");
+                return DriverManager.getConnection("jdbc:postgresql://" + host + ":" + port + "/" + database, p);
+            }
+        };
+    }
+}
