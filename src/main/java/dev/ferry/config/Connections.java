@@ -219,6 +219,8 @@ public final class Connections implements AutoCloseable {
         pg.setTcpKeepAlive(true);
         config.setDataSource(pg);
         if (s.role() == ConnectionSettings.Role.SOURCE) {
+            // strings bind as untyped values: the server reads a filter's '42' as whatever its column needs
+            pg.setStringType("unspecified");
             // pgjdbc streams a result set with a fetch size only outside autocommit; reads never write.
             config.setAutoCommit(false);
             config.setReadOnly(true);

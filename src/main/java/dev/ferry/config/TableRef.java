@@ -64,6 +64,25 @@ public record TableRef(String schema, String name) {
         return tables;
     }
 
+    /** Parses a list of column names, {@code id, "Full Name", email}, with the same rules as table names. */
+    public static List<String> parseNames(String text) {
+        Parser p = new Parser(text == null ? "" : text);
+        List<String> names = new ArrayList<>();
+        p.skipSpace();
+        while (!p.atEnd()) {
+            names.add(p.ident());
+            p.skipSpace();
+            if (!p.atEnd() && !p.consume(',')) {
+                throw new IllegalArgumentException("expected ',' between names at position " + (p.pos + 1) + " of '" + text + "'");
+            }
+            p.skipSpace();
+        }
+        if (names.isEmpty()) {
+            throw new IllegalArgumentException("no name given");
+        }
+        return names;
+    }
+
     private static final class Parser {
         private final String s;
         private int pos;

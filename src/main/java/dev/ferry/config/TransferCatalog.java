@@ -30,7 +30,8 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
 
     /** Parameters a transfer may set; anything else is a typo worth reporting. */
     static final Set<String> PARAMETERS = Set.of(
-            "name", "source", "destination", "tables", "mode", "cron", "every", "batchSize", "fetchSize");
+            "name", "source", "destination", "tables", "mode", "cron", "every", "batchSize", "fetchSize",
+            "cursor", "key", "lookback", "filter", "columns", "excludeColumns", "deletedColumn", "hardDeletes");
 
     /** Parameters the template derives for itself. */
     static final Set<String> DERIVED = Set.of("everyMillis", "parentRouteId", "parentProcessorId");
@@ -110,7 +111,7 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                 if (key.contains("-") || DERIVED.contains(key)) {
                     continue; // Camel adds kebab-case twins of every key
                 }
-                if (!PARAMETERS.contains(key)) {
+                if (!PARAMETERS.contains(key) && !key.startsWith("filter.")) {
                     problems.add(where.apply(key) + ": transfer '" + name + "': unknown parameter '" + key + "'; known: "
                             + String.join(", ", new TreeSet<>(PARAMETERS)));
                     continue;

@@ -18,10 +18,45 @@ public record TransferSpec(
         String cron,
         Duration every,
         int batchSize,
-        int fetchSize) {
+        int fetchSize,
+        String cursor,
+        List<String> key,
+        Lookback lookback,
+        FilterSql filter,
+        Map<String, String> filterValues,
+        List<String> columns,
+        List<String> excludeColumns,
+        String deletedColumn,
+        boolean hardDeletes) {
 
     public TransferSpec {
         tables = List.copyOf(tables);
+        key = key == null ? List.of() : List.copyOf(key);
+        columns = columns == null ? List.of() : List.copyOf(columns);
+        excludeColumns = excludeColumns == null ? List.of() : List.copyOf(excludeColumns);
+        filterValues = filterValues == null ? Map.of() : Map.copyOf(filterValues);
+    }
+
+    /**
+     * How far behind the committed watermark each incremental run starts reading again, so that rows committed late
+     * by long source transactions are not lost: a duration for timestamp and date cursors, a number for numeric ones.
+     */
+    public record Lookback(Duration duration, java.math.BigDecimal amount, String text) {
+
+        public static final Lookback DEFAULT = new Lookback(Duration.ofMinutes(5), null, "5m");
+
+        public boolean isZero() {
+            return (duration == null || duration.isZero()) && (amount == null || amount.signum() == 0);
+        }
+
+        static Lookback parse(String text) {
+            String t = text.trim();
+            if (t.matches("[0-9]+(\\.[0-9]+)?")) {
+                java.math.BigDecimal n = new java.math.BigDecimal(t);
+                return n.signum() == 0 ? new Lookback(Duration.ZERO, java.math.BigDecimal.ZERO, t) : new Lookback(null, n, t);
+            }
+            return new Lookback(Durations.parse(t), null, t);
+        }
     }
 
     /**
@@ -86,10 +121,123 @@ public record TransferSpec(
         int batchSize = positiveInt(p, "batchSize", 100_000, label, where, problems);
         int fetchSize = positiveInt(p, "fetchSize", 10_000, label, where, problems);
 
+        String cursor = singleName(p, "cursor", label, where, problems);
+        List<String> key = names(p, "key", label, where, problems);
+        List<String> columns = names(p, "columns", label, where, problems);
+        List<String> excludeColumns = names(p, "excludeColumns", label, where, problems);
+        String deletedColumn = singleName(p, "deletedColumn", label, where, problems);
+        boolean hardDeletes = bool(p, "hardDeletes", label, where, problems);
+        Lookback lookback = Lookback.DEFAULT;
+        String lookbackText = blankToNull(p.get("lookback"));
+        if (lookbackText != null) {
+            try {
+                lookback = Lookback.parse(lookbackText);
+            } catch (IllegalArgumentException e) {
+                problems.add(where.apply("lookback") + ": " + label + ": parameter 'lookback': '" + lookbackText
+                        + "' is neither a duration (e.g. 10m, for timestamp cursors) nor a number (for numeric cursors)");
+            }
+        }
+        if (mode != null) {
+            switch (mode) {
+                case FULL_REFRESH -> {
+                    for (String k : List.of("cursor", "lookback", "hardDeletes")) {
+                        boolean set = k.equals("hardDeletes") ? hardDeletes : blankToNull(p.get(k)) != null;
+                        if (set) {
+                            problems.add(where.apply(k) + ": " + label + ": parameter '" + k + "' applies to incremental modes,"
+                                    + " not to full_refresh; remove it, or set mode to incremental");
+                        }
+                    }
+                }
+                case INCREMENTAL, APPEND -> {
+                    if (cursor == null) {
+                        problems.add(where.apply("mode") + ": " + label + ": mode " + mode.key() + " needs a 'cursor' parameter"
+                                + " naming an ever-increasing column such as updated_at; for a table without one, use mode xmin");
+                    }
+                }
+                case XMIN -> {
+                    if (cursor != null) {
+                        problems.add(where.apply("cursor") + ": " + label + ": mode xmin tracks changes by transaction id and"
+                                + " takes no 'cursor'; remove it, or use mode incremental");
+                    }
+                }
+            }
+        }
+        if (!columns.isEmpty() && !excludeColumns.isEmpty()) {
+            problems.add(where.apply("excludeColumns") + ": " + label + ": set 'columns' (the columns to copy) or"
+                    + " 'excludeColumns' (the columns to leave out), not both");
+        }
+        FilterSql filter = null;
+        Map<String, String> filterValues = new java.util.TreeMap<>();
+        p.forEach((k, v) -> {
+            if (k.startsWith("filter.")) {
+                filterValues.put(k.substring("filter.".length()), v == null ? "" : v);
+            }
+        });
+        String filterText = blankToNull(p.get("filter"));
+        if (filterText != null) {
+            try {
+                filter = FilterSql.parse(filterText);
+                for (String placeholder : filter.parameters()) {
+                    if (!filterValues.containsKey(placeholder)) {
+                        problems.add(where.apply("filter") + ": " + label + ": the filter uses :" + placeholder + " but no"
+                                + " parameter 'filter." + placeholder + "' gives its value");
+                    }
+                }
+                for (String given : filterValues.keySet()) {
+                    if (!filter.parameters().contains(given)) {
+                        problems.add(where.apply("filter." + given) + ": " + label + ": parameter 'filter." + given
+                                + "' is not used by the filter (no :" + given + " in it)");
+                    }
+                }
+            } catch (IllegalArgumentException e) {
+                problems.add(where.apply("filter") + ": " + label + ": parameter 'filter': " + e.getMessage());
+            }
+        } else if (!filterValues.isEmpty()) {
+            problems.add(where.apply("filter." + filterValues.keySet().iterator().next()) + ": " + label
+                    + ": filter values are given but there is no 'filter' parameter to use them");
+        }
+
         if (problems.size() > before) {
             return null;
         }
-        return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, fetchSize);
+        return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, fetchSize, cursor, key,
+                lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes);
+    }
+
+    private static String singleName(Map<String, String> p, String key, String label, Function<String, String> where,
+                                     List<String> problems) {
+        List<String> names = names(p, key, label, where, problems);
+        if (names.size() > 1) {
+            problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "' names one column, not " + names.size());
+        }
+        return names.isEmpty() ? null : names.get(0);
+    }
+
+    private static List<String> names(Map<String, String> p, String key, String label, Function<String, String> where,
+                                      List<String> problems) {
+        String v = blankToNull(p.get(key));
+        if (v == null) {
+            return List.of();
+        }
+        try {
+            return TableRef.parseNames(v);
+        } catch (IllegalArgumentException e) {
+            problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': " + e.getMessage());
+            return List.of();
+        }
+    }
+
+    private static boolean bool(Map<String, String> p, String key, String label, Function<String, String> where,
+                                List<String> problems) {
+        String v = blankToNull(p.get(key));
+        if (v == null) {
+            return false;
+        }
+        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(v);
+        }
+        problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': '" + v + "' is not true or false");
+        return false;
     }
 
     private static String required(Map<String, String> p, String key, String label, Function<String, String> where,

@@ -1,13 +1,15 @@
 package dev.ferry.read;
 
+import java.util.ArrayList;
 import java.util.List;
 
+import dev.ferry.config.Sql;
 import dev.ferry.config.TableRef;
+import dev.ferry.config.TransferSpec;
 
 /**
- * A source table's shape: its columns in order, and the key that orders its batches (the primary key, or none).
- *
- * @param destinationTypes for each column, the type the destination column gets
+ * A source table's shape as a transfer copies it: the columns it reads, in order, their destination types, and the
+ * key that orders its batches and matches rows at the destination (the primary key, or the transfer's {@code key}).
  */
 public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String> key, List<String> destinationTypes) {
 
@@ -36,5 +38,63 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
 
     public boolean hasKey() {
         return !key.isEmpty();
+    }
+
+    /**
+     * Narrows the table to what a transfer copies: its {@code columns} or all but its {@code excludeColumns}, keyed by
+     * its {@code key} or the primary key.
+     *
+     * @throws SourceTableException naming the parameter and column when the transfer names a column the table lacks,
+     *                              or leaves out a column it needs
+     */
+    public SourceTable select(TransferSpec spec) {
+        String where = "transfer '" + spec.name() + "', table " + ref.display() + ": ";
+        for (String param : List.of("columns", "excludeColumns", "key", "cursor", "deletedColumn")) {
+            for (String name : named(spec, param)) {
+                if (column(name) == null) {
+                    throw new SourceTableException(where + "parameter '" + param + "' names column " + Sql.displayIdent(name)
+                            + ", which the table does not have; its columns are " + String.join(", ",
+                            columnNames().stream().map(Sql::displayIdent).toList()));
+                }
+            }
+        }
+        List<String> k = spec.key().isEmpty() ? key : spec.key();
+        List<String> keep = new ArrayList<>();
+        for (String c : columnNames()) {
+            boolean wanted = spec.columns().isEmpty() ? !spec.excludeColumns().contains(c) : spec.columns().contains(c);
+            if (wanted) {
+                keep.add(c);
+            }
+        }
+        List<String> needed = new ArrayList<>(k);
+        if (spec.cursor() != null) {
+            needed.add(spec.cursor());
+        }
+        for (String n : needed) {
+            if (!keep.contains(n)) {
+                throw new SourceTableException(where + "column " + Sql.displayIdent(n) + " is the transfer's "
+                        + (k.contains(n) ? "key" : "cursor") + ", so it must be copied; add it to 'columns' or remove it from"
+                        + " 'excludeColumns'");
+            }
+        }
+        List<SourceColumn> cols = new ArrayList<>();
+        List<String> types = new ArrayList<>();
+        for (int i = 0; i < columns.size(); i++) {
+            if (keep.contains(columns.get(i).name())) {
+                cols.add(columns.get(i));
+                types.add(destinationTypes.get(i));
+            }
+        }
+        return new SourceTable(ref, cols, k, types);
+    }
+
+    private static List<String> named(TransferSpec spec, String param) {
+        return switch (param) {
+            case "columns" -> spec.columns();
+            case "excludeColumns" -> spec.excludeColumns();
+            case "key" -> spec.key();
+            case "cursor" -> spec.cursor() == null ? List.of() : List.of(spec.cursor());
+            default -> spec.deletedColumn() == null ? List.of() : List.of(spec.deletedColumn());
+        };
     }
 }

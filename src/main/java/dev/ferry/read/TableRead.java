@@ -1,33 +1,63 @@
 package dev.ferry.read;
 
+import java.util.ArrayList;
 import java.util.List;
 
+import dev.ferry.config.Mode;
+import dev.ferry.config.TransferSpec;
+
 /**
- * The reading side of one table in one run: what to read and how far it has got.
+ * The reading side of one table in one run: what to read, from where, and how far it has got.
  *
- * <p>Batches are keyset pages in key order: each starts strictly after the last key of the previous one, so no
- * row is read twice or skipped across batch boundaries, and each query is an index range scan however deep into
- * the table it is. A table without a key is read in one streamed batch.
+ * <p>Batches are keyset pages: each starts strictly after the last row of the previous one in the order of
+ * ({@code cursor}, key) for incremental modes, or key for a full refresh and xmin mode. So rows that share a cursor
+ * value are never skipped or read twice at a batch boundary, and each query is an index range scan however deep it
+ * goes. Incremental runs then read the rows whose cursor is NULL (every run: a NULL cursor says nothing about when
+ * the row changed), in key order. A table without a key is read in one streamed batch.
  */
 public final class TableRead {
 
-    private final SourceTable table;
-    private final String sourceBean;
-    private final int batchSize;
-    private final int fetchSize;
-    private List<String> lastKey;
-    private boolean more = true;
-    private long batches;
+    /** Which rows the next batch reads. */
+    public enum Phase {
+        /** Rows in cursor order (incremental, append), or in key order (full refresh, xmin). */
+        MAIN,
+        /** Incremental modes: rows whose cursor is NULL, in key order. */
+        NULLS,
+        DONE
+    }
 
-    public TableRead(SourceTable table, String sourceBean, int batchSize, int fetchSize) {
+    private final SourceTable table;
+    private final TransferSpec spec;
+    private final String sourceBean;
+    private Phase phase = Phase.MAIN;
+    private String lastCursor;
+    private List<String> lastKey;
+    /** Incremental: where this run starts, from the committed watermark (null: a backfill from the start). */
+    private String startCursor;
+    private List<String> startKey;
+    /** xmin mode: re-read rows written by transactions at or after this one (null: read everything). */
+    private Long xminFrom;
+    /** xmin mode: the horizon this pass commits when it completes. */
+    private Long xminTo;
+    private long batches;
+    private long rowsRead;
+
+    public TableRead(SourceTable table, TransferSpec spec, String sourceBean) {
         this.table = table;
+        this.spec = spec;
         this.sourceBean = sourceBean;
-        this.batchSize = batchSize;
-        this.fetchSize = fetchSize;
     }
 
     public SourceTable table() {
         return table;
+    }
+
+    public TransferSpec spec() {
+        return spec;
+    }
+
+    public Mode mode() {
+        return spec.mode();
     }
 
     /** The registry name of the source's DataSource, for the camel-sql endpoint. */
@@ -36,37 +66,92 @@ public final class TableRead {
     }
 
     public int getFetchSize() {
-        return fetchSize;
+        return spec.fetchSize();
     }
 
     public int batchSize() {
-        return batchSize;
+        return spec.batchSize();
     }
 
     /** Whether another batch may hold rows; the route's loop runs while this is true. */
     public boolean isMore() {
-        return more;
+        return phase != Phase.DONE;
+    }
+
+    public Phase phase() {
+        return phase;
+    }
+
+    public String lastCursor() {
+        return lastCursor;
     }
 
     public List<String> lastKey() {
         return lastKey;
     }
 
+    public String startCursor() {
+        return startCursor;
+    }
+
+    public List<String> startKey() {
+        return startKey;
+    }
+
+    public Long xminFrom() {
+        return xminFrom;
+    }
+
+    public Long xminTo() {
+        return xminTo;
+    }
+
     public long batches() {
         return batches;
+    }
+
+    public long rowsRead() {
+        return rowsRead;
+    }
+
+    /** Resumes an incremental read after a committed watermark. */
+    public void startAfter(String cursor, List<String> key) {
+        this.startCursor = cursor;
+        this.startKey = key == null ? null : List.copyOf(key);
+    }
+
+    /** Sets an xmin pass: rows from transactions at or after {@code from} (null: all), resuming after {@code key}. */
+    public void xminPass(Long from, long to, List<String> resumeKey) {
+        this.xminFrom = from;
+        this.xminTo = to;
+        this.lastKey = resumeKey == null ? null : List.copyOf(resumeKey);
     }
 
     /**
      * Records a batch as written.
      *
-     * @param rows    rows the batch held
-     * @param lastKey the text form of the last row's key columns, or null when the batch was empty
+     * @param rows      rows the batch held
+     * @param cursor    the last row's cursor value (text form), or null
+     * @param key       the last row's key values (text form), or null when the batch was empty
      */
-    public void advance(long rows, List<String> lastKey) {
+    public void advance(long rows, String cursor, List<String> key) {
         batches++;
-        if (lastKey != null) {
-            this.lastKey = List.copyOf(lastKey);
+        rowsRead += rows;
+        if (key != null) {
+            lastKey = new ArrayList<>(key);
+            if (phase == Phase.MAIN && cursor != null) {
+                lastCursor = cursor;
+            }
         }
-        more = table.hasKey() && rows >= batchSize;
+        boolean drained = !table.hasKey() || rows < spec.batchSize();
+        if (!drained) {
+            return;
+        }
+        if (phase == Phase.MAIN && spec.cursor() != null && !table.column(spec.cursor()).notNull()) {
+            phase = Phase.NULLS;
+            lastKey = null;
+        } else {
+            phase = Phase.DONE;
+        }
     }
 }

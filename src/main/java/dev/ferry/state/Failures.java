@@ -49,8 +49,10 @@ public final class Failures {
         }
         if (table != null) {
             run.tableFailed(table, rows, message);
-            LOG.error("transfer {}: {} failed after {} rows; nothing of this run was committed to it: {}", run.spec().name(),
-                    table.display(), rows, message);
+            String kept = run.spec().mode() == dev.ferry.config.Mode.FULL_REFRESH
+                    ? "the destination table keeps its previous contents"
+                    : "batches committed before the failure are kept, and the next run resumes after them";
+            LOG.error("transfer {}: {} failed after {} rows ({}): {}", run.spec().name(), table.display(), rows, kept, message);
         } else {
             run.runFailed(message);
             LOG.error("transfer {}: run {} failed: {}", run.spec().name(), run.id(), message);

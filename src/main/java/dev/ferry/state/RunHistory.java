@@ -66,6 +66,33 @@ public final class RunHistory {
         }
     }
 
+    /** Updates a running table's row count, inside the transaction of the batch that moved them. */
+    public static void progress(Connection con, String schema, long id, long rows) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema) + " SET rows = ? WHERE id = ?")) {
+            ps.setLong(1, rows);
+            ps.setLong(2, id);
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Marks runs of a transfer still recorded as running as abandoned: their process died. Call only while holding
+     * the transfer's lock, when no other run of it can be going.
+     */
+    public static int abandonStale(Connection con, String schema, String transfer) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema) + " SET status = 'abandoned',"
+                + " error = 'the process running it stopped before it finished' WHERE transfer = ? AND status = 'running'")) {
+            ps.setString(1, transfer);
+            return ps.executeUpdate();
+        }
+    }
+
+    /** Records a run that did not start because another run of the transfer was still going. */
+    public static void skipped(Connection con, String schema, TransferRun run) throws SQLException {
+        long id = start(con, schema, run, null, null);
+        finish(con, schema, id, "skipped", 0, "another run of this transfer was still going");
+    }
+
     public static void succeed(Connection con, String schema, long id, long rows) throws SQLException {
         finish(con, schema, id, "succeeded", rows, null);
     }

@@ -7,7 +7,10 @@ import dev.ferry.config.Connections;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.config.TransferSpec;
 import dev.ferry.write.DestinationSchema;
+import javax.sql.DataSource;
+
 import org.apache.camel.Exchange;
+import org.apache.camel.support.SynchronizationAdapter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,9 +35,37 @@ public final class Runs {
         exchange.setProperty(RUN, run);
         LOG.info("transfer {}: run {} started ({}, {} table(s), {} -> {})", spec.name(), run.id(), spec.mode().key(),
                 spec.tables().size(), run.source().describe(), run.destination().describe());
-        try (Connection c = connections.dataSource(run.destination()).getConnection()) {
-            DestinationSchema.ensureSchema(c, run.destination().schema());
-            RunHistory.ensure(c, run.destination().schema());
+        String schema = run.destination().schema();
+        DataSource destination = connections.dataSource(run.destination());
+        try (Connection c = destination.getConnection()) {
+            DestinationSchema.ensureSchema(c, schema);
+            RunHistory.ensure(c, schema);
+            Watermarks.ensure(c, schema);
+        }
+        TransferLock lock = TransferLock.tryAcquire(destination, schema, spec.name());
+        if (lock == null) {
+            run.skip();
+            LOG.warn("transfer {}: run {} skipped: the previous run of this transfer is still going (in this process or"
+                    + " another Ferry process on the same destination)", spec.name(), run.id());
+            try (Connection c = destination.getConnection()) {
+                RunHistory.skipped(c, schema, run);
+            }
+            exchange.setRouteStop(true);
+            return;
+        }
+        run.hold(lock);
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                run.release();
+            }
+        });
+        try (Connection c = destination.getConnection()) {
+            int stale = RunHistory.abandonStale(c, schema, spec.name());
+            if (stale > 0) {
+                LOG.warn("transfer {}: {} earlier run record(s) were left 'running' by a process that stopped; marked abandoned"
+                        + " (committed batches are kept, the run resumes after them)", spec.name(), stale);
+            }
         }
         exchange.getIn().setBody(run.getTables());
     }
@@ -46,6 +77,9 @@ public final class Runs {
             return;
         }
         double secs = run.seconds();
+        if (run.status() == TransferRun.Status.SKIPPED) {
+            return;
+        }
         if (run.status() == TransferRun.Status.SUCCEEDED) {
             LOG.info("transfer {}: run {} succeeded: {} rows in {}s ({} rows/s)", run.spec().name(), run.id(), run.rows(),
                     String.format("%.2f", secs), String.format("%.0f", run.rows() / Math.max(secs, 1e-3)));

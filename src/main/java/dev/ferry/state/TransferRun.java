@@ -16,7 +16,7 @@ import dev.ferry.config.TransferSpec;
 /** One run of one transfer: its id, what it covers, and how each table ended. Lives on the exchange as {@code ferryRun}. */
 public final class TransferRun {
 
-    public enum Status { RUNNING, SUCCEEDED, FAILED }
+    public enum Status { RUNNING, SUCCEEDED, FAILED, SKIPPED }
 
     /** How one table of the run ended. */
     public record TableOutcome(TableRef table, Status status, long rows, String error) {
@@ -31,6 +31,8 @@ public final class TransferRun {
     private final Map<TableRef, TableOutcome> outcomes = new ConcurrentHashMap<>();
     private final AtomicLong rows = new AtomicLong();
     private volatile String runError;
+    private volatile boolean skipped;
+    private volatile TransferLock lock;
 
     public TransferRun(TransferSpec spec, ConnectionSettings source, ConnectionSettings destination) {
         this.spec = spec;
@@ -86,6 +88,24 @@ public final class TransferRun {
         this.runError = error;
     }
 
+    /** The run did not start because another run of the transfer holds its lock. */
+    public void skip() {
+        this.skipped = true;
+    }
+
+    void hold(TransferLock lock) {
+        this.lock = lock;
+    }
+
+    /** Releases the transfer's lock, if this run holds it. */
+    public void release() {
+        TransferLock l = lock;
+        lock = null;
+        if (l != null) {
+            l.close();
+        }
+    }
+
     public long rows() {
         return rows.get();
     }
@@ -95,6 +115,9 @@ public final class TransferRun {
     }
 
     public Status status() {
+        if (skipped) {
+            return Status.SKIPPED;
+        }
         if (runError != null) {
             return Status.FAILED;
         }

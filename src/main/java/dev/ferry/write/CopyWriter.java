@@ -2,13 +2,22 @@ package dev.ferry.write;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.StringJoiner;
 
+import dev.ferry.config.Mode;
 import dev.ferry.config.Sql;
+import dev.ferry.config.TransferSpec;
 import dev.ferry.read.SourceTable;
+import dev.ferry.read.TableRead;
+import dev.ferry.state.CrashPoints;
+import dev.ferry.state.RunHistory;
+import dev.ferry.state.Watermarks;
 import org.apache.camel.Body;
 import org.apache.camel.ExchangeProperty;
 import org.postgresql.PGConnection;
@@ -17,23 +26,100 @@ import org.postgresql.copy.CopyIn;
 /**
  * Writes a batch into the destination with COPY, streaming rows from the source's result set straight into the
  * COPY stream: memory holds one fetch of rows and one output buffer, whatever the batch or table size.
+ *
+ * <p>A full refresh copies into its fresh table, inside the load's single transaction. Incremental modes copy into a
+ * temporary staging table and merge it into the destination by key ({@code INSERT ... ON CONFLICT}, which works on
+ * PostgreSQL 12 and up), then write the watermark and commit: each batch lands whole, with the watermark that
+ * covers it, or not at all.
  */
 public final class CopyWriter {
 
     static final int BUFFER = 256 * 1024;
+    static final String STAGE = "_ferry_stage";
 
     public void write(@ExchangeProperty(TableLoads.TABLE) TableLoad load, @Body RowBatch batch) throws SQLException, IOException {
         SourceTable t = load.sourceTable();
+        TableRead read = load.read();
+        Mode mode = read.mode();
+        Connection con = load.connection();
+        String target;
+        if (mode == Mode.FULL_REFRESH) {
+            target = Sql.qualified(load.schema(), load.loadTable());
+        } else {
+            StringJoiner cols = new StringJoiner(", ", "(", ")");
+            for (int i = 0; i < t.columns().size(); i++) {
+                cols.add(Sql.ident(t.columns().get(i).name()) + " " + t.destinationTypes().get(i));
+            }
+            cols.add(Sql.ident(DestinationSchema.SYNCED_AT) + " timestamptz");
+            cols.add(Sql.ident(DestinationSchema.RUN_ID) + " uuid");
+            try (Statement st = con.createStatement()) {
+                st.execute("CREATE TEMP TABLE " + STAGE + " " + cols + " ON COMMIT DROP");
+            }
+            target = "pg_temp." + STAGE;
+        }
+        Copied copied = copy(con, target, t, batch);
+        load.addRows(copied.rows);
+        int cursorIndex = read.spec().cursor() == null ? -1 : t.indexOf(read.spec().cursor());
+        String lastCursor = copied.last == null || cursorIndex < 0 ? null : text(copied.last[cursorIndex], t.column(read.spec().cursor()).bytea());
+        List<String> lastKey = copied.last == null ? null : keyOf(copied.last, t);
+        TableRead.Phase phase = read.phase();
+        read.advance(copied.rows, lastCursor, lastKey);
+        if (mode == Mode.FULL_REFRESH) {
+            return;
+        }
+        load.addChanged(merge(con, load));
+        TransferSpec spec = read.spec();
+        String sourceTable = load.source().display();
+        if (mode == Mode.XMIN) {
+            if (lastKey != null) {
+                // an unfinished pass: where to resume it after a crash
+                Watermarks.State prev = Watermarks.load(con, load.schema(), spec.name(), sourceTable);
+                Watermarks.save(con, load.schema(), spec.name(), sourceTable, load.run().id(), new Watermarks.State(mode.key(),
+                        null, t.key(), null, lastKey, prev == null ? null : prev.xminHorizon(), read.xminTo()));
+            }
+        } else if (phase == TableRead.Phase.MAIN && lastKey != null) {
+            Watermarks.save(con, load.schema(), spec.name(), sourceTable, load.run().id(),
+                    new Watermarks.State(mode.key(), spec.cursor(), t.key(), lastCursor, lastKey, null, null));
+        }
+        RunHistory.progress(con, load.schema(), load.recordId(), load.rows());
+        CrashPoints.reached("before-commit");
+        con.commit();
+        CrashPoints.reached("between-batches");
+    }
+
+    /** Merges the staged batch into the destination table; returns the rows inserted or updated. */
+    static int merge(Connection con, TableLoad load) throws SQLException {
+        SourceTable t = load.sourceTable();
+        List<String> cols = DestinationSchema.copyColumns(t);
+        StringBuilder sql = new StringBuilder("INSERT INTO ").append(Sql.qualified(load.schema(), load.table()))
+                .append(" (").append(Sql.idents(cols)).append(") SELECT ").append(Sql.idents(cols))
+                .append(" FROM pg_temp.").append(STAGE).append(" ON CONFLICT (").append(Sql.idents(t.key())).append(") DO ");
+        List<String> updates = new ArrayList<>();
+        for (String c : cols) {
+            if (!t.key().contains(c)) {
+                updates.add(Sql.ident(c) + " = EXCLUDED." + Sql.ident(c));
+            }
+        }
+        if (load.read().mode() == Mode.APPEND || updates.isEmpty()) {
+            sql.append("NOTHING"); // append: rows already there stay as they are
+        } else {
+            sql.append("UPDATE SET ").append(String.join(", ", updates));
+        }
+        try (Statement st = con.createStatement()) {
+            return st.executeUpdate(sql.toString());
+        }
+    }
+
+    private record Copied(long rows, byte[][] last) {
+    }
+
+    private static Copied copy(Connection con, String target, SourceTable t, RowBatch batch) throws SQLException, IOException {
         boolean[] bytea = new boolean[t.columns().size()];
         for (int i = 0; i < bytea.length; i++) {
             bytea[i] = t.columns().get(i).bytea();
         }
-        int[] keyIndexes = t.key().stream().mapToInt(t::indexOf).toArray();
-
-        String copy = "COPY " + Sql.qualified(load.schema(), load.loadTable())
-                + " (" + Sql.idents(DestinationSchema.copyColumns(t)) + ") FROM STDIN";
-        PGConnection pg = load.connection().unwrap(PGConnection.class);
-        CopyIn in = pg.getCopyAPI().copyIn(copy);
+        String copy = "COPY " + target + " (" + Sql.idents(DestinationSchema.copyColumns(t)) + ") FROM STDIN";
+        CopyIn in = con.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
         long rows = 0;
         byte[][] last = null;
         Iterator<byte[][]> it = batch.rows();
@@ -65,8 +151,7 @@ public final class CopyWriter {
                 }
             }
         }
-        load.addRows(rows);
-        load.read().advance(rows, last == null ? null : keyOf(last, keyIndexes, bytea));
+        return new Copied(rows, last);
     }
 
     /** Hands the encoder's full buffers to COPY without another copy. */
@@ -93,20 +178,26 @@ public final class CopyWriter {
     }
 
     /** The text form of a row's key columns, to start the next batch after it. */
-    static List<String> keyOf(byte[][] row, int[] keyIndexes, boolean[] bytea) {
-        List<String> key = new ArrayList<>(keyIndexes.length);
-        for (int k : keyIndexes) {
-            byte[] v = row[k];
-            if (bytea[k]) {
-                StringBuilder sb = new StringBuilder("\\x");
-                for (byte b : v) {
-                    sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
-                }
-                key.add(sb.toString());
-            } else {
-                key.add(new String(v, StandardCharsets.UTF_8));
-            }
+    static List<String> keyOf(byte[][] row, SourceTable t) {
+        List<String> key = new ArrayList<>(t.key().size());
+        for (String k : t.key()) {
+            int i = t.indexOf(k);
+            key.add(text(row[i], t.columns().get(i).bytea()));
         }
         return key;
+    }
+
+    private static String text(byte[] v, boolean bytea) {
+        if (v == null) {
+            return null;
+        }
+        if (!bytea) {
+            return new String(v, StandardCharsets.UTF_8);
+        }
+        StringBuilder sb = new StringBuilder("\\x");
+        for (byte b : v) {
+            sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
+        }
+        return sb.toString();
     }
 }

@@ -75,6 +75,40 @@ public final class DestinationSchema {
         }
     }
 
+    /**
+     * For incremental modes: creates the destination table with its primary key on the transfer's key when missing;
+     * when it exists, checks that a unique index covers the key (the merge needs one).
+     */
+    static void ensureMergeTable(Connection con, String schema, String table, SourceTable source) throws SQLException {
+        if (!tableExists(con, schema, table)) {
+            createTable(con, schema, table, source);
+            try (Statement st = con.createStatement()) {
+                st.execute("ALTER TABLE " + Sql.qualified(schema, table) + " ADD CONSTRAINT " + Sql.ident(primaryKeyName(table))
+                        + " PRIMARY KEY (" + Sql.idents(source.key()) + ")");
+            }
+            return;
+        }
+        String sql = """
+                SELECT 1 FROM pg_catalog.pg_index i
+                JOIN pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = ? AND c.relname = ? AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
+                  AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)) = ?::text[]""";
+        try (PreparedStatement ps = con.prepareStatement(sql)) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            ps.setArray(3, con.createArrayOf("text", source.key().stream().sorted().toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new DestinationException("destination table " + Sql.displayIdent(schema) + "." + Sql.displayIdent(table)
+                            + " has no primary key or unique index on (" + String.join(", ", source.key()) + "), which the merge"
+                            + " matches rows by; add one: ALTER TABLE " + Sql.qualified(schema, table) + " ADD PRIMARY KEY ("
+                            + Sql.idents(source.key()) + ");");
+                }
+            }
+        }
+    }
+
     /** The columns COPY writes, in order: the source's, then the metadata columns. */
     static List<String> copyColumns(SourceTable source) {
         List<String> names = new ArrayList<>(source.columnNames());

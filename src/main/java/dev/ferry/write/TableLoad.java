@@ -26,6 +26,7 @@ public final class TableLoad {
     private final long startedNanos = System.nanoTime();
     private Connection connection;
     private long rows;
+    private long changed;
     private boolean finished;
 
     TableLoad(TransferRun run, TableRef source, SourceTable sourceTable, TableRead read, String schema, String table,
@@ -89,6 +90,15 @@ public final class TableLoad {
 
     void addRows(long n) {
         rows += n;
+    }
+
+    /** Rows the merges inserted or updated (incremental modes). */
+    public long changed() {
+        return changed;
+    }
+
+    void addChanged(long n) {
+        changed += n;
     }
 
     public double seconds() {

@@ -1,19 +1,25 @@
 package dev.ferry.write;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 
 import javax.sql.DataSource;
 
 import dev.ferry.config.Connections;
+import dev.ferry.config.Mode;
 import dev.ferry.config.TableRef;
+import dev.ferry.config.TransferSpec;
 import dev.ferry.read.BatchPlanner;
 import dev.ferry.read.SourceCatalog;
 import dev.ferry.read.SourceTable;
+import dev.ferry.read.SourceTableException;
 import dev.ferry.read.TableRead;
 import dev.ferry.state.Failures;
 import dev.ferry.state.RunHistory;
 import dev.ferry.state.TransferRun;
+import dev.ferry.state.Watermarks;
 import org.apache.camel.Body;
 import org.apache.camel.Exchange;
 import org.apache.camel.ExchangeProperty;
@@ -23,12 +29,14 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Opens and finishes the destination side of each table: provisioning before the first batch (the
- * schema-provisioning step of the route), the atomic swap or commit after the last, and cleanup after a failure.
+ * schema-provisioning step of the route), the swap or final commit after the last, and cleanup after a failure.
  */
 public final class TableLoads {
 
     public static final String TABLE = "ferryTable";
     private static final Logger LOG = LoggerFactory.getLogger("dev.ferry.transfer");
+    /** Past this many transaction ids, an xmin horizon may have wrapped around: read everything again. */
+    static final long XMIN_SAFE_SPAN = (1L << 31) - 10_000_000L;
 
     private final Connections connections;
 
@@ -36,12 +44,16 @@ public final class TableLoads {
         this.connections = connections;
     }
 
-    /** Describes the source table, records the table's run as started, and creates the table to load into. */
+    /**
+     * Describes the source table, records the table's run as started, and provisions the destination: a fresh table
+     * for a full refresh; for incremental modes the destination table (created when missing) and where to resume.
+     */
     public void open(@ExchangeProperty("ferryRun") TransferRun run, @Body TableRef table, Exchange exchange) throws SQLException {
         exchange.removeProperty(TABLE);
         exchange.removeProperty(BatchPlanner.READ);
         exchange.removeProperty(Failures.RECORD);
         exchange.setProperty(Failures.SOURCE_TABLE, table);
+        TransferSpec spec = run.spec();
         String schema = run.destination().schema();
         DataSource destination = connections.dataSource(run.destination());
         long recordId;
@@ -51,14 +63,22 @@ public final class TableLoads {
         // the record exists from here on: a failure below is written into it
         exchange.setProperty(Failures.RECORD, recordId);
         SourceTable source;
+        long[] horizon = null;
         try (Connection c = connections.dataSource(run.source()).getConnection()) {
-            source = SourceCatalog.describe(c, table);
+            source = SourceCatalog.describe(c, table).select(spec);
+            if (spec.mode() == Mode.XMIN) {
+                horizon = xminHorizon(c);
+            }
+        }
+        if (spec.mode().incremental() && !source.hasKey()) {
+            throw new SourceTableException("transfer '" + spec.name() + "': " + table.display() + " has no primary key, and mode "
+                    + spec.mode().key() + " merges rows by key; set the 'key' parameter to columns that identify a row");
         }
         Connection con = destination.getConnection();
         con.setAutoCommit(false);
-        TableRead read = new TableRead(source, Connections.beanName(run.source()), run.spec().batchSize(), run.spec().fetchSize());
-        TableLoad load = new TableLoad(run, table, source, read, schema, table.name(),
-                DestinationSchema.loadTableName(table.name(), run.id()), recordId, con);
+        TableRead read = new TableRead(source, spec, Connections.beanName(run.source()));
+        String loadTable = spec.mode() == Mode.FULL_REFRESH ? DestinationSchema.loadTableName(table.name(), run.id()) : table.name();
+        TableLoad load = new TableLoad(run, table, source, read, schema, table.name(), loadTable, recordId, con);
         exchange.setProperty(TABLE, load);
         exchange.setProperty(BatchPlanner.READ, read);
         // whatever happens to the exchange, the connection goes back to the pool and nothing half-done is committed
@@ -68,22 +88,89 @@ public final class TableLoads {
                 load.close();
             }
         });
-        DestinationSchema.createTable(con, schema, load.loadTable(), source);
+        if (spec.mode() == Mode.FULL_REFRESH) {
+            DestinationSchema.createTable(con, schema, load.loadTable(), source);
+            return;
+        }
+        DestinationSchema.ensureMergeTable(con, schema, table.name(), source);
+        resume(load, horizon);
+        con.commit();
     }
 
-    /** Swaps the loaded table in and records the table's run as succeeded, in one transaction. */
+    /** Sets where an incremental read starts, from the table's committed watermark. */
+    private static void resume(TableLoad load, long[] horizon) throws SQLException {
+        TransferSpec spec = load.run().spec();
+        TableRead read = load.read();
+        Watermarks.State state = Watermarks.load(load.connection(), load.schema(), spec.name(), load.source().display());
+        if (state != null && !state.sameShape(spec.mode().key(), spec.cursor(), load.sourceTable().key())) {
+            LOG.warn("transfer {}: {}: the transfer's mode, cursor or key changed since its last run ({}, cursor {}, key {});"
+                    + " reading the table again from the start", spec.name(), load.source().display(), state.mode(),
+                    state.cursorColumn(), state.keyColumns());
+            state = null;
+        }
+        if (spec.mode() != Mode.XMIN) {
+            if (state != null && state.cursorValue() != null) {
+                read.startAfter(state.cursorValue(), state.keyValue());
+            }
+            return;
+        }
+        Long from = state == null ? null : state.xminHorizon();
+        if (from != null && horizon[1] - from > XMIN_SAFE_SPAN) {
+            LOG.warn("transfer {}: {}: more than 2^31 transactions since the last run; transaction ids may have wrapped,"
+                    + " so the whole table is read again", spec.name(), load.source().display());
+            from = null;
+        }
+        if (state != null && state.passHorizon() != null) {
+            read.xminPass(from, state.passHorizon(), state.keyValue()); // an unfinished pass: resume it
+        } else {
+            read.xminPass(from, horizon[0], null);
+        }
+    }
+
+    /** The source's oldest running transaction and next transaction id, epoch-extended (never wrap). */
+    static long[] xminHorizon(Connection source) throws SQLException {
+        try (PreparedStatement ps = source.prepareStatement(
+                "SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s) FROM txid_current_snapshot() s");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return new long[] {rs.getLong(1), rs.getLong(2)};
+        }
+    }
+
+    /**
+     * Full refresh: swaps the loaded table in. Incremental: completes an xmin pass and applies hard deletes. Either
+     * way records the table's run as succeeded, in the same transaction.
+     */
     public void finish(@ExchangeProperty(TABLE) TableLoad load) throws SQLException {
         Connection con = load.connection();
-        FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
-                load.run().id().toString().substring(0, 8));
+        TransferSpec spec = load.run().spec();
+        TableRead read = load.read();
+        long deleted = 0;
+        if (spec.mode() == Mode.FULL_REFRESH) {
+            FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
+                    load.run().id().toString().substring(0, 8));
+        } else {
+            if (spec.mode() == Mode.XMIN) {
+                Watermarks.save(con, load.schema(), spec.name(), load.source().display(), load.run().id(),
+                        new Watermarks.State(spec.mode().key(), null, load.sourceTable().key(), null, null, read.xminTo(), null));
+            }
+            if (spec.hardDeletes()) {
+                deleted = HardDeletes.apply(load, connections.dataSource(load.run().source()));
+            }
+        }
         RunHistory.succeed(con, load.schema(), load.recordId(), load.rows());
         con.commit();
         load.markFinished();
         load.close();
         load.run().tableDone(load.source(), load.rows());
         double secs = load.seconds();
-        LOG.info("transfer {}: {} -> {}: {} rows in {}s ({} rows/s), {} batch(es), full refresh swapped in",
-                load.run().spec().name(), load.source().display(), load.destinationDisplay(), load.rows(),
-                String.format("%.2f", secs), String.format("%.0f", load.rows() / Math.max(secs, 1e-3)), load.read().batches());
+        String how = switch (spec.mode()) {
+            case FULL_REFRESH -> "full refresh swapped in";
+            case APPEND -> load.changed() + " new";
+            default -> load.changed() + " inserted or updated" + (spec.hardDeletes() ? ", " + deleted + " deleted" : "");
+        };
+        LOG.info("transfer {}: {} -> {}: {} rows in {}s ({} rows/s), {} batch(es), {}", spec.name(), load.source().display(),
+                load.destinationDisplay(), load.rows(), String.format("%.2f", secs),
+                String.format("%.0f", load.rows() / Math.max(secs, 1e-3)), read.batches(), how);
     }
 }

@@ -25,6 +25,8 @@ class DemoTest {
                 Dumps.assertSameRows(s, "shop", "order_items", d, "shop_export", "order_items", "order_id, line_no");
                 Dumps.assertSameRows(s, "shop", "Refund Requests", d, "shop_export", "Refund Requests", "\"Request ID\"");
                 assertThat(Dumps.count(d, "shop_export.order_items")).isEqualTo(300_000);
+                assertThat(Dumps.rows(d, "SELECT transfer, r.mode, rows FROM shop_export._ferry_state s JOIN shop_export._ferry_runs r"
+                        + " USING (transfer) WHERE status = 'succeeded'")).containsExactly("shop-orders|incremental|150000");
             }
         } finally {
             servers.source().close();

@@ -31,7 +31,7 @@ class JarSmokeIT {
         String output = Files.readString(log, StandardCharsets.UTF_8);
         assertThat(done).as("demo finished within 3 minutes; output:\n%s", output).isTrue();
         assertThat(p.exitValue()).as("exit status; output:\n%s", output).isZero();
-        assertThat(output).contains("demo: 2 transfer(s), 0 failed; 477000 rows");
+        assertThat(output).contains("demo: 3 transfer(s), 0 failed; 477000 rows");
     }
 
     @Test

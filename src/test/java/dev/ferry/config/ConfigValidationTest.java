@@ -70,8 +70,9 @@ class ConfigValidationTest {
                         + " FERRY_TEST_SURELY_UNSET_PASSWORD is not set",
                 "application.properties: ferry.source.src.port: '54x' is not a TCP port (1-65535)",
                 "application.properties: ferry.destination.dst.schema is missing; the destination 'dst' needs it",
-                "routes/transfers.yaml:10: transfer 'orders': unknown parameter 'batchsize'; known: batchSize, cron, destination,"
-                        + " every, fetchSize, mode, name, source, tables",
+                "routes/transfers.yaml:10: transfer 'orders': unknown parameter 'batchsize'; known: batchSize, columns, cron,"
+                        + " cursor, deletedColumn, destination, every, excludeColumns, fetchSize, filter, hardDeletes, key,"
+                        + " lookback, mode, name, source, tables",
                 "routes/transfers.yaml:5: transfer 'orders': no source named 'nosuch'; declare ferry.source.nosuch.hostname"
                         + " (and port, database, user, password) in application.properties (none are declared yet)",
                 "routes/transfers.yaml:7: transfer 'orders': parameter 'tables': 'orders' is not schema-qualified; write it as"
@@ -86,6 +87,41 @@ class ConfigValidationTest {
                 "routes/transfers.yaml:19: transfer 'refunds': parameter 'batchSize': '-3' is not a positive whole number",
                 "routes/transfers.yaml:20: transfer 'no-schedule': no schedule; add a parameter 'every' (e.g. 15m) or 'cron'"
                         + " (a Quartz cron expression, e.g. \"0 0 * * * ?\" for hourly)");
+    }
+
+    @Test
+    void incrementalSettingsAreChecked() throws Exception {
+        String routes = FerryHarness.transfer("no-cursor", "app.a", "mode", "incremental")
+                + FerryHarness.transfer("xmin-cursor", "app.b", "mode", "xmin", "cursor", "updated_at")
+                + FerryHarness.transfer("full-cursor", "app.c", "cursor", "updated_at", "hardDeletes", "yes")
+                + FerryHarness.transfer("filters", "app.d", "mode", "append", "cursor", "at",
+                        "filter", "a = :a AND b = :b", "filter.a", "1", "filter.c", "3", "columns", "x", "excludeColumns", "y")
+                + FerryHarness.transfer("bad-filter", "app.e", "filter", "a = 1; DROP TABLE x");
+        Path dir = FerryHarness.write(null, null, null, routes, Map.of(
+                "ferry.source.src.hostname", "localhost", "ferry.source.src.database", "s", "ferry.source.src.user", "u",
+                "ferry.destination.dst.hostname", "localhost", "ferry.destination.dst.database", "d",
+                "ferry.destination.dst.user", "u", "ferry.destination.dst.schema", "export"));
+
+        ConfigException e;
+        try (FerryRuntime ferry = new FerryRuntime(dir.resolve("application.properties"), dir.resolve("routes"),
+                FerryRuntime.Trigger.MANUAL, new Properties(), null)) {
+            e = catchThrowableOfType(ConfigException.class, ferry::start);
+        }
+
+        assertThat(e.problems()).containsExactlyInAnyOrder(
+                "routes/transfers.yaml:12: transfer 'no-cursor': mode incremental needs a 'cursor' parameter naming an"
+                        + " ever-increasing column such as updated_at; for a table without one, use mode xmin",
+                "routes/transfers.yaml:29: transfer 'xmin-cursor': mode xmin tracks changes by transaction id and takes no"
+                        + " 'cursor'; remove it, or use mode incremental",
+                "routes/transfers.yaml:46: transfer 'full-cursor': parameter 'hardDeletes': 'yes' is not true or false",
+                "routes/transfers.yaml:44: transfer 'full-cursor': parameter 'cursor' applies to incremental modes, not to"
+                        + " full_refresh; remove it, or set mode to incremental",
+                "routes/transfers.yaml:73: transfer 'filters': set 'columns' (the columns to copy) or 'excludeColumns' (the"
+                        + " columns to leave out), not both",
+                "routes/transfers.yaml:65: transfer 'filters': the filter uses :b but no parameter 'filter.b' gives its value",
+                "routes/transfers.yaml:69: transfer 'filters': parameter 'filter.c' is not used by the filter (no :c in it)",
+                "routes/transfers.yaml:88: transfer 'bad-filter': parameter 'filter': a filter is one condition; it may not"
+                        + " contain ';' outside quotes");
     }
 
     @Test
