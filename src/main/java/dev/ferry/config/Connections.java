@@ -215,6 +215,9 @@ public final class Connections implements AutoCloseable {
         pg.setApplicationName("ferry");
         // Rows are read as text and written with COPY as text: exact for every type, no client-side parsing.
         pg.setBinaryTransfer(false);
+        // Both ends print and parse values the same way, whatever the servers' defaults: money in the C locale,
+        // intervals in PostgreSQL style, bytea in hex (pgjdbc itself pins DateStyle ISO and extra_float_digits 3).
+        pg.setOptions("-c lc_monetary=C -c IntervalStyle=postgres -c bytea_output=hex -c standard_conforming_strings=on");
         pg.setConnectTimeout(15);
         pg.setTcpKeepAlive(true);
         config.setDataSource(pg);

@@ -77,7 +77,7 @@ public final class BatchPlanner {
             }
             order.addAll(t.key());
         }
-        StringBuilder sql = new StringBuilder("SELECT ").append(Sql.idents(t.columnNames())).append(" FROM ").append(t.ref().quoted());
+        StringBuilder sql = new StringBuilder("SELECT ").append(selectList(t)).append(" FROM ").append(t.ref().quoted());
         if (!where.isEmpty()) {
             sql.append(" WHERE ").append(String.join(" AND ", where));
         }
@@ -86,6 +86,18 @@ public final class BatchPlanner {
             params.add(read.batchSize());
         }
         return new Query(sql.toString(), params);
+    }
+
+    /**
+     * The columns to read. {@code bytea} is read in its text (hex) form like every other type, so that every value
+     * reaches the writer as the text COPY reads back; pgjdbc would otherwise decode it.
+     */
+    public static String selectList(SourceTable t) {
+        StringJoiner cols = new StringJoiner(", ");
+        for (SourceColumn c : t.columns()) {
+            cols.add(c.bytea() ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name()));
+        }
+        return cols.toString();
     }
 
     /** {@code (a, b) > (CAST(? AS ta), CAST(? AS tb))}: the rows after a position in the given order. */

@@ -9,8 +9,8 @@ import org.springframework.jdbc.core.RowMapper;
 /**
  * camel-sql row mapping for bulk reads: each row becomes the values' bytes as the server sent them, one array per
  * row, without maps, boxing or parsing. Connections are opened with binary transfer off, so every value is in
- * PostgreSQL's text form, which the destination's COPY reads back exactly ({@code bytea} arrives decoded and is
- * re-encoded by the writer).
+ * PostgreSQL's text form, which the destination's COPY reads back exactly (the batch query reads {@code bytea} as
+ * text, so pgjdbc has nothing to decode).
  */
 public final class RawRowMapperFactory implements RowMapperFactory {
 

@@ -16,16 +16,14 @@ public final class SourceCatalog {
     static final int FIRST_NORMAL_OID = 16384;
 
     private static final String TABLE = """
-            SELECT c.oid, c.relkind, pg_catalog.has_table_privilege(c.oid, 'SELECT') AS can_select
+            SELECT c.oid, c.relkind, pg_catalog.has_table_privilege(c.oid, 'SELECT') AS can_select,
+                   pg_catalog.has_schema_privilege(n.oid, 'USAGE') AS can_use_schema
             FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p', 'v', 'm', 'f')""";
 
     private static final String COLUMNS = """
-            SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS declared, a.atttypid::int AS type_oid,
-                   t.typtype, t.typelem::int AS elem_oid, a.attnotnull,
-                   CASE WHEN t.typtype = 'd' THEN t.typbasetype::int END AS base_oid,
-                   CASE WHEN t.typtype = 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END AS base_declared
-            FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+            SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid::int, a.atttypmod, a.attnotnull
+            FROM pg_catalog.pg_attribute a
             WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum""";
 
@@ -57,6 +55,12 @@ public final class SourceCatalog {
                             + " 'tables' parameter, and that the user has USAGE on schema " + ref.schema());
                 }
                 oid = rs.getLong(1);
+                String user = dev.ferry.config.Sql.ident(con.getMetaData().getUserName());
+                if (!rs.getBoolean(4)) {
+                    throw new SourceTableException("the source user " + con.getMetaData().getUserName() + " may not use schema "
+                            + dev.ferry.config.Sql.displayIdent(ref.schema()) + "; run on the source: GRANT USAGE ON SCHEMA "
+                            + dev.ferry.config.Sql.ident(ref.schema()) + " TO " + user + ";");
+                }
                 if (!rs.getBoolean(3)) {
                     throw new SourceTableException("the source user " + con.getMetaData().getUserName()
                             + " may not read " + ref.display() + "; run on the source: GRANT SELECT ON "
@@ -65,22 +69,25 @@ public final class SourceCatalog {
             }
         }
         List<SourceColumn> columns = new ArrayList<>();
-        List<String> destinationTypes = new ArrayList<>();
+        List<String> declaredTypes = new ArrayList<>();
+        List<int[]> types = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        List<Boolean> notNull = new ArrayList<>();
         try (PreparedStatement ps = con.prepareStatement(COLUMNS)) {
             ps.setLong(1, oid);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    String name = rs.getString("attname");
-                    String declared = rs.getString("declared");
-                    int typeOid = rs.getInt("type_oid");
-                    String typtype = rs.getString("typtype");
-                    int elemOid = rs.getInt("elem_oid");
-                    int baseOid = rs.getInt("base_oid");
-                    String baseDeclared = rs.getString("base_declared");
-                    columns.add(new SourceColumn(name, declared, typeOid, typeOid == 17, rs.getBoolean("attnotnull")));
-                    destinationTypes.add(destinationType(declared, typeOid, typtype, elemOid, baseOid, baseDeclared));
+                    names.add(rs.getString(1));
+                    declaredTypes.add(rs.getString(2));
+                    types.add(new int[] {rs.getInt(3), rs.getInt(4)});
+                    notNull.add(rs.getBoolean(5));
                 }
             }
+        }
+        SourceTypes resolver = new SourceTypes(con);
+        for (int i = 0; i < names.size(); i++) {
+            columns.add(new SourceColumn(names.get(i), declaredTypes.get(i), resolver.resolve(types.get(i)[0], types.get(i)[1]),
+                    notNull.get(i)));
         }
         List<String> key = new ArrayList<>();
         try (PreparedStatement ps = con.prepareStatement(PRIMARY_KEY)) {
@@ -91,23 +98,7 @@ public final class SourceCatalog {
                 }
             }
         }
-        return new SourceTable(ref, columns, key, destinationTypes);
+        return new SourceTable(ref, columns, key, declaredTypes);
     }
 
-    /**
-     * The type a destination column gets. Built-in types are kept exactly as declared; a domain becomes its
-     * built-in base type; any other user-defined or extension type is carried as text (its text form is exact).
-     */
-    static String destinationType(String declared, int typeOid, String typtype, int elemOid, int baseOid, String baseDeclared) {
-        if (typeOid < FIRST_NORMAL_OID) {
-            return declared;
-        }
-        if ("d".equals(typtype) && baseOid > 0 && baseOid < FIRST_NORMAL_OID) {
-            return baseDeclared;
-        }
-        if (elemOid != 0 && declared.endsWith("[]")) {
-            return "text[]";
-        }
-        return "text";
-    }
 }

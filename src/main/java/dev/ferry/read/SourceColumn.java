@@ -5,9 +5,13 @@ package dev.ferry.read;
  *
  * @param name         the column name, exactly as in the catalog
  * @param declaredType the type as {@code format_type} writes it on the source, e.g. {@code numeric(12,2)}
- * @param typeOid      the type's oid on the source
- * @param bytea        whether values are {@code bytea}, which pgjdbc hands over decoded
+ * @param type         the type, resolved through domains, arrays and user-defined types
  * @param notNull      whether the source column is NOT NULL
  */
-public record SourceColumn(String name, String declaredType, int typeOid, boolean bytea, boolean notNull) {
+public record SourceColumn(String name, String declaredType, SourceType type, boolean notNull) {
+
+    /** Whether values are {@code bytea}: the batch query reads them in their text (hex) form. */
+    public boolean bytea() {
+        return type.isBytea();
+    }
 }

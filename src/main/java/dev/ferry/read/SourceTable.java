@@ -10,6 +10,8 @@ import dev.ferry.config.TransferSpec;
 /**
  * A source table's shape as a transfer copies it: the columns it reads, in order, their destination types, and the
  * key that orders its batches and matches rows at the destination (the primary key, or the transfer's {@code key}).
+ * Destination types start as the source's declared types; the destination side replaces them with
+ * {@link #withDestinationTypes} once it has provisioned what they need.
  */
 public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String> key, List<String> destinationTypes) {
 
@@ -34,6 +36,10 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
             }
         }
         return -1;
+    }
+
+    public SourceTable withDestinationTypes(List<String> types) {
+        return new SourceTable(ref, columns, key, types);
     }
 
     public boolean hasKey() {

@@ -41,7 +41,9 @@ public final class RunHistory {
                     + "started_at timestamptz NOT NULL, "
                     + "finished_at timestamptz, "
                     + "rows bigint NOT NULL DEFAULT 0, "
-                    + "error text)");
+                    + "error text, "
+                    + "notes text)");
+            st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS notes text");
             st.execute("CREATE INDEX IF NOT EXISTS " + Sql.ident("_ferry_runs_transfer_started") + " ON " + t
                     + " (transfer, started_at)");
         }
@@ -63,6 +65,19 @@ public final class RunHistory {
                 rs.next();
                 return rs.getLong(1);
             }
+        }
+    }
+
+    /** Adds notes (types carried as text, columns added or widened...) to a table's run record. */
+    public static void note(Connection con, String schema, long id, java.util.List<String> notes) throws SQLException {
+        if (notes.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema)
+                + " SET notes = concat_ws(E'\n', notes, ?) WHERE id = ?")) {
+            ps.setString(1, String.join("\n", notes));
+            ps.setLong(2, id);
+            ps.executeUpdate();
         }
     }
 

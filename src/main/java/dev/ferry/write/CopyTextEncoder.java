@@ -14,7 +14,6 @@ import java.io.OutputStream;
 final class CopyTextEncoder {
 
     private static final byte[] NULL = {'\\', 'N'};
-    private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
     private final OutputStream out;
     private final byte[] buf;
@@ -25,12 +24,8 @@ final class CopyTextEncoder {
         this.buf = new byte[bufferSize];
     }
 
-    /**
-     * Writes one row: its values, then {@code appended} (already encoded, starting with a tab), then a newline.
-     *
-     * @param bytea which values are raw {@code bytea} bytes, written in hex form
-     */
-    void writeRow(byte[][] values, boolean[] bytea, byte[] appended) throws IOException {
+    /** Writes one row: its values, then {@code appended} (already encoded, starting with a tab), then a newline. */
+    void writeRow(byte[][] values, byte[] appended) throws IOException {
         for (int i = 0; i < values.length; i++) {
             if (i > 0) {
                 put((byte) '\t');
@@ -38,8 +33,6 @@ final class CopyTextEncoder {
             byte[] v = values[i];
             if (v == null) {
                 put(NULL, 0, 2);
-            } else if (bytea[i]) {
-                writeHex(v);
             } else {
                 writeEscaped(v);
             }
@@ -70,20 +63,6 @@ final class CopyTextEncoder {
             start = i + 1;
         }
         put(v, start, v.length - start);
-    }
-
-    /** bytea in COPY text: {@code \\x} followed by hex digits (the backslash itself escaped). */
-    private void writeHex(byte[] v) throws IOException {
-        put((byte) '\\');
-        put((byte) '\\');
-        put((byte) 'x');
-        for (byte b : v) {
-            if (pos + 2 > buf.length) {
-                flush();
-            }
-            buf[pos++] = HEX[(b >> 4) & 0xf];
-            buf[pos++] = HEX[b & 0xf];
-        }
     }
 
     private void put(byte b) throws IOException {

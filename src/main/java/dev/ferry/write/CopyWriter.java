@@ -60,7 +60,7 @@ public final class CopyWriter {
         Copied copied = copy(con, target, t, batch);
         load.addRows(copied.rows);
         int cursorIndex = read.spec().cursor() == null ? -1 : t.indexOf(read.spec().cursor());
-        String lastCursor = copied.last == null || cursorIndex < 0 ? null : text(copied.last[cursorIndex], t.column(read.spec().cursor()).bytea());
+        String lastCursor = copied.last == null || cursorIndex < 0 ? null : text(copied.last[cursorIndex]);
         List<String> lastKey = copied.last == null ? null : keyOf(copied.last, t);
         TableRead.Phase phase = read.phase();
         read.advance(copied.rows, lastCursor, lastKey);
@@ -100,6 +100,9 @@ public final class CopyWriter {
                 updates.add(Sql.ident(c) + " = EXCLUDED." + Sql.ident(c));
             }
         }
+        for (String gone : load.destinationOnly()) {
+            updates.add(Sql.ident(gone) + " = NULL"); // no longer at the source: NULL in rows written from now on
+        }
         if (load.read().mode() == Mode.APPEND || updates.isEmpty()) {
             sql.append("NOTHING"); // append: rows already there stay as they are
         } else {
@@ -114,10 +117,6 @@ public final class CopyWriter {
     }
 
     private static Copied copy(Connection con, String target, SourceTable t, RowBatch batch) throws SQLException, IOException {
-        boolean[] bytea = new boolean[t.columns().size()];
-        for (int i = 0; i < bytea.length; i++) {
-            bytea[i] = t.columns().get(i).bytea();
-        }
         String copy = "COPY " + target + " (" + Sql.idents(DestinationSchema.copyColumns(t)) + ") FROM STDIN";
         CopyIn in = con.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
         long rows = 0;
@@ -128,7 +127,7 @@ public final class CopyWriter {
             CopyTextEncoder encoder = new CopyTextEncoder(new CopyInStream(in), BUFFER);
             while (it.hasNext()) {
                 byte[][] row = it.next();
-                encoder.writeRow(row, bytea, batch.appendedFields());
+                encoder.writeRow(row, batch.appendedFields());
                 last = row;
                 rows++;
             }
@@ -182,22 +181,12 @@ public final class CopyWriter {
         List<String> key = new ArrayList<>(t.key().size());
         for (String k : t.key()) {
             int i = t.indexOf(k);
-            key.add(text(row[i], t.columns().get(i).bytea()));
+            key.add(text(row[i]));
         }
         return key;
     }
 
-    private static String text(byte[] v, boolean bytea) {
-        if (v == null) {
-            return null;
-        }
-        if (!bytea) {
-            return new String(v, StandardCharsets.UTF_8);
-        }
-        StringBuilder sb = new StringBuilder("\\x");
-        for (byte b : v) {
-            sb.append(Character.forDigit((b >> 4) & 0xf, 16)).append(Character.forDigit(b & 0xf, 16));
-        }
-        return sb.toString();
+    private static String text(byte[] v) {
+        return v == null ? null : new String(v, StandardCharsets.UTF_8);
     }
 }

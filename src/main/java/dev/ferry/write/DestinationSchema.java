@@ -64,9 +64,21 @@ public final class DestinationSchema {
 
     /** Creates a table with the source's columns and types, plus the metadata columns; no constraints yet. */
     static void createTable(Connection con, String schema, String table, SourceTable source) throws SQLException {
+        createTable(con, schema, table, source, List.of());
+    }
+
+    /**
+     * Creates a table with the source's columns, then {@code kept} (columns the destination had that the source no
+     * longer has: they stay, NULL), then the metadata columns.
+     */
+    static void createTable(Connection con, String schema, String table, SourceTable source, List<SchemaEvolution.Column> kept)
+            throws SQLException {
         StringJoiner cols = new StringJoiner(", ", "(", ")");
         for (int i = 0; i < source.columns().size(); i++) {
             cols.add(Sql.ident(source.columns().get(i).name()) + " " + source.destinationTypes().get(i));
+        }
+        for (SchemaEvolution.Column c : kept) {
+            cols.add(Sql.ident(c.name()) + " " + c.display());
         }
         cols.add(Sql.ident(SYNCED_AT) + " timestamptz");
         cols.add(Sql.ident(RUN_ID) + " uuid");

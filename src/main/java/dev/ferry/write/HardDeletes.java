@@ -39,12 +39,12 @@ final class HardDeletes {
         try (Statement st = dest.createStatement()) {
             st.execute("CREATE TEMP TABLE _ferry_keys (" + cols + ") ON COMMIT DROP");
         }
-        String select = "SELECT " + Sql.idents(t.key()) + " FROM " + t.ref().quoted()
-                + (spec.filter() != null ? " WHERE (" + spec.filter().sql() + ")" : "");
-        boolean[] bytea = new boolean[t.key().size()];
-        for (int i = 0; i < bytea.length; i++) {
-            bytea[i] = t.column(t.key().get(i)).bytea();
+        java.util.StringJoiner keys = new java.util.StringJoiner(", ");
+        for (String k : t.key()) {
+            keys.add(t.column(k).bytea() ? "CAST(" + Sql.ident(k) + " AS text)" : Sql.ident(k));
         }
+        String select = "SELECT " + keys + " FROM " + t.ref().quoted()
+                + (spec.filter() != null ? " WHERE (" + spec.filter().sql() + ")" : "");
         CopyIn in = dest.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp._ferry_keys FROM STDIN");
         boolean done = false;
         try (Connection src = source.getConnection(); PreparedStatement ps = src.prepareStatement(select)) {
@@ -57,12 +57,12 @@ final class HardDeletes {
             }
             CopyTextEncoder enc = new CopyTextEncoder(new CopyWriter.CopyInStream(in), CopyWriter.BUFFER);
             try (ResultSet rs = ps.executeQuery()) {
-                byte[][] row = new byte[bytea.length][];
+                byte[][] row = new byte[t.key().size()][];
                 while (rs.next()) {
                     for (int i = 0; i < row.length; i++) {
                         row[i] = rs.getBytes(i + 1);
                     }
-                    enc.writeRow(row, bytea, null);
+                    enc.writeRow(row, null);
                 }
             }
             enc.flush();

@@ -2,6 +2,7 @@ package dev.ferry.write;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 
 import dev.ferry.config.Sql;
 import dev.ferry.config.TableRef;
@@ -27,6 +28,7 @@ public final class TableLoad {
     private Connection connection;
     private long rows;
     private long changed;
+    private List<String> destinationOnly = List.of();
     private boolean finished;
 
     TableLoad(TransferRun run, TableRef source, SourceTable sourceTable, TableRead read, String schema, String table,
@@ -90,6 +92,15 @@ public final class TableLoad {
 
     void addRows(long n) {
         rows += n;
+    }
+
+    /** Destination columns the source no longer has: they stay, written as NULL. */
+    public List<String> destinationOnly() {
+        return destinationOnly;
+    }
+
+    void destinationOnly(List<String> columns) {
+        destinationOnly = List.copyOf(columns);
     }
 
     /** Rows the merges inserted or updated (incremental modes). */

@@ -4,6 +4,10 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
 
 import javax.sql.DataSource;
 
@@ -74,6 +78,12 @@ public final class TableLoads {
             throw new SourceTableException("transfer '" + spec.name() + "': " + table.display() + " has no primary key, and mode "
                     + spec.mode().key() + " merges rows by key; set the 'key' parameter to columns that identify a row");
         }
+        List<String> notes = new ArrayList<>();
+        try (Connection c = destination.getConnection()) {
+            DestinationTypes.Resolved types = DestinationTypes.resolve(c, schema, source);
+            source = source.withDestinationTypes(types.types());
+            notes.addAll(types.notes());
+        }
         Connection con = destination.getConnection();
         con.setAutoCommit(false);
         TableRead read = new TableRead(source, spec, Connections.beanName(run.source()));
@@ -89,12 +99,36 @@ public final class TableLoads {
             }
         });
         if (spec.mode() == Mode.FULL_REFRESH) {
-            DestinationSchema.createTable(con, schema, load.loadTable(), source);
-            return;
+            List<SchemaEvolution.Column> kept = new ArrayList<>();
+            if (DestinationSchema.tableExists(con, schema, table.name())) {
+                Set<String> copied = new HashSet<>(source.columnNames());
+                for (SchemaEvolution.Column c : SchemaEvolution.columns(con, schema, table.name()).values()) {
+                    if (!copied.contains(c.name())) {
+                        kept.add(c);
+                        notes.add("column " + dev.ferry.config.Sql.displayIdent(c.name()) + " is no longer copied from the source"
+                                + " (dropped there, or left out by the transfer): kept at the destination, NULL from now on");
+                    }
+                }
+            }
+            DestinationSchema.createTable(con, schema, load.loadTable(), source, kept);
+        } else {
+            if (DestinationSchema.tableExists(con, schema, table.name())) {
+                SchemaEvolution.Result evolved = SchemaEvolution.reconcile(con, schema, table.name(), source);
+                load.destinationOnly(evolved.destinationOnlyNames());
+                notes.addAll(evolved.notes());
+            }
+            DestinationSchema.ensureMergeTable(con, schema, table.name(), source);
+            resume(load, horizon);
+            con.commit();
         }
-        DestinationSchema.ensureMergeTable(con, schema, table.name(), source);
-        resume(load, horizon);
-        con.commit();
+        if (!notes.isEmpty()) {
+            for (String n : notes) {
+                LOG.warn("transfer {}: {} -> {}: {}", spec.name(), table.display(), load.destinationDisplay(), n);
+            }
+            try (Connection c = destination.getConnection()) {
+                RunHistory.note(c, schema, recordId, notes);
+            }
+        }
     }
 
     /** Sets where an incremental read starts, from the table's committed watermark. */

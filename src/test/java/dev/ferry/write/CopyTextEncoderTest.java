@@ -11,19 +11,21 @@ import static org.assertj.core.api.Assertions.assertThat;
 class CopyTextEncoderTest {
 
     @Test
-    void escapesTheFourSpecialBytesAndWritesNullsAndBytea() throws Exception {
+    void escapesTheFourSpecialBytesAndWritesNulls() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         CopyTextEncoder enc = new CopyTextEncoder(out, 7); // tiny buffer: every path crosses a flush
         byte[][] row = {
             "a\tb\nc\rd\\e".getBytes(StandardCharsets.UTF_8),
             null,
             "ünï 山".getBytes(StandardCharsets.UTF_8),
-            new byte[] {0, (byte) 0xff, 10},
+            "\\x00ff0a".getBytes(StandardCharsets.UTF_8),
             new byte[0],
+            "a value longer than the whole buffer".getBytes(StandardCharsets.UTF_8),
         };
-        enc.writeRow(row, new boolean[] {false, false, false, true, false}, "\tX".getBytes(StandardCharsets.UTF_8));
+        enc.writeRow(row, "\tX".getBytes(StandardCharsets.UTF_8));
         enc.flush();
 
-        assertThat(out.toString(StandardCharsets.UTF_8)).isEqualTo("a\\tb\\nc\\rd\\\\e\t\\N\tünï 山\t\\\\x00ff0a\t\tX\n");
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .isEqualTo("a\\tb\\nc\\rd\\\\e\t\\N\tünï 山\t\\\\x00ff0a\t\ta value longer than the whole buffer\tX\n");
     }
 }
