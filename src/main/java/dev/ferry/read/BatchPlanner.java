@@ -89,13 +89,13 @@ public final class BatchPlanner {
     }
 
     /**
-     * The columns to read. {@code bytea} is read in its text (hex) form like every other type, so that every value
-     * reaches the writer as the text COPY reads back; pgjdbc would otherwise decode it.
+     * The columns to read. {@code bytea} and {@code xml} are cast to text (see {@link SourceType#readAsText()}), so
+     * that every value reaches the writer as exactly the text COPY reads back.
      */
     public static String selectList(SourceTable t) {
         StringJoiner cols = new StringJoiner(", ");
         for (SourceColumn c : t.columns()) {
-            cols.add(c.bytea() ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name()));
+            cols.add(c.readAsText() ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name()));
         }
         return cols.toString();
     }

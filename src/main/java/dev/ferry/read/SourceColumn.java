@@ -10,8 +10,8 @@ package dev.ferry.read;
  */
 public record SourceColumn(String name, String declaredType, SourceType type, boolean notNull) {
 
-    /** Whether values are {@code bytea}: the batch query reads them in their text (hex) form. */
-    public boolean bytea() {
-        return type.isBytea();
+    /** Whether the batch query reads this column cast to text (see {@link SourceType#readAsText()}). */
+    public boolean readAsText() {
+        return type.readAsText();
     }
 }

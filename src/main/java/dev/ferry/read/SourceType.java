@@ -41,8 +41,12 @@ public sealed interface SourceType {
     record Other(String declared, String kind) implements SourceType {
     }
 
-    /** Whether values of this type are {@code bytea}, which the batch query reads in its text (hex) form. */
-    default boolean isBytea() {
-        return this instanceof BuiltIn b && b.oid() == 17;
+    /**
+     * Whether the batch query reads values of this type through a cast to text rather than through the type's output
+     * function: {@code bytea}, which pgjdbc would otherwise decode, and {@code xml}, whose output drops an XML
+     * declaration the stored value has.
+     */
+    default boolean readAsText() {
+        return this instanceof BuiltIn b && (b.oid() == 17 || b.oid() == 142);
     }
 }

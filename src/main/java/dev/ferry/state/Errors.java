@@ -26,6 +26,19 @@ public final class Errors {
         return msg == null || msg.isBlank() ? root.getClass().getSimpleName() : msg;
     }
 
+    /** Like {@link #describe(Throwable)}, followed by the fix when the error is a known permission or connection one. */
+    public static String describe(Throwable error, TransferRun run) {
+        String message = describe(error);
+        SQLException sql = find(error, SQLException.class);
+        if (sql != null && run != null) {
+            String hint = PrivilegeHints.hint(sql, run.source(), run.destination());
+            if (hint != null) {
+                return message + "; fix: " + hint;
+            }
+        }
+        return message;
+    }
+
     private static boolean isWrapper(Throwable t) {
         String n = t.getClass().getName();
         return n.startsWith("org.apache.camel.") || t instanceof java.lang.reflect.InvocationTargetException

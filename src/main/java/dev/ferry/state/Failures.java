@@ -34,8 +34,8 @@ public final class Failures {
         if (error == null) {
             error = exchange.getException();
         }
-        String message = Errors.describe(error);
         TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+        String message = Errors.describe(error, run);
         TableLoad load = exchange.getProperty("ferryTable", TableLoad.class);
         TableRef table = exchange.getProperty(SOURCE_TABLE, TableRef.class);
         Long recordId = exchange.getProperty(RECORD, Long.class);

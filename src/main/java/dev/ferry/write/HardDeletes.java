@@ -41,7 +41,7 @@ final class HardDeletes {
         }
         java.util.StringJoiner keys = new java.util.StringJoiner(", ");
         for (String k : t.key()) {
-            keys.add(t.column(k).bytea() ? "CAST(" + Sql.ident(k) + " AS text)" : Sql.ident(k));
+            keys.add(t.column(k).readAsText() ? "CAST(" + Sql.ident(k) + " AS text)" : Sql.ident(k));
         }
         String select = "SELECT " + keys + " FROM " + t.ref().quoted()
                 + (spec.filter() != null ? " WHERE (" + spec.filter().sql() + ")" : "");

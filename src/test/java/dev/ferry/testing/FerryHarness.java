@@ -29,7 +29,13 @@ public final class FerryHarness implements AutoCloseable {
     /** Writes the files and starts Ferry. */
     public static FerryHarness start(TestDb source, TestDb destination, String destinationSchema, String transfersYaml)
             throws Exception {
-        Path dir = write(source, destination, destinationSchema, transfersYaml, Map.of());
+        return start(source, destination, destinationSchema, transfersYaml, Map.of());
+    }
+
+    /** Like {@link #start(TestDb, TestDb, String, String)}, with more properties (more connections, say). */
+    public static FerryHarness start(TestDb source, TestDb destination, String destinationSchema, String transfersYaml,
+                                     Map<String, String> extraProperties) throws Exception {
+        Path dir = write(source, destination, destinationSchema, transfersYaml, extraProperties);
         FerryRuntime runtime = new FerryRuntime(dir.resolve("application.properties"), dir.resolve("routes"),
                 FerryRuntime.Trigger.MANUAL, new Properties(), null);
         try {
@@ -90,11 +96,30 @@ public final class FerryHarness implements AutoCloseable {
     }
 
     /** A one-transfer YAML declaration; {@code extra} adds parameters such as {@code "mode", "incremental"}. */
+    /** Properties declaring another destination, on the same database as {@code db} but another schema. */
+    public static Map<String, String> destination(String name, TestDb db, String schema) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("ferry.destination." + name + ".hostname", db.server().host());
+        p.put("ferry.destination." + name + ".port", String.valueOf(db.server().port()));
+        p.put("ferry.destination." + name + ".database", db.database());
+        p.put("ferry.destination." + name + ".user", db.user());
+        p.put("ferry.destination." + name + ".password", db.password());
+        p.put("ferry.destination." + name + ".schema", schema);
+        return p;
+    }
+
     public static String transfer(String name, String tables, String... extra) {
         StringBuilder sb = new StringBuilder();
         sb.append("- templatedRoute:\n    routeTemplateRef: ferry-transfer\n    parameters:\n");
-        sb.append(param("name", name)).append(param("source", "src")).append(param("destination", "dst"))
-                .append(param("tables", tables));
+        sb.append(param("name", name)).append(param("source", "src"));
+        boolean destination = false;
+        for (int i = 0; i + 1 < extra.length; i += 2) {
+            destination |= extra[i].equals("destination");
+        }
+        if (!destination) {
+            sb.append(param("destination", "dst"));
+        }
+        sb.append(param("tables", tables));
         boolean schedule = false;
         for (int i = 0; i + 1 < extra.length; i += 2) {
             sb.append(param(extra[i], extra[i + 1]));

@@ -7,8 +7,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A fresh database on a test server, with a login role set up as the seed docs say: for a source, a reader with
- * CONNECT and (once {@link #grantRead} runs) USAGE and SELECT; for a destination, a writer with CREATE and TEMPORARY
- * on the database. Nothing more: Ferry is never a superuser in tests.
+ * CONNECT and (once {@link #grantRead} runs) USAGE and SELECT; for a destination, a writer with CONNECT, CREATE and
+ * TEMPORARY on the database. PUBLIC's default privileges on the database are revoked, so the roles have exactly
+ * these. Ferry is never a superuser in tests.
  */
 public record TestDb(PgServer server, String database, String user, String password) {
 
@@ -18,6 +19,16 @@ public record TestDb(PgServer server, String database, String user, String passw
     public static TestDb source(String prefix) throws SQLException {
         TestDb db = create(TestPostgres.source(), prefix + "_src", "reader");
         db.server().execute(db.database(), "REVOKE CREATE ON SCHEMA public FROM PUBLIC");
+        return db;
+    }
+
+    /** A destination database with a pre-created schema: the writer has ALL on it, and only CONNECT and TEMPORARY on the database. */
+    public static TestDb destinationWithSchema(String prefix, String schema) throws SQLException {
+        TestDb db = create(TestPostgres.destination(), prefix + "_dst", "writer");
+        db.server().execute(db.database(),
+                "GRANT TEMPORARY ON DATABASE " + quote(db.database()) + " TO " + quote(db.user()),
+                "CREATE SCHEMA " + quote(schema),
+                "GRANT ALL ON SCHEMA " + quote(schema) + " TO " + quote(db.user()));
         return db;
     }
 
@@ -34,6 +45,11 @@ public record TestDb(PgServer server, String database, String user, String passw
                 " ENCODING '" + encoding + "' TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'");
     }
 
+    /** A database and login role on a given server (the role gets CONNECT only; grant the rest). */
+    public static TestDb on(PgServer server, String prefix, String role) throws SQLException {
+        return create(server, prefix, role);
+    }
+
     private static TestDb create(PgServer server, String prefix, String role) throws SQLException {
         return create(server, prefix, role, "");
     }
@@ -45,6 +61,8 @@ public record TestDb(PgServer server, String database, String user, String passw
         String password = randomPassword();
         server.execute("postgres", "CREATE DATABASE " + quote(database) + options);
         server.execute("postgres", "CREATE ROLE " + quote(user) + " LOGIN PASSWORD '" + password + "'");
+        // nothing by default: PUBLIC's CONNECT and TEMPORARY go, the role gets exactly what the setup doc grants
+        server.execute("postgres", "REVOKE ALL ON DATABASE " + quote(database) + " FROM PUBLIC");
         server.execute("postgres", "GRANT CONNECT ON DATABASE " + quote(database) + " TO " + quote(user));
         return new TestDb(server, database, user, password);
     }

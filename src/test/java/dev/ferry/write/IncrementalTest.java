@@ -7,12 +7,14 @@ import dev.ferry.state.TransferRun;
 import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static dev.ferry.testing.FerryHarness.transfer;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Incremental and append modes: only changed rows, exactly once, in batches. */
+@Tag("versions")
 class IncrementalTest {
 
     static final String ORDERS = """
