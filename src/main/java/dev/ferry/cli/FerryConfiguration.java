@@ -13,13 +13,21 @@ import dev.ferry.config.TransferCatalog;
 import dev.ferry.read.BatchPlanner;
 import dev.ferry.read.RawRowMapperFactory;
 import dev.ferry.state.Failures;
+import dev.ferry.state.Notifications;
+import dev.ferry.state.Retries;
 import dev.ferry.state.Runs;
+import dev.ferry.state.Shutdown;
+import dev.ferry.state.SqlStateRetryDecision;
 import dev.ferry.write.CopyWriter;
 import dev.ferry.write.MetadataColumns;
 import dev.ferry.write.TableLoads;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Predicate;
+import org.apache.camel.Processor;
 import org.apache.camel.StartupListener;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.EventNotifierSupport;
 import org.apache.camel.model.Model;
 
 /**
@@ -52,13 +60,16 @@ public final class FerryConfiguration implements CamelConfiguration {
 
         Connections validated = connections;
         try {
-            camel.addStartupListener(validation(catalog, validated, routes, problems));
+            boolean preflight = camel.getPropertiesComponent().resolveProperty("ferry.preflight").map(Boolean::parseBoolean)
+                    .orElse(true);
+            camel.addStartupListener(validation(catalog, validated, routes, problems, preflight));
         } catch (Exception e) {
             throw new org.apache.camel.RuntimeCamelException(e);
         }
     }
 
-    private static StartupListener validation(TransferCatalog catalog, Connections validated, Path routes, List<String> problems) {
+    private static StartupListener validation(TransferCatalog catalog, Connections validated, Path routes, List<String> problems,
+                                              boolean preflight) {
         return new StartupListener() {
             @Override
             public void onCamelContextStarting(CamelContext context, boolean alreadyStarted) {
@@ -71,6 +82,9 @@ public final class FerryConfiguration implements CamelConfiguration {
                 if (all.isEmpty() && catalog.all().isEmpty()) {
                     all.add(routes + ": no transfers found; declare one as a templatedRoute of the 'ferry-transfer'"
                             + " template (see routes/shop.yaml)");
+                }
+                if (all.isEmpty() && preflight) {
+                    all.addAll(Preflight.sourceTables(catalog, validated));
                 }
                 if (!all.isEmpty()) {
                     throw new ConfigException(all);
@@ -90,12 +104,42 @@ public final class FerryConfiguration implements CamelConfiguration {
         for (ConnectionSettings s : connections.sources().values()) {
             camel.getRegistry().bind(Connections.beanName(s), connections.dataSource(s));
         }
-        camel.getRegistry().bind("ferryRuns", new Runs(catalog, connections));
-        camel.getRegistry().bind("ferryTables", new TableLoads(connections));
+        Shutdown shutdown = new Shutdown();
+        camel.getManagementStrategy().addEventNotifier(new EventNotifierSupport() {
+            @Override
+            public void notify(CamelEvent event) {
+                if (event instanceof CamelEvent.CamelContextStoppingEvent) {
+                    shutdown.request(); // runs stop at their next batch boundary
+                }
+            }
+        });
+        Runs runs = new Runs(catalog, connections);
+        Retries retries = new Retries(catalog, new SqlStateRetryDecision(), connections, shutdown);
+        camel.getRegistry().bind("ferryRuns", runs);
+        camel.getRegistry().bind("ferryRetries", retries);
+        camel.getRegistry().bind("ferryRetryWhile", (Predicate) retries::isTransient);
+        camel.getRegistry().bind("ferryBeforeRetry", (Processor) retries::beforeRetry);
+        camel.getRegistry().bind("ferryNotifications", notifications(camel));
+        camel.getRegistry().bind("ferryTables", new TableLoads(connections, shutdown));
         camel.getRegistry().bind("ferryBatches", new BatchPlanner());
         camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
         camel.getRegistry().bind("ferryTransform", new MetadataColumns());
         camel.getRegistry().bind("ferryWriter", new CopyWriter());
-        camel.getRegistry().bind("ferryFailures", new Failures(connections));
+        camel.getRegistry().bind("ferryFailures", new Failures(connections, runs));
+        // one Quartz thread per transfer and then some, so that a transfer stuck in retries never delays another
+        org.apache.camel.component.quartz.QuartzComponent quartz = camel.getComponent("quartz",
+                org.apache.camel.component.quartz.QuartzComponent.class);
+        java.util.Properties qp = new java.util.Properties();
+        qp.setProperty("org.quartz.scheduler.instanceName", "ferry");
+        qp.setProperty("org.quartz.threadPool.threadCount", "50");
+        qp.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
+        quartz.setProperties(new java.util.HashMap<>(qp));
+    }
+
+    /** Run notifications, with the default webhook from {@code ferry.webhook.url} (and {@code ferry.webhook.token}). */
+    private static Notifications notifications(CamelContext camel) {
+        String url = camel.getPropertiesComponent().resolveProperty("ferry.webhook.url").filter(s -> !s.isBlank()).orElse(null);
+        String token = camel.getPropertiesComponent().resolveProperty("ferry.webhook.token").orElse(null);
+        return new Notifications(url, new dev.ferry.config.Secret(token));
     }
 }

@@ -27,6 +27,7 @@ public final class TransferLauncher {
         // what the Quartz job does when the schedule fires: an exchange from the route's consumer, through the route
         Consumer consumer = route.getConsumer();
         Exchange exchange = consumer.createExchange(false);
+        exchange.setProperty(Runs.MANUAL, true);
         try {
             consumer.getProcessor().process(exchange);
             TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);

@@ -35,9 +35,15 @@ public final class ConnectionSettings {
     private final String user;
     private final Secret password;
     private final String schema;
+    private final int connectTimeoutSeconds;
 
     public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
                               Secret password, String schema) {
+        this(role, name, hostname, port, database, user, password, schema, 10);
+    }
+
+    public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
+                              Secret password, String schema, int connectTimeoutSeconds) {
         this.role = Objects.requireNonNull(role);
         this.name = Objects.requireNonNull(name);
         this.hostname = hostname;
@@ -46,6 +52,12 @@ public final class ConnectionSettings {
         this.user = user;
         this.password = password == null ? Secret.EMPTY : password;
         this.schema = schema;
+        this.connectTimeoutSeconds = connectTimeoutSeconds;
+    }
+
+    /** How long to wait for a connection before the attempt fails. */
+    public int connectTimeoutSeconds() {
+        return connectTimeoutSeconds;
     }
 
     public Role role() {

@@ -29,8 +29,9 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 public final class Connections implements AutoCloseable {
 
-    static final Set<String> SOURCE_KEYS = Set.of("hostname", "port", "database", "user", "password");
-    static final Set<String> DESTINATION_KEYS = Set.of("hostname", "port", "database", "user", "password", "schema");
+    static final Set<String> SOURCE_KEYS = Set.of("hostname", "port", "database", "user", "password", "connectTimeout");
+    static final Set<String> DESTINATION_KEYS = Set.of("hostname", "port", "database", "user", "password", "schema",
+            "connectTimeout");
 
     private final Map<String, ConnectionSettings> sources;
     private final Map<String, ConnectionSettings> destinations;
@@ -165,11 +166,20 @@ public final class Connections implements AutoCloseable {
                 problems.add(configName + ": " + prefix + "port: '" + portText + "' is not a TCP port (1-65535)");
             }
         }
+        int connectTimeout = 10;
+        String timeoutText = fields.get("connectTimeout");
+        if (timeoutText != null && !timeoutText.isBlank()) {
+            try {
+                connectTimeout = (int) Math.max(1, Durations.parse(timeoutText.matches("\\d+") ? timeoutText + "s" : timeoutText).toSeconds());
+            } catch (IllegalArgumentException e) {
+                problems.add(configName + ": " + prefix + "connectTimeout: '" + timeoutText + "' is not a duration such as 10s");
+            }
+        }
         if (problems.size() > before) {
             return null;
         }
         return new ConnectionSettings(role, name, fields.get("hostname").trim(), port, fields.get("database"),
-                fields.get("user"), new Secret(fields.get("password")), fields.get("schema"));
+                fields.get("user"), new Secret(fields.get("password")), fields.get("schema"), connectTimeout);
     }
 
     public ConnectionSettings source(String name) {
@@ -206,6 +216,24 @@ public final class Connections implements AutoCloseable {
     private static HikariDataSource createPool(ConnectionSettings s) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("ferry-" + s.role().key() + "-" + s.name());
+        PGSimpleDataSource pg = pgDataSource(s);
+        config.setDataSource(pg);
+        if (s.role() == ConnectionSettings.Role.SOURCE) {
+            // pgjdbc streams a result set with a fetch size only outside autocommit; reads never write.
+            config.setAutoCommit(false);
+            config.setReadOnly(true);
+        }
+        config.setMaximumPoolSize(8);
+        config.setMinimumIdle(0);
+        // how long a run waits for a connection: a refused password or an unreachable server fails the run after this
+        config.setConnectionTimeout(s.connectTimeoutSeconds() * 1000L);
+        // Do not connect while reading the configuration: an unreachable database is reported by the run.
+        config.setInitializationFailTimeout(-1);
+        return new HikariDataSource(config);
+    }
+
+    /** pgjdbc's settings for a connection: where, who, and the session settings both ends pin. */
+    static PGSimpleDataSource pgDataSource(ConnectionSettings s) {
         PGSimpleDataSource pg = new PGSimpleDataSource();
         pg.setServerNames(new String[] {s.hostname()});
         pg.setPortNumbers(new int[] {s.port()});
@@ -218,22 +246,29 @@ public final class Connections implements AutoCloseable {
         // Both ends print and parse values the same way, whatever the servers' defaults: money in the C locale,
         // intervals in PostgreSQL style, bytea in hex (pgjdbc itself pins DateStyle ISO and extra_float_digits 3).
         pg.setOptions("-c lc_monetary=C -c IntervalStyle=postgres -c bytea_output=hex -c standard_conforming_strings=on");
-        pg.setConnectTimeout(15);
+        pg.setConnectTimeout(s.connectTimeoutSeconds());
         pg.setTcpKeepAlive(true);
-        config.setDataSource(pg);
         if (s.role() == ConnectionSettings.Role.SOURCE) {
             // strings bind as untyped values: the server reads a filter's '42' as whatever its column needs
             pg.setStringType("unspecified");
-            // pgjdbc streams a result set with a fetch size only outside autocommit; reads never write.
-            config.setAutoCommit(false);
-            config.setReadOnly(true);
         }
-        config.setMaximumPoolSize(8);
-        config.setMinimumIdle(0);
-        config.setConnectionTimeout(30_000);
-        // Do not connect while reading the configuration: an unreachable database is reported by the run.
-        config.setInitializationFailTimeout(-1);
-        return new HikariDataSource(config);
+        return pg;
+    }
+
+    /**
+     * A connection outside the pool, giving up after {@code timeoutSeconds}: for checks at startup, which should not
+     * wait on an unreachable database for as long as a run would.
+     */
+    public java.sql.Connection openDirect(ConnectionSettings s, int timeoutSeconds) throws java.sql.SQLException {
+        PGSimpleDataSource pg = pgDataSource(s);
+        pg.setConnectTimeout(timeoutSeconds);
+        pg.setLoginTimeout(timeoutSeconds);
+        java.sql.Connection c = pg.getConnection();
+        if (s.role() == ConnectionSettings.Role.SOURCE) {
+            c.setReadOnly(true);
+            c.setAutoCommit(false);
+        }
+        return c;
     }
 
     @Override

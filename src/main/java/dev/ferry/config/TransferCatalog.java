@@ -31,15 +31,18 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
     /** Parameters a transfer may set; anything else is a typo worth reporting. */
     static final Set<String> PARAMETERS = Set.of(
             "name", "source", "destination", "tables", "mode", "cron", "every", "batchSize", "fetchSize",
-            "cursor", "key", "lookback", "filter", "columns", "excludeColumns", "deletedColumn", "hardDeletes");
+            "cursor", "key", "lookback", "filter", "columns", "excludeColumns", "deletedColumn", "hardDeletes",
+            "retryAttempts", "retryDelay", "retryMultiplier", "retryMaxDelay", "webhook");
 
     /** Parameters the template derives for itself. */
-    static final Set<String> DERIVED = Set.of("everyMillis", "parentRouteId", "parentProcessorId");
+    static final Set<String> DERIVED = Set.of("everyMillis", "retryDelayMillis", "retryMaxDelayMillis", "parentRouteId",
+            "parentProcessorId");
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
 
     private final List<RouteDefinition> declared = new CopyOnWriteArrayList<>();
     private volatile Duration scheduleOverride;
+    private RouteFiles files = RouteFiles.none();
     private final Map<String, TransferSpec> transfers = new LinkedHashMap<>();
 
     @Override
@@ -62,8 +65,21 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                 // reported by validate() together with every other problem
             }
         }
+        deriveMillis(parameters, "retryDelay", "retryDelayMillis", "1s");
+        deriveMillis(parameters, "retryMaxDelay", "retryMaxDelayMillis", "1m");
         declared.add(route);
         return route;
+    }
+
+    /** The template's redelivery policy takes milliseconds; routes are written in durations. */
+    private static void deriveMillis(Map<String, Object> parameters, String from, String to, String dflt) {
+        Object v = parameters.get(from);
+        String text = v == null || v.toString().isBlank() ? dflt : v.toString();
+        try {
+            parameters.put(to, String.valueOf(Durations.parse(text).toMillis()));
+        } catch (IllegalArgumentException e) {
+            parameters.put(to, String.valueOf(Durations.parse(dflt).toMillis())); // reported by validate()
+        }
     }
 
     /** Makes every transfer run on this interval instead of its own schedule (for the demo). */
@@ -77,6 +93,7 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
      * @throws ConfigException listing every problem found
      */
     public synchronized void validate(CamelContext camel, Connections connections, RouteFiles files) {
+        this.files = files;
         List<String> problems = new ArrayList<>();
         transfers.clear();
         Map<String, String> destinationTables = new HashMap<>();
@@ -165,6 +182,12 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
 
     private static String knownNames(String prefix, Collection<String> names) {
         return names.isEmpty() ? " (none are declared yet)" : prefix + String.join(", ", new TreeSet<>(names)) + ")";
+    }
+
+    /** Where a transfer's parameter is written, "file:line", for messages. */
+    public synchronized String where(String transfer, String parameter) {
+        RouteFiles.Location loc = files.locate(transfer);
+        return loc != null ? loc.at(parameter) : "routes (transfer " + transfer + ")";
     }
 
     public synchronized TransferSpec get(String name) {

@@ -27,7 +27,12 @@ public record TransferSpec(
         List<String> columns,
         List<String> excludeColumns,
         String deletedColumn,
-        boolean hardDeletes) {
+        boolean hardDeletes,
+        int retryAttempts,
+        Duration retryDelay,
+        double retryMultiplier,
+        Duration retryMaxDelay,
+        String webhook) {
 
     public TransferSpec {
         tables = List.copyOf(tables);
@@ -110,8 +115,8 @@ public record TransferSpec(
         if (everyText != null) {
             try {
                 every = Durations.parse(everyText);
-                if (every.toMillis() < 1000) {
-                    problems.add(where.apply("every") + ": " + label + ": parameter 'every': " + everyText + " is shorter than 1s");
+                if (every.toMillis() < 100) {
+                    problems.add(where.apply("every") + ": " + label + ": parameter 'every': " + everyText + " is shorter than 100ms");
                 }
             } catch (IllegalArgumentException e) {
                 problems.add(where.apply("every") + ": " + label + ": parameter 'every': " + e.getMessage());
@@ -197,11 +202,65 @@ public record TransferSpec(
                     + ": filter values are given but there is no 'filter' parameter to use them");
         }
 
+        int retryAttempts = nonNegativeInt(p, "retryAttempts", 5, label, where, problems);
+        Duration retryDelay = duration(p, "retryDelay", Duration.ofSeconds(1), label, where, problems);
+        Duration retryMaxDelay = duration(p, "retryMaxDelay", Duration.ofMinutes(1), label, where, problems);
+        double retryMultiplier = 2.0;
+        String multiplierText = blankToNull(p.get("retryMultiplier"));
+        if (multiplierText != null) {
+            try {
+                retryMultiplier = Double.parseDouble(multiplierText);
+                if (retryMultiplier < 1.0) {
+                    throw new NumberFormatException();
+                }
+            } catch (NumberFormatException e) {
+                problems.add(where.apply("retryMultiplier") + ": " + label + ": parameter 'retryMultiplier': '" + multiplierText
+                        + "' is not a number of at least 1");
+            }
+        }
+        String webhook = blankToNull(p.get("webhook"));
+        if (webhook != null && !webhook.matches("(?i)https?://.+")) {
+            problems.add(where.apply("webhook") + ": " + label + ": parameter 'webhook' must be an http:// or https:// URL");
+        }
+
         if (problems.size() > before) {
             return null;
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, fetchSize, cursor, key,
-                lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes);
+                lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
+                retryMultiplier, retryMaxDelay, webhook);
+    }
+
+    private static int nonNegativeInt(Map<String, String> p, String key, int dflt, String label, Function<String, String> where,
+                                      List<String> problems) {
+        String v = blankToNull(p.get(key));
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': '" + v + "' is not a whole number of 0 or more");
+        return dflt;
+    }
+
+    private static Duration duration(Map<String, String> p, String key, Duration dflt, String label, Function<String, String> where,
+                                     List<String> problems) {
+        String v = blankToNull(p.get(key));
+        if (v == null) {
+            return dflt;
+        }
+        try {
+            return Durations.parse(v);
+        } catch (IllegalArgumentException e) {
+            problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': " + e.getMessage());
+            return dflt;
+        }
     }
 
     private static String singleName(Map<String, String> p, String key, String label, Function<String, String> where,
@@ -269,6 +328,18 @@ public record TransferSpec(
 
     static String blankToNull(String s) {
         return s == null || s.isBlank() ? null : s.trim();
+    }
+
+    /**
+     * How long to wait before scheduled run number {@code failures + 1} after that many consecutive failed runs: the
+     * retry delay, multiplied for each failure, capped at the maximum retry delay.
+     */
+    public Duration backoffAfter(int failures) {
+        if (failures <= 0) {
+            return Duration.ZERO;
+        }
+        double ms = retryDelay.toMillis() * Math.pow(retryMultiplier, failures - 1);
+        return Duration.ofMillis((long) Math.min(ms, retryMaxDelay.toMillis()));
     }
 
     /** The schedule, for logs. */

@@ -50,19 +50,19 @@ public final class SourceCatalog {
             ps.setString(2, ref.name());
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
-                    throw new SourceTableException("source table " + ref.display() + " does not exist (or its schema is not"
+                    throw new SourceTableException(SourceTableException.Kind.MISSING, "source table " + ref.display() + " does not exist (or its schema is not"
                             + " visible to " + con.getMetaData().getUserName() + "); check the name in the transfer's"
                             + " 'tables' parameter, and that the user has USAGE on schema " + ref.schema());
                 }
                 oid = rs.getLong(1);
                 String user = dev.ferry.config.Sql.ident(con.getMetaData().getUserName());
                 if (!rs.getBoolean(4)) {
-                    throw new SourceTableException("the source user " + con.getMetaData().getUserName() + " may not use schema "
+                    throw new SourceTableException(SourceTableException.Kind.PRIVILEGE, "the source user " + con.getMetaData().getUserName() + " may not use schema "
                             + dev.ferry.config.Sql.displayIdent(ref.schema()) + "; run on the source: GRANT USAGE ON SCHEMA "
                             + dev.ferry.config.Sql.ident(ref.schema()) + " TO " + user + ";");
                 }
                 if (!rs.getBoolean(3)) {
-                    throw new SourceTableException("the source user " + con.getMetaData().getUserName()
+                    throw new SourceTableException(SourceTableException.Kind.PRIVILEGE, "the source user " + con.getMetaData().getUserName()
                             + " may not read " + ref.display() + "; run on the source: GRANT SELECT ON "
                             + ref.quoted() + " TO " + dev.ferry.config.Sql.ident(con.getMetaData().getUserName()) + ";");
                 }

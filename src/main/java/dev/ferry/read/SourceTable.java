@@ -58,9 +58,9 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
         for (String param : List.of("columns", "excludeColumns", "key", "cursor", "deletedColumn")) {
             for (String name : named(spec, param)) {
                 if (column(name) == null) {
-                    throw new SourceTableException(where + "parameter '" + param + "' names column " + Sql.displayIdent(name)
-                            + ", which the table does not have; its columns are " + String.join(", ",
-                            columnNames().stream().map(Sql::displayIdent).toList()));
+                    throw new SourceTableException(SourceTableException.Kind.SHAPE, where + "parameter '" + param + "' names column "
+                            + Sql.displayIdent(name) + ", which the table does not have; its columns are " + String.join(", ",
+                            columnNames().stream().map(Sql::displayIdent).toList()), param);
                 }
             }
         }
@@ -78,9 +78,9 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
         }
         for (String n : needed) {
             if (!keep.contains(n)) {
-                throw new SourceTableException(where + "column " + Sql.displayIdent(n) + " is the transfer's "
-                        + (k.contains(n) ? "key" : "cursor") + ", so it must be copied; add it to 'columns' or remove it from"
-                        + " 'excludeColumns'");
+                throw new SourceTableException(SourceTableException.Kind.SHAPE, where + "column " + Sql.displayIdent(n)
+                        + " is the transfer's " + (k.contains(n) ? "key" : "cursor") + ", so it must be copied; add it to 'columns'"
+                        + " or remove it from 'excludeColumns'", spec.columns().isEmpty() ? "excludeColumns" : "columns");
             }
         }
         List<SourceColumn> cols = new ArrayList<>();

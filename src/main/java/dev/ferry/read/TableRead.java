@@ -42,10 +42,13 @@ public final class TableRead {
     private long batches;
     private long rowsRead;
 
-    public TableRead(SourceTable table, TransferSpec spec, String sourceBean) {
+    private final dev.ferry.state.Shutdown shutdown;
+
+    public TableRead(SourceTable table, TransferSpec spec, String sourceBean, dev.ferry.state.Shutdown shutdown) {
         this.table = table;
         this.spec = spec;
         this.sourceBean = sourceBean;
+        this.shutdown = shutdown;
     }
 
     public SourceTable table() {
@@ -73,9 +76,17 @@ public final class TableRead {
         return spec.batchSize();
     }
 
-    /** Whether another batch may hold rows; the route's loop runs while this is true. */
+    /**
+     * Whether to read another batch; the route's loop runs while this is true. False once the table is drained, or
+     * as soon as Ferry is shutting down: the loop then ends at this batch boundary.
+     */
     public boolean isMore() {
-        return phase != Phase.DONE;
+        return phase != Phase.DONE && !shutdown.requested();
+    }
+
+    /** Whether the table was read to the end (rather than stopped for shutdown). */
+    public boolean drained() {
+        return phase == Phase.DONE;
     }
 
     public Phase phase() {

@@ -24,9 +24,11 @@ public final class Failures {
     private static final Logger LOG = LoggerFactory.getLogger("dev.ferry.transfer");
 
     private final Connections connections;
+    private final Runs runs;
 
-    public Failures(Connections connections) {
+    public Failures(Connections connections, Runs runs) {
         this.connections = connections;
+        this.runs = runs;
     }
 
     public void record(Exchange exchange) {
@@ -36,6 +38,7 @@ public final class Failures {
         }
         TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
         String message = Errors.describe(error, run);
+        boolean interrupted = Errors.find(error, RunInterrupted.class) != null;
         TableLoad load = exchange.getProperty("ferryTable", TableLoad.class);
         TableRef table = exchange.getProperty(SOURCE_TABLE, TableRef.class);
         Long recordId = exchange.getProperty(RECORD, Long.class);
@@ -47,7 +50,10 @@ public final class Failures {
             LOG.error("transfer {}: failed before it started: {}", exchange.getFromRouteId(), message);
             return;
         }
-        if (table != null) {
+        if (table != null && interrupted) {
+            run.tableInterrupted(table, rows, message);
+            LOG.warn("transfer {}: {}: {}", run.spec().name(), table.display(), message);
+        } else if (table != null) {
             run.tableFailed(table, rows, message);
             String kept = run.spec().mode() == dev.ferry.config.Mode.FULL_REFRESH
                     ? "the destination table keeps its previous contents"
@@ -55,13 +61,17 @@ public final class Failures {
             LOG.error("transfer {}: {} failed after {} rows ({}): {}", run.spec().name(), table.display(), rows, kept, message);
         } else {
             run.runFailed(message);
+            runs.failed(run);
             LOG.error("transfer {}: run {} failed: {}", run.spec().name(), run.id(), message);
         }
         String schema = run.destination().schema();
-        try (Connection c = connections.dataSource(run.destination()).getConnection()) {
-            if (recordId != null) {
+        // a direct connection with a short timeout: when the destination itself is the problem, fail fast
+        try (Connection c = connections.openDirect(run.destination(), 5)) {
+            if (recordId != null && interrupted) {
+                RunHistory.interrupted(c, schema, recordId, rows, message);
+            } else if (recordId != null) {
                 RunHistory.fail(c, schema, recordId, rows, message);
-            } else {
+            } else if (table == null) {
                 RunHistory.runFailed(c, schema, run, message);
             }
         } catch (SQLException | RuntimeException e) {

@@ -42,8 +42,10 @@ public final class RunHistory {
                     + "finished_at timestamptz, "
                     + "rows bigint NOT NULL DEFAULT 0, "
                     + "error text, "
-                    + "notes text)");
+                    + "notes text, "
+                    + "attempts int NOT NULL DEFAULT 1)");
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS notes text");
+            st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 1");
             st.execute("CREATE INDEX IF NOT EXISTS " + Sql.ident("_ferry_runs_transfer_started") + " ON " + t
                     + " (transfer, started_at)");
         }
@@ -102,6 +104,20 @@ public final class RunHistory {
         }
     }
 
+    /** A retry of a table's run: counts the attempt and keeps the failure that caused it. */
+    public static void retrying(Connection con, String schema, long id, String error) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema)
+                + " SET attempts = attempts + 1, error = ? WHERE id = ?")) {
+            ps.setString(1, "retried after: " + error);
+            ps.setLong(2, id);
+            ps.executeUpdate();
+        }
+    }
+
+    public static void interrupted(Connection con, String schema, long id, long rows, String error) throws SQLException {
+        finish(con, schema, id, "interrupted", rows, error);
+    }
+
     /** Records a run that did not start because another run of the transfer was still going. */
     public static void skipped(Connection con, String schema, TransferRun run) throws SQLException {
         long id = start(con, schema, run, null, null);
@@ -109,7 +125,13 @@ public final class RunHistory {
     }
 
     public static void succeed(Connection con, String schema, long id, long rows) throws SQLException {
-        finish(con, schema, id, "succeeded", rows, null);
+        try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema)
+                + " SET status = 'succeeded', finished_at = clock_timestamp(), rows = ?,"
+                + " error = CASE WHEN attempts > 1 THEN error END WHERE id = ?")) {
+            ps.setLong(1, rows);
+            ps.setLong(2, id);
+            ps.executeUpdate();
+        }
     }
 
     public static void fail(Connection con, String schema, long id, long rows, String error) throws SQLException {

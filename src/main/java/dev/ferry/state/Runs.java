@@ -7,6 +7,10 @@ import dev.ferry.config.Connections;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.config.TransferSpec;
 import dev.ferry.write.DestinationSchema;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
 import javax.sql.DataSource;
 
 import org.apache.camel.Exchange;
@@ -20,8 +24,16 @@ public final class Runs {
     public static final String RUN = "ferryRun";
     private static final Logger LOG = LoggerFactory.getLogger("dev.ferry.transfer");
 
+    /** Exchange property set on runs started by hand ({@code sync}, the demo): they skip the failure backoff. */
+    public static final String MANUAL = "ferryManual";
+
     private final TransferCatalog catalog;
     private final Connections connections;
+    /** Per transfer: consecutive failed runs, and when the last one ended. */
+    private final Map<String, Health> health = new ConcurrentHashMap<>();
+
+    private record Health(int failures, Instant lastFailure) {
+    }
 
     public Runs(TransferCatalog catalog, Connections connections) {
         this.catalog = catalog;
@@ -31,7 +43,24 @@ public final class Runs {
     /** Starts a run of the transfer whose route fired: makes sure the destination schema and run history exist. */
     public void begin(Exchange exchange) throws SQLException {
         TransferSpec spec = catalog.get(exchange.getFromRouteId());
-        TransferRun run = new TransferRun(spec, connections.source(spec.source()), connections.destination(spec.destination()));
+        TransferRun run = exchange.getProperty(RUN, TransferRun.class);
+        if (run != null) {
+            run.release(); // a retry of begin: start over, as the same run
+        } else {
+            run = new TransferRun(spec, connections.source(spec.source()), connections.destination(spec.destination()));
+            Health h = health.get(spec.name());
+            if (h != null && !exchange.getProperty(MANUAL, false, Boolean.class)) {
+                Instant next = h.lastFailure().plus(spec.backoffAfter(h.failures()));
+                if (Instant.now().isBefore(next)) {
+                    LOG.info("transfer {}: not running now: backing off after {} consecutive failed run(s); next attempt at or"
+                            + " after {}", spec.name(), h.failures(), next);
+                    run.skip();
+                    exchange.setProperty(RUN, run);
+                    exchange.setRouteStop(true);
+                    return;
+                }
+            }
+        }
         exchange.setProperty(RUN, run);
         LOG.info("transfer {}: run {} started ({}, {} table(s), {} -> {})", spec.name(), run.id(), spec.mode().key(),
                 spec.tables().size(), run.source().describe(), run.destination().describe());
@@ -54,10 +83,11 @@ public final class Runs {
             return;
         }
         run.hold(lock);
+        TransferRun held = run;
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
             @Override
             public void onDone(Exchange done) {
-                run.release();
+                held.release();
             }
         });
         try (Connection c = destination.getConnection()) {
@@ -81,11 +111,25 @@ public final class Runs {
             return;
         }
         if (run.status() == TransferRun.Status.SUCCEEDED) {
+            health.remove(run.spec().name());
+        } else if (run.status() == TransferRun.Status.FAILED) {
+            failed(run);
+        }
+        if (run.status() == TransferRun.Status.SUCCEEDED) {
             LOG.info("transfer {}: run {} succeeded: {} rows in {}s ({} rows/s)", run.spec().name(), run.id(), run.rows(),
                     String.format("%.2f", secs), String.format("%.0f", run.rows() / Math.max(secs, 1e-3)));
+        } else if (run.status() == TransferRun.Status.INTERRUPTED) {
+            LOG.warn("transfer {}: run {} stopped for shutdown after {}s and {} rows; the next run resumes", run.spec().name(),
+                    run.id(), String.format("%.2f", secs), run.rows());
         } else {
             LOG.error("transfer {}: run {} failed after {}s: {}", run.spec().name(), run.id(), String.format("%.2f", secs),
                     run.firstError());
         }
+    }
+
+    /** Counts a failed run, for the backoff between scheduled runs. */
+    void failed(TransferRun run) {
+        health.merge(run.spec().name(), new Health(1, Instant.now()),
+                (old, one) -> new Health(old.failures() + 1, Instant.now()));
     }
 }

@@ -16,7 +16,7 @@ import dev.ferry.config.TransferSpec;
 /** One run of one transfer: its id, what it covers, and how each table ended. Lives on the exchange as {@code ferryRun}. */
 public final class TransferRun {
 
-    public enum Status { RUNNING, SUCCEEDED, FAILED, SKIPPED }
+    public enum Status { RUNNING, SUCCEEDED, FAILED, INTERRUPTED, SKIPPED }
 
     /** How one table of the run ended. */
     public record TableOutcome(TableRef table, Status status, long rows, String error) {
@@ -83,9 +83,19 @@ public final class TransferRun {
         outcomes.put(table, new TableOutcome(table, Status.FAILED, tableRows, error));
     }
 
+    /** A table stopped at a batch boundary for shutdown. */
+    public void tableInterrupted(TableRef table, long tableRows, String error) {
+        outcomes.put(table, new TableOutcome(table, Status.INTERRUPTED, tableRows, error));
+    }
+
     /** A failure before or outside any table, such as an unreachable destination. */
     public void runFailed(String error) {
         this.runError = error;
+    }
+
+    /** Whether this run holds the transfer's lock. */
+    public boolean holdsLock() {
+        return lock != null;
     }
 
     /** The run did not start because another run of the transfer holds its lock. */
@@ -123,6 +133,9 @@ public final class TransferRun {
         }
         if (outcomes.values().stream().anyMatch(o -> o.status() == Status.FAILED)) {
             return Status.FAILED;
+        }
+        if (outcomes.values().stream().anyMatch(o -> o.status() == Status.INTERRUPTED)) {
+            return Status.INTERRUPTED;
         }
         return outcomes.size() == spec.tables().size() ? Status.SUCCEEDED : Status.RUNNING;
     }

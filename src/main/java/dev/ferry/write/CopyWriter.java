@@ -108,8 +108,20 @@ public final class CopyWriter {
         } else {
             sql.append("UPDATE SET ").append(String.join(", ", updates));
         }
+        java.sql.Savepoint before = con.setSavepoint();
         try (Statement st = con.createStatement()) {
             return st.executeUpdate(sql.toString());
+        } catch (SQLException e) {
+            if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
+                throw e;
+            }
+            con.rollback(before);
+            String keys = RejectedRows.keys(con, load, e);
+            String first = e.getMessage() == null ? "" : e.getMessage().split("\n")[0];
+            throw new DestinationException("the destination rejected " + (keys != null ? "the row(s) with key " + keys : "a row")
+                    + " of " + load.source().display() + " merging into " + load.destinationDisplay() + ": " + first
+                    + " (SQLSTATE " + e.getSQLState() + "). The batch was rolled back and its watermark not moved: fix the row at"
+                    + " the source or the constraint at the destination, and the next run resumes from the last committed batch");
         }
     }
 

@@ -22,6 +22,8 @@ import dev.ferry.read.SourceTableException;
 import dev.ferry.read.TableRead;
 import dev.ferry.state.Failures;
 import dev.ferry.state.RunHistory;
+import dev.ferry.state.RunInterrupted;
+import dev.ferry.state.Shutdown;
 import dev.ferry.state.TransferRun;
 import dev.ferry.state.Watermarks;
 import org.apache.camel.Body;
@@ -43,9 +45,11 @@ public final class TableLoads {
     static final long XMIN_SAFE_SPAN = (1L << 31) - 10_000_000L;
 
     private final Connections connections;
+    private final Shutdown shutdown;
 
-    public TableLoads(Connections connections) {
+    public TableLoads(Connections connections, Shutdown shutdown) {
         this.connections = connections;
+        this.shutdown = shutdown;
     }
 
     /**
@@ -53,16 +57,29 @@ public final class TableLoads {
      * for a full refresh; for incremental modes the destination table (created when missing) and where to resume.
      */
     public void open(@ExchangeProperty("ferryRun") TransferRun run, @Body TableRef table, Exchange exchange) throws SQLException {
+        // a retry of this table: the previous attempt's connection is rolled back, its run record reused
+        TableLoad previous = exchange.getProperty(TABLE, TableLoad.class);
+        if (previous != null) {
+            previous.close();
+        }
+        Long previousRecord = table.equals(exchange.getProperty(Failures.SOURCE_TABLE)) ? exchange.getProperty(Failures.RECORD, Long.class) : null;
         exchange.removeProperty(TABLE);
         exchange.removeProperty(BatchPlanner.READ);
         exchange.removeProperty(Failures.RECORD);
         exchange.setProperty(Failures.SOURCE_TABLE, table);
+        if (shutdown.requested()) {
+            throw new RunInterrupted("not started: Ferry is shutting down; the next run covers it");
+        }
         TransferSpec spec = run.spec();
         String schema = run.destination().schema();
         DataSource destination = connections.dataSource(run.destination());
         long recordId;
-        try (Connection c = destination.getConnection()) {
-            recordId = RunHistory.start(c, schema, run, table, schema + "." + table.name());
+        if (previousRecord != null) {
+            recordId = previousRecord;
+        } else {
+            try (Connection c = destination.getConnection()) {
+                recordId = RunHistory.start(c, schema, run, table, schema + "." + table.name());
+            }
         }
         // the record exists from here on: a failure below is written into it
         exchange.setProperty(Failures.RECORD, recordId);
@@ -86,7 +103,7 @@ public final class TableLoads {
         }
         Connection con = destination.getConnection();
         con.setAutoCommit(false);
-        TableRead read = new TableRead(source, spec, Connections.beanName(run.source()));
+        TableRead read = new TableRead(source, spec, Connections.beanName(run.source()), shutdown);
         String loadTable = spec.mode() == Mode.FULL_REFRESH ? DestinationSchema.loadTableName(table.name(), run.id()) : table.name();
         TableLoad load = new TableLoad(run, table, source, read, schema, table.name(), loadTable, recordId, con);
         exchange.setProperty(TABLE, load);
@@ -179,6 +196,14 @@ public final class TableLoads {
         Connection con = load.connection();
         TransferSpec spec = load.run().spec();
         TableRead read = load.read();
+        if (!read.drained()) {
+            // the loop ended at a batch boundary because Ferry is stopping
+            throw new RunInterrupted(spec.mode() == Mode.FULL_REFRESH
+                    ? "stopped for shutdown after " + load.rows() + " rows; the destination table keeps its previous contents"
+                    + " and the next run refreshes it"
+                    : "stopped for shutdown after " + load.rows() + " rows in " + read.batches() + " committed batch(es); the next"
+                    + " run resumes after them");
+        }
         long deleted = 0;
         if (spec.mode() == Mode.FULL_REFRESH) {
             FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),

@@ -29,8 +29,11 @@ class CommandLineTest {
         src.execute("CREATE SCHEMA app", "CREATE TABLE app.items (id int PRIMARY KEY, name text)",
                 "INSERT INTO app.items SELECT g, 'item ' || g FROM generate_series(1, 500) g");
         src.grantRead("app");
-        dir = FerryHarness.write(src, dst, "export",
-                FerryHarness.transfer("items", "app.items") + FerryHarness.transfer("broken", "app.missing"), Map.of());
+        Map<String, String> badPassword = new java.util.HashMap<>(FerryHarness.destination("locked", dst, "export2"));
+        badPassword.put("ferry.destination.locked.password", "not-the-password");
+        badPassword.put("ferry.destination.locked.connectTimeout", "2s");
+        dir = FerryHarness.write(src, dst, "export", FerryHarness.transfer("items", "app.items")
+                + FerryHarness.transfer("broken", "app.items", "destination", "locked", "retryAttempts", "0"), badPassword);
     }
 
     @Test
@@ -44,6 +47,21 @@ class CommandLineTest {
     @Test
     void aFailingTransferExitsOne() {
         assertThat(ferry("sync", "items", "broken")).isEqualTo(Ferry.FAILED);
+    }
+
+    @Test
+    void aMissingSourceTableIsReportedAtStartup() throws Exception {
+        Path bad = FerryHarness.write(src, dst, "export", FerryHarness.transfer("items", "app.items")
+                + FerryHarness.transfer("typo", "app.itemz") + FerryHarness.transfer("cursor", "app.items", "mode", "incremental",
+                        "cursor", "changed_at", "destination", "dst2"), FerryHarness.destination("dst2", dst, "export2"));
+        String[] err = new String[1];
+        int status = captureErr(() -> Ferry.execute("--config", bad.resolve("application.properties").toString(),
+                "--routes", bad.resolve("routes").toString(), "sync", "items"), err);
+        assertThat(status).isEqualTo(Ferry.BAD_CONFIG);
+        assertThat(err[0]).contains("2 configuration problems")
+                .contains("routes/transfers.yaml:23: transfer 'typo': source table app.itemz does not exist")
+                .contains("routes/transfers.yaml:38: transfer 'cursor', table app.items: parameter 'cursor' names column changed_at,"
+                        + " which the table does not have; its columns are id, name");
     }
 
     @Test

@@ -56,7 +56,9 @@ class FailedLoadTest {
         src.execute("CREATE SCHEMA app", "CREATE TABLE app.events (id bigint PRIMARY KEY, payload text)",
                 "INSERT INTO app.events SELECT g, repeat('x', 200) FROM generate_series(1, 200000) g");
         src.grantRead("app");
-        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("events", "app.events", "batchSize", "2000"))) {
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("events", "app.events", "batchSize", "2000",
+                // no retries here: the failure itself is under test (FaultTest covers the retry)
+                "retryAttempts", "0"))) {
             assertThat(ferry.sync("events").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
             List<String> before;
             try (Connection d = dst.admin()) {

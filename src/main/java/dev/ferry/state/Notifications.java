@@ -1,0 +1,125 @@
+package dev.ferry.state;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+
+import dev.ferry.config.Secret;
+import org.apache.camel.Exchange;
+import org.apache.camel.util.json.JsonArray;
+import org.apache.camel.util.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Run notifications: when a run ends, a JSON event ({@code transfer_success} or {@code transfer_error}, like Orb's
+ * data-export events) is POSTed to the transfer's webhook, or to {@code ferry.webhook.url}. The notify route retries a
+ * failing webhook a few times; a webhook that still fails is logged and never fails the transfer.
+ *
+ * <p>Webhook URLs may carry tokens, so logs show only their scheme, host and path.
+ */
+public final class Notifications {
+
+    private static final Logger LOG = LoggerFactory.getLogger("dev.ferry.notify");
+
+    private final String defaultUrl;
+    private final Secret token;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+
+    public Notifications(String defaultUrl, Secret token) {
+        this.defaultUrl = defaultUrl;
+        this.token = token == null ? Secret.EMPTY : token;
+    }
+
+    /** Whether this exchange's run ended in a way worth telling, and has somewhere to tell it. */
+    public boolean wanted(Exchange exchange) {
+        TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+        return run != null && run.status() != TransferRun.Status.SKIPPED && url(run) != null;
+    }
+
+    public void post(Exchange exchange) throws IOException, InterruptedException {
+        TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+        String url = url(run);
+        String body = event(run).toJson();
+        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+                .header("Content-Type", "application/json")
+                .header("User-Agent", "ferry")
+                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+        if (!token.isEmpty()) {
+            req.header("Authorization", "Bearer " + token.reveal());
+        }
+        HttpResponse<Void> response;
+        try {
+            response = http.send(req.build(), HttpResponse.BodyHandlers.discarding());
+        } catch (IOException e) {
+            throw new IOException("webhook " + display(url) + " unreachable: " + e.getClass().getSimpleName()
+                    + (e.getMessage() != null ? " " + e.getMessage() : ""));
+        }
+        if (response.statusCode() / 100 != 2) {
+            throw new IOException("webhook " + display(url) + " answered HTTP " + response.statusCode());
+        }
+        LOG.info("transfer {}: {} sent to {}", run.spec().name(), type(run), display(url));
+    }
+
+    /** The notify route's dead letter: the webhook failed every attempt. */
+    public void undelivered(Exchange exchange) {
+        TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        LOG.warn("transfer {}: {} for run {} not delivered after 4 attempts ({}); the transfer itself is unaffected",
+                run == null ? exchange.getFromRouteId() : run.spec().name(), run == null ? "event" : type(run),
+                run == null ? "?" : run.id(), Errors.describe(cause));
+    }
+
+    private String url(TransferRun run) {
+        return run.spec().webhook() != null ? run.spec().webhook() : defaultUrl;
+    }
+
+    static String type(TransferRun run) {
+        return run.status() == TransferRun.Status.SUCCEEDED ? "transfer_success" : "transfer_error";
+    }
+
+    /** The event: what ran, how it ended, how many rows, how long, and the error if any. */
+    static JsonObject event(TransferRun run) {
+        JsonObject e = new JsonObject();
+        e.put("type", type(run));
+        e.put("transfer", run.spec().name());
+        e.put("run_id", run.id().toString());
+        e.put("status", run.status().name().toLowerCase());
+        e.put("mode", run.spec().mode().key());
+        e.put("source", run.spec().source());
+        e.put("destination", run.spec().destination());
+        e.put("started_at", run.startedAt().toString());
+        e.put("finished_at", Instant.now().toString());
+        e.put("duration_seconds", Math.round(run.seconds() * 1000) / 1000.0);
+        e.put("rows", run.rows());
+        JsonArray tables = new JsonArray();
+        run.outcomes().values().stream().sorted(Comparator.comparing(o -> o.table().display())).forEach(o -> {
+            JsonObject t = new JsonObject();
+            t.put("table", o.table().display());
+            t.put("destination_table", run.destination().schema() + "." + o.table().name());
+            t.put("status", o.status().name().toLowerCase());
+            t.put("rows", o.rows());
+            t.put("error", o.error());
+            tables.add(t);
+        });
+        e.put("tables", tables);
+        e.put("error", run.firstError());
+        return e;
+    }
+
+    /** A URL without its query or credentials, for logs. */
+    static String display(String url) {
+        try {
+            URI u = URI.create(url);
+            return u.getScheme() + "://" + u.getHost() + (u.getPort() > 0 ? ":" + u.getPort() : "") + (u.getPath() == null ? "" : u.getPath());
+        } catch (IllegalArgumentException e) {
+            return "(a malformed URL)";
+        }
+    }
+}
