@@ -16,6 +16,11 @@ public final class Errors {
         if (sql != null) {
             String state = sql.getSQLState();
             String msg = firstLine(sql.getMessage());
+            // the server's detail names the row or key involved, e.g. "Key (email)=(x) is duplicated."
+            if (sql instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                    && p.getServerErrorMessage().getDetail() != null) {
+                msg += ": " + p.getServerErrorMessage().getDetail();
+            }
             return msg + (state != null ? " (SQLSTATE " + state + ")" : "");
         }
         Throwable root = error;
@@ -31,7 +36,7 @@ public final class Errors {
         String message = describe(error);
         SQLException sql = find(error, SQLException.class);
         if (sql != null && run != null) {
-            String hint = PrivilegeHints.hint(sql, run.source(), run.destination());
+            String hint = PrivilegeHints.hint(sql, run.source(), run.destination(), run.spec().tables());
             if (hint != null) {
                 return message + "; fix: " + hint;
             }

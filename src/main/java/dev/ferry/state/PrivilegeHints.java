@@ -24,6 +24,12 @@ public final class PrivilegeHints {
 
     /** The fix for an error, or null when Ferry has no specific advice. */
     public static String hint(SQLException e, ConnectionSettings source, ConnectionSettings destination) {
+        return hint(e, source, destination, java.util.List.of());
+    }
+
+    /** The fix for an error, knowing the transfer's source tables (to name the table a missing SELECT is on). */
+    public static String hint(SQLException e, ConnectionSettings source, ConnectionSettings destination,
+                              java.util.List<dev.ferry.config.TableRef> sourceTables) {
         String msg = e.getMessage() == null ? "" : e.getMessage();
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         Matcher m;
@@ -57,6 +63,12 @@ public final class PrivilegeHints {
                     + Sql.qualified(destination.schema(), m.group(1)) + " OWNER TO " + Sql.ident(destination.user()) + ";";
         }
         if ((m = TABLE.matcher(msg)).find()) {
+            String name = m.group(1);
+            for (dev.ferry.config.TableRef t : sourceTables) {
+                if (t.name().equals(name) && source != null) {
+                    return "run on the source: GRANT SELECT ON " + t.quoted() + " TO " + Sql.ident(source.user()) + ";";
+                }
+            }
             return "grant the missing privilege: on the source, GRANT SELECT ON TABLE <schema>." + Sql.ident(m.group(1)) + " TO "
                     + (source != null ? Sql.ident(source.user()) : "<reader>") + "; on the destination, Ferry must own the"
                     + " tables it writes (ALTER TABLE ... OWNER TO " + (destination != null ? Sql.ident(destination.user()) : "<writer>") + ")";

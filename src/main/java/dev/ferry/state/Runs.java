@@ -31,6 +31,7 @@ public final class Runs {
     private final Connections connections;
     /** Per transfer: consecutive failed runs, and when the last one ended. */
     private final Map<String, Health> health = new ConcurrentHashMap<>();
+    private final java.util.Set<String> ensured = ConcurrentHashMap.newKeySet();
 
     private record Health(int failures, Instant lastFailure) {
     }
@@ -66,10 +67,15 @@ public final class Runs {
                 spec.tables().size(), run.source().describe(), run.destination().describe());
         String schema = run.destination().schema();
         DataSource destination = connections.dataSource(run.destination());
-        try (Connection c = destination.getConnection()) {
-            DestinationSchema.ensureSchema(c, schema);
-            RunHistory.ensure(c, schema);
-            Watermarks.ensure(c, schema);
+        String ensuredKey = run.destination().name() + "/" + schema;
+        if (!ensured.contains(ensuredKey)) {
+            // once per process and destination schema: these take locks that frequent runs need not queue on
+            try (Connection c = destination.getConnection()) {
+                DestinationSchema.ensureSchema(c, schema);
+                RunHistory.ensure(c, schema);
+                Watermarks.ensure(c, schema);
+            }
+            ensured.add(ensuredKey);
         }
         TransferLock lock = TransferLock.tryAcquire(destination, schema, spec.name());
         if (lock == null) {

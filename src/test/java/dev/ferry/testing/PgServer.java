@@ -23,8 +23,13 @@ public interface PgServer {
         }
     }
 
-    /** Stops the server, or makes it unreachable; optional. */
-    default void stop() throws Exception {
-        throw new UnsupportedOperationException("this server cannot be stopped by tests");
+    /** Restarts the server ({@code pg_ctl restart -m fast}): every connection is dropped; optional. */
+    default void restart() throws Exception {
+        throw new UnsupportedOperationException("this server cannot be restarted by tests");
+    }
+
+    /** Whether {@link #restart()} works for this server. */
+    default boolean canRestart() {
+        return false;
     }
 }

@@ -1,6 +1,10 @@
 package dev.ferry.testing;
 
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -84,6 +88,37 @@ public final class TestPostgres {
             @Override
             public Connection admin(String database) throws SQLException {
                 return server.connect(database);
+            }
+
+            @Override
+            public boolean canRestart() {
+                return Files.isDirectory(Path.of("/proc/self"));
+            }
+
+            @Override
+            public void restart() throws Exception {
+                String dataDir;
+                long backend;
+                try (Connection c = server.connect("postgres"); var st = c.createStatement();
+                     var rs = st.executeQuery("SELECT current_setting('data_directory'), pg_backend_pid()")) {
+                    rs.next();
+                    dataDir = rs.getString(1);
+                    backend = rs.getLong(2);
+                }
+                // the postmaster is the backend's parent; pg_ctl sits next to its binary
+                String status = Files.readString(Path.of("/proc/" + backend + "/status"));
+                String ppid = status.lines().filter(l -> l.startsWith("PPid:")).findFirst().orElseThrow().substring(5).trim();
+                Path bin = Files.readSymbolicLink(Path.of("/proc/" + ppid + "/exe")).getParent();
+                List<String> cmd = new ArrayList<>();
+                if (Files.isExecutable(Path.of("/usr/bin/unshare"))) {
+                    cmd.addAll(List.of("unshare", "-U")); // as zonky starts it: the data directory's owner inside a user namespace
+                }
+                cmd.addAll(List.of(bin.resolve("pg_ctl").toString(), "-D", dataDir, "-m", "fast", "-w", "-t", "60", "restart"));
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                        .redirectOutput(Files.createTempFile("pg-restart", ".log").toFile()).start();
+                if (!p.waitFor(90, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+                    throw new IllegalStateException("pg_ctl restart failed: " + cmd);
+                }
             }
         };
     }
