@@ -74,6 +74,7 @@ public final class Runs {
                 DestinationSchema.ensureSchema(c, schema);
                 RunHistory.ensure(c, schema);
                 Watermarks.ensure(c, schema);
+                Lease.ensure(c, schema);
             }
             ensured.add(ensuredKey);
         }
@@ -97,6 +98,7 @@ public final class Runs {
             }
         });
         try (Connection c = destination.getConnection()) {
+            Lease.take(c, schema, spec.name(), run.id());
             int stale = RunHistory.abandonStale(c, schema, spec.name());
             if (stale > 0) {
                 LOG.warn("transfer {}: {} earlier run record(s) were left 'running' by a process that stopped; marked abandoned"

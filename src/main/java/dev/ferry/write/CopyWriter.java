@@ -82,6 +82,7 @@ public final class CopyWriter {
                     new Watermarks.State(mode.key(), spec.cursor(), t.key(), lastCursor, lastKey, null, null));
         }
         RunHistory.progress(con, load.schema(), load.recordId(), load.rows());
+        dev.ferry.state.Lease.check(con, load.schema(), spec.name(), load.run().id());
         CrashPoints.reached("before-commit");
         con.commit();
         CrashPoints.reached("between-batches");

@@ -218,6 +218,7 @@ public final class TableLoads {
             }
         }
         RunHistory.succeed(con, load.schema(), load.recordId(), load.rows());
+        dev.ferry.state.Lease.check(con, load.schema(), spec.name(), load.run().id());
         con.commit();
         load.markFinished();
         load.close();
