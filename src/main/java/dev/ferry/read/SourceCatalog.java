@@ -86,7 +86,7 @@ public final class SourceCatalog {
         }
         SourceTypes resolver = new SourceTypes(con);
         for (int i = 0; i < names.size(); i++) {
-            columns.add(new SourceColumn(names.get(i), declaredTypes.get(i), resolver.resolve(types.get(i)[0], types.get(i)[1]),
+            columns.add(new SourceColumn(names.get(i), declaredTypes.get(i), resolver.resolve(types.get(i)[0], types.get(i)[1], declaredTypes.get(i)),
                     notNull.get(i)));
         }
         List<String> key = new ArrayList<>();

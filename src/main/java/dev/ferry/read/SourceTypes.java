@@ -27,6 +27,17 @@ final class SourceTypes {
         this.con = con;
     }
 
+    /**
+     * Resolves a column's type. Built-in scalar and array types need no lookup: {@code declared} is how
+     * {@code format_type} wrote the column's type, and built-in types are the same on every server.
+     */
+    SourceType resolve(int oid, int typmod, String declared) throws SQLException {
+        if (oid < SourceCatalog.FIRST_NORMAL_OID) {
+            return new SourceType.BuiltIn(oid, declared);
+        }
+        return resolve(oid, typmod);
+    }
+
     SourceType resolve(int oid, int typmod) throws SQLException {
         String cacheKey = oid + "/" + typmod;
         SourceType cached = cache.get(cacheKey);

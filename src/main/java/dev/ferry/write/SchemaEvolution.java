@@ -77,6 +77,17 @@ final class SchemaEvolution {
      */
     static Result reconcile(Connection con, String schema, String table, SourceTable source) throws SQLException {
         Map<String, Column> existing = columns(con, schema, table);
+        if (existing.size() == source.columns().size()) {
+            // the common case, nothing changed: every column there, under the very type name the source asks for
+            boolean same = true;
+            for (int i = 0; i < source.columns().size() && same; i++) {
+                Column have = existing.get(source.columns().get(i).name());
+                same = have != null && have.display().equals(source.destinationTypes().get(i));
+            }
+            if (same) {
+                return new Result(List.of(), List.of());
+            }
+        }
         Map<String, Column> wanted = wantedColumns(con, source);
         String target = Sql.qualified(schema, table);
         List<String> ddl = new ArrayList<>();
