@@ -19,7 +19,7 @@ import picocli.CommandLine.ScopeType;
 /** The command line: {@code java -jar ferry.jar [run|sync|demo|list] [--config FILE] [--routes DIR]}. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "Ferry 0.1.0",
         description = "Moves PostgreSQL tables into PostgreSQL destinations on a schedule.",
-        subcommands = {Ferry.Run.class, Ferry.Sync.class, Ferry.Demo.class, Ferry.ListTransfers.class},
+        subcommands = {Ferry.Run.class, Ferry.Sync.class, Ferry.CheckCommand.class, Ferry.Demo.class, Ferry.ListTransfers.class},
         footer = {"", "Exit status: 0 success, 1 a transfer failed, 2 bad configuration or usage."})
 public final class Ferry implements Callable<Integer> {
 
@@ -119,6 +119,39 @@ public final class Ferry implements Callable<Integer> {
                         failed++;
                     }
                 }
+                return failed == 0 ? OK : FAILED;
+            }
+        }
+    }
+
+    @Command(name = "check", description = "Connect to every source and destination and check what the transfers need;"
+            + " exit 0 only when all passed.")
+    static final class CheckCommand implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Parameters(paramLabel = "TRANSFER", arity = "0..1", description = "Check only this transfer's connections.")
+        String transfer;
+
+        @Override
+        public Integer call() throws Exception {
+            java.util.Properties props = new java.util.Properties();
+            props.setProperty("ferry.preflight", "false"); // the check itself reports what the startup check would
+            try (FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, props, null)) {
+                ferry.start();
+                if (transfer != null && !ferry.catalog().contains(transfer)) {
+                    throw new ConfigException("no transfer named " + transfer + "; declared transfers: "
+                            + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
+                }
+                List<TransferSpec> specs = transfer == null ? ferry.catalog().all() : List.of(ferry.catalog().get(transfer));
+                List<Check.Item> items = Check.run(ferry.connections(), ferry.catalog(), specs);
+                long failed = items.stream().filter(i -> i.status() == Check.Item.Status.FAIL).count();
+                long warned = items.stream().filter(i -> i.status() == Check.Item.Status.WARN).count();
+                for (Check.Item i : items) {
+                    System.out.println(i.line());
+                }
+                System.out.printf("%d checks: %d passed, %d warning(s), %d failed%n", items.size(), items.size() - failed - warned,
+                        warned, failed);
                 return failed == 0 ? OK : FAILED;
             }
         }

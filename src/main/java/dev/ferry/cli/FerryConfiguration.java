@@ -42,6 +42,8 @@ import org.apache.camel.model.Model;
  */
 public final class FerryConfiguration implements CamelConfiguration {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("dev.ferry");
+
     public static final String CATALOG = "ferryCatalog";
     public static final String CONNECTIONS = "ferryConnections";
 
@@ -84,7 +86,16 @@ public final class FerryConfiguration implements CamelConfiguration {
                             + " template (see routes/shop.yaml)");
                 }
                 if (all.isEmpty() && preflight) {
-                    all.addAll(Preflight.sourceTables(catalog, validated));
+                    // the checklist of `ferry check`, at every start: configuration mistakes stop the start, the rest is logged
+                    for (Check.Item item : Check.run(validated, catalog, catalog.all())) {
+                        if (item.configProblem() != null) {
+                            all.add(item.configProblem());
+                        } else if (item.status() != Check.Item.Status.PASS) {
+                            LOG.warn("check: {}", item.line().replace("\n      ", "; "));
+                        } else {
+                            LOG.debug("check: {}", item.line());
+                        }
+                    }
                 }
                 if (!all.isEmpty()) {
                     throw new ConfigException(all);

@@ -1,14 +1,16 @@
 package dev.ferry.config;
 
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
  * One source or destination, as declared under {@code ferry.source.<name>.*} or
- * {@code ferry.destination.<name>.*} in application.properties: the fields of the setup docs
- * (hostname, port, database, user, password) plus the destination's schema.
+ * {@code ferry.destination.<name>.*} in application.properties: the fields of the setup docs (hostname, port,
+ * database, user, password) plus the destination's schema, TLS settings, and an optional SSH tunnel through a
+ * bastion host.
  *
- * <p>The password is kept out of {@link #toString()}, equals and hashCode so that it cannot leak
- * through logs, exception messages or run records.
+ * <p>Secrets (the password, the SSH key and its passphrase) are {@link Secret}s and stay out of {@link #toString()},
+ * so that they cannot leak through logs, exception messages or run records.
  */
 public final class ConnectionSettings {
 
@@ -27,6 +29,33 @@ public final class ConnectionSettings {
         }
     }
 
+    /**
+     * TLS to the database.
+     *
+     * @param sslmode     pgjdbc's sslmode: disable, allow, prefer (the default), require, verify-ca, verify-full
+     * @param rootCert    the certificate authority that signed the server's certificate (verify-ca, verify-full)
+     */
+    public record Tls(String sslmode, Path rootCert) {
+    }
+
+    /**
+     * An SSH tunnel through a bastion host, authenticated with a private key.
+     *
+     * @param privateKey       the key, in OpenSSH or PEM form (from a file or an environment variable)
+     * @param passphrase       the key's passphrase, if it has one
+     * @param knownHosts       a known_hosts file that must list the bastion's host key
+     * @param hostKeyFingerprint the bastion's host key fingerprint, e.g. {@code SHA256:...}
+     * @param acceptAnyHostKey accept whatever host key the bastion shows (only when explicitly set)
+     */
+    public record Ssh(String host, int port, String user, Secret privateKey, Secret passphrase, Path knownHosts,
+                      String hostKeyFingerprint, boolean acceptAnyHostKey) {
+
+        @Override
+        public String toString() {
+            return user + "@" + host + ":" + port;
+        }
+    }
+
     private final Role role;
     private final String name;
     private final String hostname;
@@ -36,14 +65,16 @@ public final class ConnectionSettings {
     private final Secret password;
     private final String schema;
     private final int connectTimeoutSeconds;
+    private final Tls tls;
+    private final Ssh ssh;
 
     public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
                               Secret password, String schema) {
-        this(role, name, hostname, port, database, user, password, schema, 10);
+        this(role, name, hostname, port, database, user, password, schema, 10, null, null);
     }
 
     public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
-                              Secret password, String schema, int connectTimeoutSeconds) {
+                              Secret password, String schema, int connectTimeoutSeconds, Tls tls, Ssh ssh) {
         this.role = Objects.requireNonNull(role);
         this.name = Objects.requireNonNull(name);
         this.hostname = hostname;
@@ -53,11 +84,8 @@ public final class ConnectionSettings {
         this.password = password == null ? Secret.EMPTY : password;
         this.schema = schema;
         this.connectTimeoutSeconds = connectTimeoutSeconds;
-    }
-
-    /** How long to wait for a connection before the attempt fails. */
-    public int connectTimeoutSeconds() {
-        return connectTimeoutSeconds;
+        this.tls = tls;
+        this.ssh = ssh;
     }
 
     public Role role() {
@@ -93,15 +121,30 @@ public final class ConnectionSettings {
         return schema;
     }
 
+    /** How long to wait for a connection before the attempt fails. */
+    public int connectTimeoutSeconds() {
+        return connectTimeoutSeconds;
+    }
+
+    /** TLS settings, or null for pgjdbc's default (sslmode prefer). */
+    public Tls tls() {
+        return tls;
+    }
+
+    /** The SSH tunnel, or null to connect directly. */
+    public Ssh ssh() {
+        return ssh;
+    }
+
     /** The property prefix this connection is declared under, for error messages. */
     public String propertyPrefix() {
         return "ferry." + role.key() + "." + name + ".";
     }
 
-    /** Where this connection points, for logs: never includes the password. */
+    /** Where this connection points, for logs: never includes a secret. */
     public String describe() {
         return role.key() + " '" + name + "' (" + user + "@" + hostname + ":" + port + "/" + database
-                + (schema != null ? ", schema " + schema : "") + ")";
+                + (schema != null ? ", schema " + schema : "") + (ssh != null ? ", through " + ssh : "") + ")";
     }
 
     @Override

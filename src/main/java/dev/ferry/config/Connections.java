@@ -1,6 +1,13 @@
 package dev.ferry.config;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -8,6 +15,8 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
 
 import javax.sql.DataSource;
 
@@ -21,21 +30,34 @@ import org.postgresql.ds.PGSimpleDataSource;
  * The sources and destinations declared in application.properties, and a connection pool for each.
  *
  * <p>Keys: {@code ferry.source.<name>.hostname|port|database|user|password} and the same under
- * {@code ferry.destination.<name>.} plus {@code schema}. Values may use Camel placeholders such as
- * {@code {{env:APP_DB_PASSWORD}}}, so secrets can stay out of the file.
+ * {@code ferry.destination.<name>.} plus {@code schema}; optionally {@code passwordFile}, {@code connectTimeout},
+ * {@code sslmode}, {@code sslrootcert}, and {@code ssh.*} for a tunnel through a bastion host. Values may use Camel
+ * placeholders such as {@code {{env:APP_DB_PASSWORD}}}, so secrets can stay out of the file.
  *
- * <p>Pools are created on first use, so reading the configuration needs no network. Users and passwords
- * reach pgjdbc as connection properties, never inside a URL, so any character works in them.
+ * <p>Pools are created on first use, so reading the configuration needs no network. Users and passwords reach
+ * pgjdbc as connection properties, never inside a URL, so any character works in them.
  */
 public final class Connections implements AutoCloseable {
 
-    static final Set<String> SOURCE_KEYS = Set.of("hostname", "port", "database", "user", "password", "connectTimeout");
-    static final Set<String> DESTINATION_KEYS = Set.of("hostname", "port", "database", "user", "password", "schema",
-            "connectTimeout");
+    static final Set<String> SOURCE_KEYS = Set.of("hostname", "port", "database", "user", "password", "passwordFile",
+            "connectTimeout", "sslmode", "sslrootcert", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey",
+            "ssh.privateKeyFile", "ssh.passphrase", "ssh.passphraseFile", "ssh.knownHosts", "ssh.hostKeyFingerprint",
+            "ssh.acceptAnyHostKey");
+    static final Set<String> DESTINATION_KEYS;
+
+    static {
+        Set<String> d = new HashSet<>(SOURCE_KEYS);
+        d.add("schema");
+        DESTINATION_KEYS = Set.copyOf(d);
+    }
+
+    static final Set<String> SSLMODES = Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]+");
 
     private final Map<String, ConnectionSettings> sources;
     private final Map<String, ConnectionSettings> destinations;
     private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
+    private final Map<String, SshTunnel> tunnels = new ConcurrentHashMap<>();
     private final String configName;
     private final Set<String> declaredSources;
     private final Set<String> declaredDestinations;
@@ -62,7 +84,7 @@ public final class Connections implements AutoCloseable {
      */
     public static Connections fromProperties(CamelContext camel, String configName) {
         PropertiesComponent pc = camel.getPropertiesComponent();
-        java.util.function.Predicate<String> ours = k -> k.startsWith("ferry.source.") || k.startsWith("ferry.destination.");
+        Predicate<String> ours = k -> k.startsWith("ferry.source.") || k.startsWith("ferry.destination.");
         // keys may come from the file (and its overrides) or from JVM system properties (-Dferry.source.app.port=...)
         Properties raw = pc.loadProperties(ours);
         System.getProperties().stringPropertyNames().stream().filter(ours).forEach(k -> raw.setProperty(k, ""));
@@ -72,10 +94,10 @@ public final class Connections implements AutoCloseable {
         for (String key : new TreeSet<>(raw.stringPropertyNames())) {
             boolean source = key.startsWith("ferry.source.");
             String rest = key.substring(source ? "ferry.source.".length() : "ferry.destination.".length());
-            int dot = rest.lastIndexOf('.');
-            if (dot <= 0) {
+            int dot = rest.indexOf('.');
+            if (dot <= 0 || !NAME.matcher(rest.substring(0, dot)).matches()) {
                 problems.add(configName + ": " + key + ": expected " + (source ? "ferry.source" : "ferry.destination")
-                        + ".<name>.<field>");
+                        + ".<name>.<field>, the name made of letters, digits, '_' and '-'");
                 continue;
             }
             String name = rest.substring(0, dot);
@@ -112,21 +134,6 @@ public final class Connections implements AutoCloseable {
         return new Connections(sources, destinations, configName, sourceKeys.keySet(), destinationKeys.keySet(), problems);
     }
 
-    /** What is wrong with the declared connections; empty when all are usable. */
-    public List<String> problems() {
-        return problems;
-    }
-
-    /** Whether a source of that name is declared, usable or not. */
-    public boolean declaresSource(String name) {
-        return declaredSources.contains(name);
-    }
-
-    /** Whether a destination of that name is declared, usable or not. */
-    public boolean declaresDestination(String name) {
-        return declaredDestinations.contains(name);
-    }
-
     private static String placeholderProblem(RuntimeException e) {
         String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         // Camel says "Property with key [env:X] not found"; say which variable to set instead.
@@ -154,32 +161,134 @@ public final class Connections implements AutoCloseable {
                 problems.add(configName + ": " + prefix + r + " is missing; the " + role.key() + " '" + name + "' needs it");
             }
         }
-        int port = 5432;
-        String portText = fields.get("port");
-        if (portText != null && !portText.isBlank()) {
-            try {
-                port = Integer.parseInt(portText.trim());
-                if (port < 1 || port > 65535) {
-                    throw new NumberFormatException();
-                }
-            } catch (NumberFormatException e) {
-                problems.add(configName + ": " + prefix + "port: '" + portText + "' is not a TCP port (1-65535)");
-            }
-        }
+        int port = port(fields.get("port"), 5432, configName, prefix + "port", problems);
         int connectTimeout = 10;
-        String timeoutText = fields.get("connectTimeout");
-        if (timeoutText != null && !timeoutText.isBlank()) {
+        String timeoutText = blank(fields.get("connectTimeout"));
+        if (timeoutText != null) {
             try {
-                connectTimeout = (int) Math.max(1, Durations.parse(timeoutText.matches("\\d+") ? timeoutText + "s" : timeoutText).toSeconds());
+                connectTimeout = (int) Math.max(1, Durations.parse(timeoutText.matches("[0-9]+") ? timeoutText + "s" : timeoutText)
+                        .toSeconds());
             } catch (IllegalArgumentException e) {
                 problems.add(configName + ": " + prefix + "connectTimeout: '" + timeoutText + "' is not a duration such as 10s");
             }
+        }
+        Secret password = secret(fields, "password", "passwordFile", configName, prefix, problems);
+
+        ConnectionSettings.Tls tls = null;
+        String sslmode = blank(fields.get("sslmode"));
+        String rootCert = blank(fields.get("sslrootcert"));
+        if (sslmode != null && !SSLMODES.contains(sslmode)) {
+            problems.add(configName + ": " + prefix + "sslmode: '" + sslmode + "' is not one of "
+                    + String.join(", ", new TreeSet<>(SSLMODES)));
+        }
+        if (rootCert != null && !Files.isReadable(Path.of(rootCert))) {
+            problems.add(configName + ": " + prefix + "sslrootcert: cannot read " + rootCert);
+        }
+        if (sslmode != null || rootCert != null) {
+            tls = new ConnectionSettings.Tls(sslmode, rootCert == null ? null : Path.of(rootCert));
+        }
+
+        ConnectionSettings.Ssh ssh = null;
+        if (fields.keySet().stream().anyMatch(k -> k.startsWith("ssh."))) {
+            String host = blank(fields.get("ssh.host"));
+            String user = blank(fields.get("ssh.user"));
+            if (host == null) {
+                problems.add(configName + ": " + prefix + "ssh.host is missing; an SSH tunnel needs the bastion's address");
+            }
+            if (user == null) {
+                problems.add(configName + ": " + prefix + "ssh.user is missing; an SSH tunnel needs the bastion user");
+            }
+            int sshPort = port(fields.get("ssh.port"), 22, configName, prefix + "ssh.port", problems);
+            Secret key = secret(fields, "ssh.privateKey", "ssh.privateKeyFile", configName, prefix, problems);
+            if (key.isEmpty()) {
+                problems.add(configName + ": " + prefix + "ssh.privateKeyFile (or ssh.privateKey) is missing; the tunnel"
+                        + " authenticates with a private key");
+            }
+            Secret passphrase = secret(fields, "ssh.passphrase", "ssh.passphraseFile", configName, prefix, problems);
+            String knownHosts = blank(fields.get("ssh.knownHosts"));
+            String fingerprint = blank(fields.get("ssh.hostKeyFingerprint"));
+            String acceptAny = blank(fields.get("ssh.acceptAnyHostKey"));
+            boolean accept = "true".equalsIgnoreCase(acceptAny);
+            if (acceptAny != null && !accept && !"false".equalsIgnoreCase(acceptAny)) {
+                problems.add(configName + ": " + prefix + "ssh.acceptAnyHostKey: '" + acceptAny + "' is not true or false");
+            }
+            if (knownHosts != null && !Files.isReadable(Path.of(knownHosts))) {
+                problems.add(configName + ": " + prefix + "ssh.knownHosts: cannot read " + knownHosts);
+            }
+            if (knownHosts == null && fingerprint == null && !accept) {
+                problems.add(configName + ": " + prefix + "the bastion's host key cannot be verified: set ssh.knownHosts (a"
+                        + " known_hosts file listing it) or ssh.hostKeyFingerprint (e.g. SHA256:...), or, knowingly,"
+                        + " ssh.acceptAnyHostKey = true");
+            }
+            ssh = new ConnectionSettings.Ssh(host, sshPort, user, key, passphrase,
+                    knownHosts == null ? null : Path.of(knownHosts), fingerprint, accept);
         }
         if (problems.size() > before) {
             return null;
         }
         return new ConnectionSettings(role, name, fields.get("hostname").trim(), port, fields.get("database"),
-                fields.get("user"), new Secret(fields.get("password")), fields.get("schema"), connectTimeout);
+                fields.get("user"), password, fields.get("schema"), connectTimeout, tls, ssh);
+    }
+
+    private static int port(String text, int dflt, String configName, String key, List<String> problems) {
+        if (text == null || text.isBlank()) {
+            return dflt;
+        }
+        try {
+            int port = Integer.parseInt(text.trim());
+            if (port >= 1 && port <= 65535) {
+                return port;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        problems.add(configName + ": " + key + ": '" + text + "' is not a TCP port (1-65535)");
+        return dflt;
+    }
+
+    /** A secret given inline (often as {{env:NAME}}) or in a file; a file's trailing newline is not part of it. */
+    private static Secret secret(Map<String, String> fields, String inline, String file, String configName, String prefix,
+                                 List<String> problems) {
+        String value = fields.get(inline);
+        String path = blank(fields.get(file));
+        if (value != null && path != null) {
+            problems.add(configName + ": " + prefix + inline + " and " + prefix + file + " are both set; set one");
+            return Secret.EMPTY;
+        }
+        if (path == null) {
+            return new Secret(value);
+        }
+        try {
+            String text = Files.readString(Path.of(path), StandardCharsets.UTF_8);
+            if (text.endsWith("\r\n")) {
+                text = text.substring(0, text.length() - 2);
+            } else if (text.endsWith("\n")) {
+                text = text.substring(0, text.length() - 1);
+            }
+            return new Secret(text);
+        } catch (IOException e) {
+            problems.add(configName + ": " + prefix + file + ": cannot read " + path + " (" + e.getClass().getSimpleName() + ")");
+            return Secret.EMPTY;
+        }
+    }
+
+    private static String blank(String s) {
+        return s == null || s.isBlank() ? null : s.trim();
+    }
+
+    /** What is wrong with the declared connections; empty when all are usable. */
+    public List<String> problems() {
+        return problems;
+    }
+
+    /** Whether a source of that name is declared, usable or not. */
+    public boolean declaresSource(String name) {
+        return declaredSources.contains(name);
+    }
+
+    /** Whether a destination of that name is declared, usable or not. */
+    public boolean declaresDestination(String name) {
+        return declaredDestinations.contains(name);
     }
 
     public ConnectionSettings source(String name) {
@@ -209,15 +318,13 @@ public final class Connections implements AutoCloseable {
 
     /** The pool for a declared connection, created on first use. */
     public DataSource dataSource(ConnectionSettings settings) {
-        String key = settings.role().key() + ":" + settings.name();
-        return pools.computeIfAbsent(key, k -> createPool(settings));
+        return pools.computeIfAbsent(settings.role().key() + ":" + settings.name(), k -> createPool(settings));
     }
 
-    private static HikariDataSource createPool(ConnectionSettings s) {
+    private HikariDataSource createPool(ConnectionSettings s) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("ferry-" + s.role().key() + "-" + s.name());
-        PGSimpleDataSource pg = pgDataSource(s);
-        config.setDataSource(pg);
+        config.setDataSource(endpoint(s));
         if (s.role() == ConnectionSettings.Role.SOURCE) {
             // pgjdbc streams a result set with a fetch size only outside autocommit; reads never write.
             config.setAutoCommit(false);
@@ -232,7 +339,19 @@ public final class Connections implements AutoCloseable {
         return new HikariDataSource(config);
     }
 
-    /** pgjdbc's settings for a connection: where, who, and the session settings both ends pin. */
+    /** Where pgjdbc connects: the database itself, or the local end of its SSH tunnel. */
+    private DataSource endpoint(ConnectionSettings s) {
+        PGSimpleDataSource pg = pgDataSource(s);
+        if (s.ssh() == null) {
+            return pg;
+        }
+        SshTunnel tunnel = tunnels.computeIfAbsent(s.role().key() + ":" + s.name(), k -> SshTunnel.open(s));
+        pg.setServerNames(new String[] {"127.0.0.1"});
+        pg.setPortNumbers(new int[] {tunnel.localPort()});
+        return new SshTunnel.TunnelledDataSource(pg, tunnel);
+    }
+
+    /** pgjdbc's settings for a connection: where, who, TLS, and the session settings both ends pin. */
     static PGSimpleDataSource pgDataSource(ConnectionSettings s) {
         PGSimpleDataSource pg = new PGSimpleDataSource();
         pg.setServerNames(new String[] {s.hostname()});
@@ -248,6 +367,14 @@ public final class Connections implements AutoCloseable {
         pg.setOptions("-c lc_monetary=C -c IntervalStyle=postgres -c bytea_output=hex -c standard_conforming_strings=on");
         pg.setConnectTimeout(s.connectTimeoutSeconds());
         pg.setTcpKeepAlive(true);
+        if (s.tls() != null) {
+            if (s.tls().sslmode() != null) {
+                pg.setSslMode(s.tls().sslmode());
+            }
+            if (s.tls().rootCert() != null) {
+                pg.setSslRootCert(s.tls().rootCert().toString());
+            }
+        }
         if (s.role() == ConnectionSettings.Role.SOURCE) {
             // strings bind as untyped values: the server reads a filter's '42' as whatever its column needs
             pg.setStringType("unspecified");
@@ -256,14 +383,15 @@ public final class Connections implements AutoCloseable {
     }
 
     /**
-     * A connection outside the pool, giving up after {@code timeoutSeconds}: for checks at startup, which should not
-     * wait on an unreachable database for as long as a run would.
+     * A connection outside the pool, giving up after {@code timeoutSeconds}: for checks, which should not wait on an
+     * unreachable database for as long as a run would.
      */
-    public java.sql.Connection openDirect(ConnectionSettings s, int timeoutSeconds) throws java.sql.SQLException {
-        PGSimpleDataSource pg = pgDataSource(s);
+    public Connection openDirect(ConnectionSettings s, int timeoutSeconds) throws SQLException {
+        DataSource ds = endpoint(s);
+        PGSimpleDataSource pg = ds instanceof SshTunnel.TunnelledDataSource t ? t.pg() : (PGSimpleDataSource) ds;
         pg.setConnectTimeout(timeoutSeconds);
         pg.setLoginTimeout(timeoutSeconds);
-        java.sql.Connection c = pg.getConnection();
+        Connection c = ds.getConnection();
         if (s.role() == ConnectionSettings.Role.SOURCE) {
             c.setReadOnly(true);
             c.setAutoCommit(false);
@@ -275,5 +403,7 @@ public final class Connections implements AutoCloseable {
     public void close() {
         pools.values().forEach(HikariDataSource::close);
         pools.clear();
+        tunnels.values().forEach(SshTunnel::close);
+        tunnels.clear();
     }
 }

@@ -64,8 +64,10 @@ class ConfigValidationTest {
 
         assertThat(e).as("startup must fail with a ConfigException").isNotNull();
         assertThat(e.problems()).containsExactlyInAnyOrder(
-                "application.properties: ferry.source.src.hostnam: unknown field 'hostnam'; a source takes database, hostname,"
-                        + " password, port, user",
+                "application.properties: ferry.source.src.hostnam: unknown field 'hostnam'; a source takes connectTimeout,"
+                        + " database, hostname, password, passwordFile, port, ssh.acceptAnyHostKey, ssh.host, ssh.hostKeyFingerprint,"
+                        + " ssh.knownHosts, ssh.passphrase, ssh.passphraseFile, ssh.port, ssh.privateKey, ssh.privateKeyFile, ssh.user,"
+                        + " sslmode, sslrootcert, user",
                 "application.properties: ferry.source.src.password: cannot resolve its value: environment variable"
                         + " FERRY_TEST_SURELY_UNSET_PASSWORD is not set",
                 "application.properties: ferry.source.src.port: '54x' is not a TCP port (1-65535)",
