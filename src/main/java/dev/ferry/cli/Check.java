@@ -131,6 +131,9 @@ final class Check {
     }
 
     private String fixFor(SQLException e, ConnectionSettings s) {
+        if (Errors.describe(e).startsWith("SSH tunnel")) {
+            return null; // the message says what to do
+        }
         return PrivilegeHints.hint(e, s.role() == ConnectionSettings.Role.SOURCE ? s : null,
                 s.role() == ConnectionSettings.Role.DESTINATION ? s : null);
     }

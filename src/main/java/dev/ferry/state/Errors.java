@@ -12,7 +12,7 @@ public final class Errors {
         if (error == null) {
             return "unknown error";
         }
-        SQLException sql = find(error, SQLException.class);
+        SQLException sql = deepest(error);
         if (sql != null) {
             String state = sql.getSQLState();
             String msg = firstLine(sql.getMessage());
@@ -31,11 +31,25 @@ public final class Errors {
         return msg == null || msg.isBlank() ? root.getClass().getSimpleName() : msg;
     }
 
+    /**
+     * The innermost SQLException of a chain: a pool's "connection is not available" wraps the real reason (a refused
+     * password, an unreachable host, a rejected SSH host key), and the real reason is what to report.
+     */
+    static SQLException deepest(Throwable error) {
+        SQLException found = null;
+        for (Throwable t = error; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException s) {
+                found = s;
+            }
+        }
+        return found;
+    }
+
     /** Like {@link #describe(Throwable)}, followed by the fix when the error is a known permission or connection one. */
     public static String describe(Throwable error, TransferRun run) {
         String message = describe(error);
-        SQLException sql = find(error, SQLException.class);
-        if (sql != null && run != null) {
+        SQLException sql = deepest(error);
+        if (sql != null && run != null && !message.startsWith("SSH tunnel")) {
             String hint = PrivilegeHints.hint(sql, run.source(), run.destination(), run.spec().tables());
             if (hint != null) {
                 return message + "; fix: " + hint;

@@ -73,6 +73,12 @@ public final class PrivilegeHints {
                     + (source != null ? Sql.ident(source.user()) : "<reader>") + "; on the destination, Ferry must own the"
                     + " tables it writes (ALTER TABLE ... OWNER TO " + (destination != null ? Sql.ident(destination.user()) : "<writer>") + ")";
         }
+        if (SqlStateRetryDecision.isTlsVerification(e)) {
+            ConnectionSettings s = source != null && destination == null ? source : destination != null && source == null ? destination : null;
+            String which = s == null ? "the connection's" : s.propertyPrefix();
+            return "TLS verification failed: check " + which + "sslrootcert (the certificate authority that signed the"
+                    + " server's certificate) and, with sslmode verify-full, that hostname is a name the certificate lists";
+        }
         if (state.equals("28P01")) {
             return "the password was refused: check the password of this connection in application.properties (or the"
                     + " environment variable it comes from)";

@@ -34,6 +34,9 @@ public final class SqlStateRetryDecision implements RetryDecision {
                 return false;
             }
             if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                if (isTlsVerification(sql)) {
+                    return false; // a certificate that does not verify will not start verifying
+                }
                 return isTransientState(sql.getSQLState());
             }
             if (t instanceof SQLTransientException || t instanceof SQLRecoverableException) {
@@ -45,6 +48,18 @@ public final class SqlStateRetryDecision implements RetryDecision {
             }
             if (t.getClass().getName().startsWith("org.apache.sshd.")) {
                 return true; // the SSH tunnel dropped; it is reopened on the next connection
+            }
+        }
+        return false;
+    }
+
+    /** TLS failures that are about trust, not the network: an unknown CA, a name that does not match. */
+    static boolean isTlsVerification(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String m = t.getMessage() == null ? "" : t.getMessage();
+            if (t instanceof javax.net.ssl.SSLHandshakeException || m.contains("PKIX path") || m.contains("could not be verified")
+                    || m.contains("certificate") || m.contains("The server does not support SSL")) {
+                return true;
             }
         }
         return false;
