@@ -75,8 +75,8 @@ public final class PrivilegeHints {
         }
         if (SqlStateRetryDecision.isTlsVerification(e)) {
             ConnectionSettings s = source != null && destination == null ? source : destination != null && source == null ? destination : null;
-            String which = s == null ? "the connection's" : s.propertyPrefix();
-            return "TLS verification failed: check " + which + "sslrootcert (the certificate authority that signed the"
+            String which = s == null ? "the connection's sslrootcert" : s.propertyPrefix() + "sslrootcert";
+            return "TLS verification failed: check " + which + " (the certificate authority that signed the"
                     + " server's certificate) and, with sslmode verify-full, that hostname is a name the certificate lists";
         }
         if (state.equals("28P01")) {
