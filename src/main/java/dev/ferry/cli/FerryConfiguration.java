@@ -18,6 +18,7 @@ import dev.ferry.state.Retries;
 import dev.ferry.state.Runs;
 import dev.ferry.state.Shutdown;
 import dev.ferry.state.SqlStateRetryDecision;
+import dev.ferry.write.BulkCopy;
 import dev.ferry.write.CopyWriter;
 import dev.ferry.write.MetadataColumns;
 import dev.ferry.write.TableLoads;
@@ -136,6 +137,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
         camel.getRegistry().bind("ferryTransform", new MetadataColumns());
         camel.getRegistry().bind("ferryWriter", new CopyWriter());
+        camel.getRegistry().bind("ferryBulkCopy", new BulkCopy(connections));
         camel.getRegistry().bind("ferryFailures", new Failures(connections, runs));
         // one Quartz thread per transfer and then some, so that a transfer stuck in retries never delays another
         org.apache.camel.component.quartz.QuartzComponent quartz = camel.getComponent("quartz",

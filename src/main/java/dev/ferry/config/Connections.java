@@ -321,6 +321,17 @@ public final class Connections implements AutoCloseable {
         return pools.computeIfAbsent(settings.role().key() + ":" + settings.name(), k -> createPool(settings));
     }
 
+    /**
+     * Takes a connection of {@link #dataSource} out of its pool for good: for one left in an unknown state, such as a
+     * COPY abandoned midway, whose cancellation may still be on its way to the server.
+     */
+    public void evict(ConnectionSettings settings, Connection connection) {
+        HikariDataSource pool = pools.get(settings.role().key() + ":" + settings.name());
+        if (pool != null) {
+            pool.evictConnection(connection);
+        }
+    }
+
     private HikariDataSource createPool(ConnectionSettings s) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("ferry-" + s.role().key() + "-" + s.name());

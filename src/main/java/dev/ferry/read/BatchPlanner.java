@@ -13,9 +13,13 @@ import org.apache.camel.ExchangeProperty;
 import org.apache.camel.component.sql.SqlConstants;
 
 /**
- * Writes the query for a table's next batch, for the camel-sql endpoint that reads it: the SQL goes in the message
- * body, its bind parameters in the {@code CamelSqlParameters} header. Identifiers are quoted; every value (the last
- * row read, the filter's values, the batch size) is a bind parameter, cast to its column's type on the server.
+ * Writes the query for a table's next batch. Identifiers are quoted; every value (the last row read, the filter's
+ * values, the batch size) is a parameter, cast to its column's type on the server.
+ *
+ * <p>Two forms: for the camel-sql endpoint ({@link #next}), the SQL goes in the message body with {@code ?}
+ * placeholders and the values in the {@code CamelSqlParameters} header; for the bulk COPY path ({@link #planCopy}),
+ * which cannot bind parameters, each value is bound to a session setting first and read back with
+ * {@code current_setting()}, so values still never become part of the SQL text.
  */
 public final class BatchPlanner {
 
@@ -31,34 +35,101 @@ public final class BatchPlanner {
     public record Query(String sql, List<Object> params) {
     }
 
+    /** The batch query for camel-sql: {@code ?} placeholders, bytea and xml read as text. */
     public static Query plan(TableRead read) {
+        Params params = new Params(false);
+        return new Query(select(read, params, selectList(read.table()), false), params.values);
+    }
+
+    /**
+     * The batch query for {@code COPY (...) TO STDOUT}: values come from the session settings {@code ferry.p1},
+     * {@code ferry.p2}... (see {@link #settingsStatement}); paged incremental batches end with the text form of the
+     * cursor and key, so that the writer can read where the batch ended from its last row.
+     */
+    public static Query planCopy(TableRead read) {
+        Params params = new Params(true);
+        StringJoiner cols = new StringJoiner(", ");
+        for (SourceColumn c : read.table().columns()) {
+            cols.add(c.xml() ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name()));
+        }
+        boolean trailingKeyset = read.mode().incremental() && read.table().hasKey();
+        if (trailingKeyset) {
+            List<String> keyset = keyset(read);
+            for (int i = 0; i < keyset.size(); i++) {
+                // named apart, or ORDER BY would find two output columns of the same name
+                cols.add("CAST(" + Sql.ident(keyset.get(i)) + " AS text) AS " + Sql.ident(KEYSET_COLUMN + i));
+            }
+        }
+        return new Query(select(read, params, cols.toString(), true), params.values);
+    }
+
+    /** The name of the trailing keyset columns in a copy query, numbered from 0. */
+    public static final String KEYSET_COLUMN = "_ferry_keyset_";
+
+    /** {@code SELECT set_config('ferry.p1', ?, false), ...}: binds a copy query's values to the session. */
+    public static String settingsStatement(int count) {
+        StringJoiner s = new StringJoiner(", ", "SELECT ", "");
+        for (int i = 1; i <= count; i++) {
+            s.add("pg_catalog.set_config('ferry.p" + i + "', ?, false)");
+        }
+        return s.toString();
+    }
+
+    /** The columns a batch is ordered by: cursor then key for incremental modes, the key otherwise. */
+    public static List<String> keyset(TableRead read) {
+        List<String> keyset = new ArrayList<>();
+        if (read.mode() == Mode.INCREMENTAL || read.mode() == Mode.APPEND) {
+            if (read.phase() == TableRead.Phase.MAIN) {
+                keyset.add(read.spec().cursor());
+            }
+        }
+        keyset.addAll(read.table().key());
+        return keyset;
+    }
+
+    /** Placeholders in one of the two forms, and their values in order. */
+    private static final class Params {
+        private final boolean settings;
+        private final List<Object> values = new ArrayList<>();
+
+        Params(boolean settings) {
+            this.settings = settings;
+        }
+
+        String add(Object value) {
+            values.add(value);
+            return settings ? "pg_catalog.current_setting('ferry.p" + values.size() + "')" : "?";
+        }
+    }
+
+    private static String select(TableRead read, Params params, String selectList, boolean copy) {
         SourceTable t = read.table();
         TransferSpec spec = read.spec();
         List<String> where = new ArrayList<>();
-        List<Object> params = new ArrayList<>();
         if (spec.filter() != null) {
+            if (copy) {
+                throw new IllegalStateException("filtered batches are read through camel-sql, not COPY");
+            }
             where.add("(" + spec.filter().sql() + ")");
             for (String name : spec.filter().parameters()) {
-                params.add(spec.filterValues().get(name));
+                params.values.add(spec.filterValues().get(name));
             }
         }
         List<String> order = new ArrayList<>();
-        boolean paged = t.hasKey();
+        boolean paged = t.hasKey() && !(copy && read.mode() == Mode.FULL_REFRESH);
         String cursor = spec.cursor();
         if (read.mode() == Mode.FULL_REFRESH || read.mode() == Mode.XMIN) {
             if (read.mode() == Mode.XMIN && read.xminFrom() != null) {
                 // rows whose creating transaction is the horizon or newer; age() compares transaction ids modulo wraparound
-                where.add("pg_catalog.age(xmin) <= pg_catalog.age(CAST(CAST(CAST(? AS bigint) & 4294967295 AS text) AS xid))");
-                params.add(read.xminFrom());
+                where.add("pg_catalog.age(xmin) <= pg_catalog.age(CAST(CAST(CAST(" + params.add(read.xminFrom())
+                        + " AS bigint) & 4294967295 AS text) AS xid))");
             }
             if (paged && read.lastKey() != null) {
                 where.add(after(t, t.key(), read.lastKey(), params));
             }
             order.addAll(t.key());
         } else if (read.phase() == TableRead.Phase.MAIN) {
-            List<String> keyset = new ArrayList<>();
-            keyset.add(cursor);
-            keyset.addAll(t.key());
+            List<String> keyset = keyset(read);
             if (read.lastKey() != null) {
                 List<String> values = new ArrayList<>();
                 values.add(read.lastCursor());
@@ -77,20 +148,20 @@ public final class BatchPlanner {
             }
             order.addAll(t.key());
         }
-        StringBuilder sql = new StringBuilder("SELECT ").append(selectList(t)).append(" FROM ").append(t.ref().quoted());
+        StringBuilder sql = new StringBuilder("SELECT ").append(selectList).append(" FROM ").append(t.ref().quoted());
         if (!where.isEmpty()) {
             sql.append(" WHERE ").append(String.join(" AND ", where));
         }
         if (paged) {
-            sql.append(" ORDER BY ").append(Sql.idents(order)).append(" LIMIT ?");
-            params.add(read.batchSize());
+            sql.append(" ORDER BY ").append(Sql.idents(order)).append(" LIMIT ");
+            sql.append(params.settings ? "CAST(" + params.add(String.valueOf(read.batchSize())) + " AS bigint)" : params.add(read.batchSize()));
         }
-        return new Query(sql.toString(), params);
+        return sql.toString();
     }
 
     /**
-     * The columns to read. {@code bytea} and {@code xml} are cast to text (see {@link SourceType#readAsText()}), so
-     * that every value reaches the writer as exactly the text COPY reads back.
+     * The columns to read through camel-sql. {@code bytea} and {@code xml} are cast to text (see
+     * {@link SourceType#readAsText()}), so that every value reaches the writer as exactly the text COPY reads back.
      */
     public static String selectList(SourceTable t) {
         StringJoiner cols = new StringJoiner(", ");
@@ -100,12 +171,11 @@ public final class BatchPlanner {
         return cols.toString();
     }
 
-    /** {@code (a, b) > (CAST(? AS ta), CAST(? AS tb))}: the rows after a position in the given order. */
-    private static String after(SourceTable t, List<String> columns, List<String> values, List<Object> params) {
+    /** {@code (a, b) > (CAST(p1 AS ta), CAST(p2 AS tb))}: the rows after a position in the given order. */
+    private static String after(SourceTable t, List<String> columns, List<String> values, Params params) {
         StringJoiner casts = new StringJoiner(", ", "(", ")");
         for (int i = 0; i < columns.size(); i++) {
-            casts.add(cast(t, columns.get(i)));
-            params.add(values.get(i));
+            casts.add(cast(t, columns.get(i), values.get(i), params));
         }
         return "(" + Sql.idents(columns) + ") > " + casts;
     }
@@ -115,7 +185,7 @@ public final class BatchPlanner {
      * long source transactions, with cursor values behind the watermark, are read again (the merge makes that
      * harmless). With no lookback, strictly after the last committed row.
      */
-    private static String lookbackStart(SourceTable t, TransferSpec spec, TableRead read, List<Object> params) {
+    private static String lookbackStart(SourceTable t, TransferSpec spec, TableRead read, Params params) {
         String cursor = spec.cursor();
         CursorKind kind = CursorKind.of(t.column(cursor));
         TransferSpec.Lookback lb = spec.lookback();
@@ -124,38 +194,31 @@ public final class BatchPlanner {
         }
         if (lb.isZero()) {
             if (read.startKey() != null) {
-                return afterWatermark(t, read, params, cursor);
+                List<String> keyset = new ArrayList<>();
+                keyset.add(cursor);
+                keyset.addAll(t.key());
+                List<String> values = new ArrayList<>();
+                values.add(read.startCursor());
+                values.addAll(read.startKey());
+                return after(t, keyset, values, params);
             }
-            params.add(read.startCursor());
-            return Sql.ident(cursor) + " >= " + cast(t, cursor);
+            return Sql.ident(cursor) + " >= " + cast(t, cursor, read.startCursor(), params);
         }
         if (kind == CursorKind.TEMPORAL && lb.duration() != null) {
-            params.add(read.startCursor());
-            params.add(lb.duration().toMillis() + " milliseconds");
-            return Sql.ident(cursor) + " >= CAST(" + cast(t, cursor) + " - CAST(? AS interval) AS " + type(t, cursor) + ")";
+            String start = cast(t, cursor, read.startCursor(), params);
+            return Sql.ident(cursor) + " >= CAST(" + start + " - CAST(" + params.add(lb.duration().toMillis() + " milliseconds")
+                    + " AS interval) AS " + type(t, cursor) + ")";
         }
         if (kind == CursorKind.NUMERIC && lb.amount() != null) {
-            params.add(new BigDecimal(read.startCursor()).subtract(lb.amount()).toPlainString());
-            return Sql.ident(cursor) + " >= " + cast(t, cursor);
+            return Sql.ident(cursor) + " >= " + cast(t, cursor, new BigDecimal(read.startCursor()).subtract(lb.amount()).toPlainString(), params);
         }
         throw new SourceTableException("transfer '" + spec.name() + "': lookback '" + lb.text() + "' does not fit cursor column "
                 + Sql.displayIdent(cursor) + " of type " + type(t, cursor) + "; use a duration (e.g. 5m) for timestamp and date"
                 + " cursors, a number for numeric ones, or 0");
     }
 
-    /** Strictly after the committed watermark row, in (cursor, key) order. */
-    private static String afterWatermark(SourceTable t, TableRead read, List<Object> params, String cursor) {
-        List<String> keyset = new ArrayList<>();
-        keyset.add(cursor);
-        keyset.addAll(t.key());
-        List<String> values = new ArrayList<>();
-        values.add(read.startCursor());
-        values.addAll(read.startKey());
-        return after(t, keyset, values, params);
-    }
-
-    private static String cast(SourceTable t, String column) {
-        return "CAST(? AS " + type(t, column) + ")";
+    private static String cast(SourceTable t, String column, Object value, Params params) {
+        return "CAST(" + params.add(value) + " AS " + type(t, column) + ")";
     }
 
     private static String type(SourceTable t, String column) {

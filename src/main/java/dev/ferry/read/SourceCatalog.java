@@ -22,7 +22,8 @@ public final class SourceCatalog {
             WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p', 'v', 'm', 'f')""";
 
     private static final String COLUMNS = """
-            SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid::int, a.atttypmod, a.attnotnull
+            SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.atttypid::int, a.atttypmod, a.attnotnull,
+                   a.attgenerated <> '' AS generated
             FROM pg_catalog.pg_attribute a
             WHERE a.attrelid = ? AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum""";
@@ -45,6 +46,7 @@ public final class SourceCatalog {
      */
     public static SourceTable describe(Connection con, TableRef ref) throws SQLException {
         long oid;
+        String relkind;
         try (PreparedStatement ps = con.prepareStatement(TABLE)) {
             ps.setString(1, ref.schema());
             ps.setString(2, ref.name());
@@ -55,6 +57,7 @@ public final class SourceCatalog {
                             + " 'tables' parameter, and that the user has USAGE on schema " + ref.schema());
                 }
                 oid = rs.getLong(1);
+                relkind = rs.getString(2);
                 String user = dev.ferry.config.Sql.ident(con.getMetaData().getUserName());
                 if (!rs.getBoolean(4)) {
                     throw new SourceTableException(SourceTableException.Kind.PRIVILEGE, "the source user " + con.getMetaData().getUserName() + " may not use schema "
@@ -73,6 +76,7 @@ public final class SourceCatalog {
         List<int[]> types = new ArrayList<>();
         List<String> names = new ArrayList<>();
         List<Boolean> notNull = new ArrayList<>();
+        boolean generated = false;
         try (PreparedStatement ps = con.prepareStatement(COLUMNS)) {
             ps.setLong(1, oid);
             try (ResultSet rs = ps.executeQuery()) {
@@ -81,13 +85,14 @@ public final class SourceCatalog {
                     declaredTypes.add(rs.getString(2));
                     types.add(new int[] {rs.getInt(3), rs.getInt(4)});
                     notNull.add(rs.getBoolean(5));
+                    generated |= rs.getBoolean(6);
                 }
             }
         }
         SourceTypes resolver = new SourceTypes(con);
         for (int i = 0; i < names.size(); i++) {
             columns.add(new SourceColumn(names.get(i), declaredTypes.get(i), resolver.resolve(types.get(i)[0], types.get(i)[1], declaredTypes.get(i)),
-                    notNull.get(i)));
+                    notNull.get(i), types.get(i)[0]));
         }
         List<String> key = new ArrayList<>();
         try (PreparedStatement ps = con.prepareStatement(PRIMARY_KEY)) {
@@ -98,7 +103,8 @@ public final class SourceCatalog {
                 }
             }
         }
-        return new SourceTable(ref, columns, key, declaredTypes);
+        // COPY reads a plain table's columns directly, except generated ones: only a query can read those
+        return new SourceTable(ref, columns, key, declaredTypes, "r".equals(relkind) && !generated);
     }
 
 }

@@ -11,9 +11,11 @@ import dev.ferry.config.TransferSpec;
  * A source table's shape as a transfer copies it: the columns it reads, in order, their destination types, and the
  * key that orders its batches and matches rows at the destination (the primary key, or the transfer's {@code key}).
  * Destination types start as the source's declared types; the destination side replaces them with
- * {@link #withDestinationTypes} once it has provisioned what they need.
+ * {@link #withDestinationTypes} once it has provisioned what they need. {@code copyable} says whether
+ * {@code COPY table TO} can read its columns directly: a plain table (not a view or partitioned) without generated columns.
  */
-public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String> key, List<String> destinationTypes) {
+public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String> key, List<String> destinationTypes,
+                          boolean copyable) {
 
     public SourceTable {
         columns = List.copyOf(columns);
@@ -39,7 +41,17 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
     }
 
     public SourceTable withDestinationTypes(List<String> types) {
-        return new SourceTable(ref, columns, key, types);
+        return new SourceTable(ref, columns, key, types, copyable);
+    }
+
+    /** Whether every column copies in binary form (see {@link SourceColumn#binarySafe()}). */
+    public boolean binarySafe() {
+        return columns.stream().allMatch(SourceColumn::binarySafe);
+    }
+
+    /** Whether {@code COPY table TO} can read it directly: a plain table, no column needing a cast. */
+    public boolean plainTable() {
+        return copyable && columns.stream().noneMatch(SourceColumn::xml);
     }
 
     public boolean hasKey() {
@@ -91,7 +103,7 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
                 types.add(destinationTypes.get(i));
             }
         }
-        return new SourceTable(ref, cols, k, types);
+        return new SourceTable(ref, cols, k, types, copyable);
     }
 
     private static List<String> named(TransferSpec spec, String param) {

@@ -84,6 +84,34 @@ public final class TableRead {
         return phase != Phase.DONE && !shutdown.requested();
     }
 
+    /**
+     * Whether the next batch takes the bulk path (COPY at both ends) rather than camel-sql: full refreshes and the
+     * cursor-ordered batches of incremental and append transfers, unless the transfer filters rows (a filter's
+     * values are bound parameters, which only a query can take).
+     */
+    public boolean isBulkCopy() {
+        if (spec.filter() != null) {
+            return false;
+        }
+        return switch (spec.mode()) {
+            case FULL_REFRESH -> true;
+            case INCREMENTAL, APPEND -> phase == Phase.MAIN;
+            case XMIN -> false;
+        };
+    }
+
+    /** Records a whole table read in one stream (a bulk full refresh). */
+    public void drainedInOne(long rows) {
+        batches++;
+        rowsRead += rows;
+        phase = Phase.DONE;
+    }
+
+    /** Whether Ferry is shutting down (a long bulk copy checks it as it goes). */
+    public boolean stopRequested() {
+        return shutdown.requested();
+    }
+
     /** Whether the table was read to the end (rather than stopped for shutdown). */
     public boolean drained() {
         return phase == Phase.DONE;

@@ -46,6 +46,7 @@ public final class RunHistory {
                     + "attempts int NOT NULL DEFAULT 1)");
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS notes text");
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 1");
+            st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS read_path text");
             st.execute("CREATE INDEX IF NOT EXISTS " + Sql.ident("_ferry_runs_transfer_started") + " ON " + t
                     + " (transfer, started_at)");
         }
@@ -124,12 +125,14 @@ public final class RunHistory {
         finish(con, schema, id, "skipped", 0, "another run of this transfer was still going");
     }
 
-    public static void succeed(Connection con, String schema, long id, long rows) throws SQLException {
+    /** Records a table's success; {@code readPath} says how its rows were read (e.g. {@code copy binary}). */
+    public static void succeed(Connection con, String schema, long id, long rows, String readPath) throws SQLException {
         try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema)
-                + " SET status = 'succeeded', finished_at = clock_timestamp(), rows = ?,"
+                + " SET status = 'succeeded', finished_at = clock_timestamp(), rows = ?, read_path = ?,"
                 + " error = CASE WHEN attempts > 1 THEN error END WHERE id = ?")) {
             ps.setLong(1, rows);
-            ps.setLong(2, id);
+            ps.setString(2, readPath);
+            ps.setLong(3, id);
             ps.executeUpdate();
         }
     }

@@ -127,7 +127,7 @@ public final class Runs {
             LOG.info("transfer {}: run {} succeeded: {} rows in {}s ({} rows/s)", run.spec().name(), run.id(), run.rows(),
                     String.format("%.2f", secs), String.format("%.0f", run.rows() / Math.max(secs, 1e-3)));
         } else if (run.status() == TransferRun.Status.INTERRUPTED) {
-            LOG.warn("transfer {}: run {} stopped for shutdown after {}s and {} rows; the next run resumes", run.spec().name(),
+            LOG.warn("transfer {}: run {} stopped for shutdown after {}s, {} rows committed; the next run resumes", run.spec().name(),
                     run.id(), String.format("%.2f", secs), run.rows());
         } else {
             LOG.error("transfer {}: run {} failed after {}s: {}", run.spec().name(), run.id(), String.format("%.2f", secs),

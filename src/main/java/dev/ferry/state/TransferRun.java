@@ -83,8 +83,11 @@ public final class TransferRun {
         outcomes.put(table, new TableOutcome(table, Status.FAILED, tableRows, error));
     }
 
-    /** A table stopped at a batch boundary for shutdown. */
+    /** A table stopped at a batch boundary for shutdown; its committed batches count, except a full refresh's. */
     public void tableInterrupted(TableRef table, long tableRows, String error) {
+        if (spec.mode() != dev.ferry.config.Mode.FULL_REFRESH) {
+            rows.addAndGet(tableRows);
+        }
         outcomes.put(table, new TableOutcome(table, Status.INTERRUPTED, tableRows, error));
     }
 

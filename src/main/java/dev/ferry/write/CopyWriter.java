@@ -58,6 +58,7 @@ public final class CopyWriter {
             target = "pg_temp." + STAGE;
         }
         Copied copied = copy(con, target, t, batch);
+        load.readBy("query");
         load.addRows(copied.rows);
         int cursorIndex = read.spec().cursor() == null ? -1 : t.indexOf(read.spec().cursor());
         String lastCursor = copied.last == null || cursorIndex < 0 ? null : text(copied.last[cursorIndex]);
@@ -67,7 +68,19 @@ public final class CopyWriter {
         if (mode == Mode.FULL_REFRESH) {
             return;
         }
-        load.addChanged(merge(con, load));
+        load.addChanged(merge(con, load, true));
+        commitBatch(load, phase, lastCursor, lastKey);
+    }
+
+    /**
+     * Ends an incremental batch: its watermark (where the next batch or run starts), the run record's row count and
+     * the lease check, then the commit that makes the batch and all of that durable together.
+     */
+    static void commitBatch(TableLoad load, TableRead.Phase phase, String lastCursor, List<String> lastKey) throws SQLException {
+        Connection con = load.connection();
+        TableRead read = load.read();
+        Mode mode = read.mode();
+        SourceTable t = load.sourceTable();
         TransferSpec spec = read.spec();
         String sourceTable = load.source().display();
         if (mode == Mode.XMIN) {
@@ -88,12 +101,18 @@ public final class CopyWriter {
         CrashPoints.reached("between-batches");
     }
 
-    /** Merges the staged batch into the destination table; returns the rows inserted or updated. */
-    static int merge(Connection con, TableLoad load) throws SQLException {
+    /**
+     * Merges the staged batch into the destination table; returns the rows inserted or updated.
+     *
+     * @param metadataStaged whether the stage holds the metadata columns; if not, they are the run's, bound here
+     */
+    static int merge(Connection con, TableLoad load, boolean metadataStaged) throws SQLException {
         SourceTable t = load.sourceTable();
         List<String> cols = DestinationSchema.copyColumns(t);
+        String selected = metadataStaged ? Sql.idents(cols)
+                : Sql.idents(t.columnNames()) + ", CAST(? AS timestamptz), CAST(? AS uuid)";
         StringBuilder sql = new StringBuilder("INSERT INTO ").append(Sql.qualified(load.schema(), load.table()))
-                .append(" (").append(Sql.idents(cols)).append(") SELECT ").append(Sql.idents(cols))
+                .append(" (").append(Sql.idents(cols)).append(") SELECT ").append(selected)
                 .append(" FROM pg_temp.").append(STAGE).append(" ON CONFLICT (").append(Sql.idents(t.key())).append(") DO ");
         List<String> updates = new ArrayList<>();
         for (String c : cols) {
@@ -110,8 +129,12 @@ public final class CopyWriter {
             sql.append("UPDATE SET ").append(String.join(", ", updates));
         }
         java.sql.Savepoint before = con.setSavepoint();
-        try (Statement st = con.createStatement()) {
-            return st.executeUpdate(sql.toString());
+        try (java.sql.PreparedStatement ps = con.prepareStatement(sql.toString())) {
+            if (!metadataStaged) {
+                ps.setObject(1, load.run().syncedAt());
+                ps.setObject(2, load.run().id());
+            }
+            return ps.executeUpdate();
         } catch (SQLException e) {
             if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
                 throw e;

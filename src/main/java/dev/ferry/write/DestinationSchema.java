@@ -13,6 +13,7 @@ import java.util.UUID;
 
 import dev.ferry.config.Sql;
 import dev.ferry.read.SourceTable;
+import dev.ferry.state.TransferRun;
 
 /**
  * The destination's schema and tables: creates what is missing, from the source table's description.
@@ -73,6 +74,16 @@ public final class DestinationSchema {
      */
     static void createTable(Connection con, String schema, String table, SourceTable source, List<SchemaEvolution.Column> kept)
             throws SQLException {
+        createTable(con, schema, table, source, kept, false);
+    }
+
+    /**
+     * As above; with {@code runDefaults}, the metadata columns default to the run's values, read from the transaction's
+     * settings {@value #SYNCED_AT_SETTING} and {@value #RUN_ID_SETTING} (see {@link #bindRunValues}), so that a bulk
+     * COPY need not carry them. {@link #dropRunDefaults} removes the defaults before the table goes live.
+     */
+    static void createTable(Connection con, String schema, String table, SourceTable source, List<SchemaEvolution.Column> kept,
+                            boolean runDefaults) throws SQLException {
         StringJoiner cols = new StringJoiner(", ", "(", ")");
         for (int i = 0; i < source.columns().size(); i++) {
             cols.add(Sql.ident(source.columns().get(i).name()) + " " + source.destinationTypes().get(i));
@@ -80,11 +91,32 @@ public final class DestinationSchema {
         for (SchemaEvolution.Column c : kept) {
             cols.add(Sql.ident(c.name()) + " " + c.display());
         }
-        cols.add(Sql.ident(SYNCED_AT) + " timestamptz");
-        cols.add(Sql.ident(RUN_ID) + " uuid");
+        cols.add(Sql.ident(SYNCED_AT) + " timestamptz"
+                + (runDefaults ? " DEFAULT CAST(pg_catalog.current_setting('" + SYNCED_AT_SETTING + "') AS timestamptz)" : ""));
+        cols.add(Sql.ident(RUN_ID) + " uuid"
+                + (runDefaults ? " DEFAULT CAST(pg_catalog.current_setting('" + RUN_ID_SETTING + "') AS uuid)" : ""));
         try (Statement st = con.createStatement()) {
             st.execute("CREATE TABLE " + Sql.qualified(schema, table) + " " + cols);
         }
+    }
+
+    static final String SYNCED_AT_SETTING = "ferry.synced_at";
+    static final String RUN_ID_SETTING = "ferry.run_id";
+
+    /** Sets the run's metadata values for the current transaction, for the defaults of {@link #createTable}. */
+    static void bindRunValues(Connection con, TransferRun run) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog.set_config('" + SYNCED_AT_SETTING
+                + "', ?, true), pg_catalog.set_config('" + RUN_ID_SETTING + "', ?, true)")) {
+            ps.setString(1, run.syncedAt().toString());
+            ps.setString(2, run.id().toString());
+            ps.execute();
+        }
+    }
+
+    /** Removes the run-value defaults, which must not outlive the load. */
+    static void dropRunDefaults(Statement st, String qualifiedTable) throws SQLException {
+        st.execute("ALTER TABLE " + qualifiedTable + " ALTER COLUMN " + Sql.ident(SYNCED_AT) + " DROP DEFAULT, ALTER COLUMN "
+                + Sql.ident(RUN_ID) + " DROP DEFAULT");
     }
 
     /**

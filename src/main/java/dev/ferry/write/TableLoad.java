@@ -30,6 +30,8 @@ public final class TableLoad {
     private long changed;
     private List<String> destinationOnly = List.of();
     private boolean finished;
+    private Boolean binaryCopy;
+    private final java.util.Set<String> readPaths = new java.util.LinkedHashSet<>();
 
     TableLoad(TransferRun run, TableRef source, SourceTable sourceTable, TableRead read, String schema, String table,
               String loadTable, long recordId, Connection connection) {
@@ -42,6 +44,25 @@ public final class TableLoad {
         this.loadTable = loadTable;
         this.recordId = recordId;
         this.connection = connection;
+    }
+
+    /** Whether bulk copies of this table use the binary format; null until the first batch decides. */
+    Boolean binaryCopy() {
+        return binaryCopy;
+    }
+
+    void binaryCopy(boolean binary) {
+        this.binaryCopy = binary;
+    }
+
+    /** Notes how a batch was read: {@code copy binary}, {@code copy text} or {@code query}. */
+    void readBy(String path) {
+        readPaths.add(path);
+    }
+
+    /** How this table's batches were read, e.g. {@code copy binary, query}; null when no batch ran. */
+    String readPath() {
+        return readPaths.isEmpty() ? null : String.join(", ", readPaths);
     }
 
     public TransferRun run() {

@@ -127,7 +127,8 @@ public final class TableLoads {
                     }
                 }
             }
-            DestinationSchema.createTable(con, schema, load.loadTable(), source, kept);
+            DestinationSchema.bindRunValues(con, run);
+            DestinationSchema.createTable(con, schema, load.loadTable(), source, kept, true);
         } else {
             if (DestinationSchema.tableExists(con, schema, table.name())) {
                 SchemaEvolution.Result evolved = SchemaEvolution.reconcile(con, schema, table.name(), source);
@@ -217,7 +218,7 @@ public final class TableLoads {
                 deleted = HardDeletes.apply(load, connections.dataSource(load.run().source()));
             }
         }
-        RunHistory.succeed(con, load.schema(), load.recordId(), load.rows());
+        RunHistory.succeed(con, load.schema(), load.recordId(), load.rows(), load.readPath());
         dev.ferry.state.Lease.check(con, load.schema(), spec.name(), load.run().id());
         con.commit();
         load.markFinished();

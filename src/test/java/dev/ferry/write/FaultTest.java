@@ -119,7 +119,7 @@ class FaultTest {
     void theSourceConnectionCutMidReadIsRetried() throws Exception {
         try (Setup s = setup("fault_scut", 60_000); FerryHarness ferry = FerryHarness.start(s.src(), s.dst(), "export", incremental(), s.props())) {
             CompletableFuture<TransferRun> run = CompletableFuture.supplyAsync(() -> sync(ferry, "orders"));
-            awaitActive(s.src(), "SELECT \"id\"%", committedRows(s.dst(), 4000));
+            awaitActive(s.src(), "COPY (SELECT \"id\"%", committedRows(s.dst(), 4000));
             s.srcProxy().cutAll();
             assertRecovered(s, run.get(120, TimeUnit.SECONDS));
         }

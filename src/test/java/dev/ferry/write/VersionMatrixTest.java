@@ -2,6 +2,7 @@ package dev.ferry.write;
 
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.util.List;
 import java.util.Map;
 
 import dev.ferry.cli.EmbeddedServer;
@@ -41,22 +42,37 @@ class VersionMatrixTest {
             int version = Math.min(KitchenSinkTest.version(src), KitchenSinkTest.version(dst));
             src.execute(KitchenSinkTest.setup("app", version));
             src.grantRead("app");
+            // the same table with built-in types only, which the bulk path copies in binary form
+            src.execute(KitchenSinkTest.setup("bin", version));
+            src.execute(KitchenSinkTest.dropUserDefined("bin", version));
+            src.grantRead("bin");
             try (Connection s = src.admin(); Connection d = dst.admin()) {
                 assertThat(Dumps.scalar(s, "SHOW server_version")).startsWith(sourceVersion.substring(0, 2));
                 assertThat(Dumps.scalar(d, "SHOW server_version")).startsWith(destinationVersion.substring(0, 2));
             }
             String yaml = FerryHarness.transfer("full", "app.kitchen", "batchSize", "3")
                     + FerryHarness.transfer("incremental", "app.kitchen", "destination", "inc", "mode", "incremental",
+                            "cursor", "updated_at", "batchSize", "3")
+                    + FerryHarness.transfer("binary", "bin.kitchen", "destination", "bin")
+                    + FerryHarness.transfer("binary-incremental", "bin.kitchen", "destination", "bininc", "mode", "incremental",
                             "cursor", "updated_at", "batchSize", "3");
-            try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml, FerryHarness.destination("inc", dst, "export_inc"))) {
-                assertThat(ferry.sync("full").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
-                assertThat(ferry.sync("incremental").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            Map<String, String> destinations = new java.util.HashMap<>(FerryHarness.destination("inc", dst, "export_inc"));
+            destinations.putAll(FerryHarness.destination("bin", dst, "export_bin"));
+            destinations.putAll(FerryHarness.destination("bininc", dst, "export_bininc"));
+            try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml, destinations)) {
+                for (String transfer : List.of("full", "incremental", "binary", "binary-incremental")) {
+                    assertThat(ferry.sync(transfer).status()).as(transfer).isEqualTo(TransferRun.Status.SUCCEEDED);
+                }
             }
             dst.execute(KitchenSinkTest.setup("ref", version));
             KitchenSinkTest.assertEqualColumnByColumn(dst, "export", version);
             KitchenSinkTest.assertEqualColumnByColumn(dst, "export_inc", version);
+            KitchenSinkTest.assertEqualColumnByColumn(dst, "export_bin", version, true);
+            KitchenSinkTest.assertEqualColumnByColumn(dst, "export_bininc", version, true);
             try (Connection s = src.admin(); Connection d = dst.admin()) {
                 Dumps.assertSameRows(s, "app", "kitchen", d, "export", "kitchen", "id");
+                Dumps.assertSameRows(s, "bin", "kitchen", d, "export_bin", "kitchen", "id");
+                assertThat(Dumps.scalar(d, "SELECT string_agg(DISTINCT read_path, '; ') FROM export_bin._ferry_runs")).isEqualTo("copy binary");
             }
         }
     }

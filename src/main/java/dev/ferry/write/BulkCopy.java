@@ -1,0 +1,146 @@
+package dev.ferry.write;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.StringJoiner;
+
+import dev.ferry.config.Connections;
+import dev.ferry.config.Mode;
+import dev.ferry.config.Sql;
+import dev.ferry.read.BatchPlanner;
+import dev.ferry.read.SourceTable;
+import dev.ferry.read.TableRead;
+import org.apache.camel.ExchangeProperty;
+
+/**
+ * The bulk path: a batch moved by COPY at both ends, {@code COPY ... TO STDOUT} on the source streamed straight into
+ * {@code COPY ... FROM STDIN} on the destination (see {@link CopyPipe}), in PostgreSQL's binary format when every
+ * column is a built-in type and in its text format otherwise. No row is parsed on the way.
+ *
+ * <p>Used for full refreshes (the whole table in one stream, one snapshot) and for the keyset batches of incremental
+ * and append transfers. Transfers with a row filter, xmin mode and the NULL-cursor pass read through camel-sql,
+ * whose bound parameters COPY cannot take.
+ */
+public final class BulkCopy {
+
+    private final Connections connections;
+
+    public BulkCopy(Connections connections) {
+        this.connections = connections;
+    }
+
+    public void copy(@ExchangeProperty(TableLoads.TABLE) TableLoad load) throws SQLException {
+        Connection source = connections.dataSource(load.run().source()).getConnection();
+        boolean clean = false;
+        try {
+            boolean binary = binary(load, source);
+            load.readBy(binary ? "copy binary" : "copy text");
+            clean = load.read().mode() == Mode.FULL_REFRESH ? wholeTable(load, source, binary) : batch(load, source, binary);
+        } finally {
+            if (!clean) {
+                // a COPY abandoned midway leaves the session in an unknown state: never hand it to another run
+                connections.evict(load.run().source(), source);
+            }
+            source.close();
+        }
+    }
+
+    /** Binary when every column has a built-in type and both servers share an encoding, decided once per table. */
+    private static boolean binary(TableLoad load, Connection source) throws SQLException {
+        Boolean decided = load.binaryCopy();
+        if (decided == null) {
+            // binary COPY carries text in the server's encoding, unconverted
+            decided = load.sourceTable().binarySafe() && serverEncoding(source).equals(serverEncoding(load.connection()));
+            load.binaryCopy(decided);
+        }
+        return decided;
+    }
+
+    /**
+     * A full refresh: the whole table in one stream, in one snapshot, into the load table. A shutdown abandons it (the
+     * load is rolled back and the old table stays); returns false then.
+     */
+    private static boolean wholeTable(TableLoad load, Connection source, boolean binary) throws SQLException {
+        TableRead read = load.read();
+        SourceTable t = load.sourceTable();
+        String format = binary ? "binary" : "text";
+        String out = t.plainTable()
+                ? "COPY " + t.ref().quoted() + " (" + Sql.idents(t.columnNames()) + ") TO STDOUT (FORMAT " + format + ")"
+                : "COPY (" + BatchPlanner.planCopy(read).sql() + ") TO STDOUT (FORMAT " + format + ")";
+        // the metadata columns take the run's values from their defaults (see DestinationSchema.createTable);
+        // FREEZE: the table was created in this transaction, so its rows can be written frozen
+        String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
+                + ") FROM STDIN (FORMAT " + format + ", FREEZE)";
+        CopyPipe.Result r = CopyPipe.run(source, out, load.connection(), in, binary, read::stopRequested);
+        load.addRows(r.rows());
+        if (r.stopped()) {
+            return false;
+        }
+        read.drainedInOne(r.rows());
+        return true;
+    }
+
+    /**
+     * One keyset batch of an incremental or append transfer: copied into a temporary stage with the text form of its
+     * cursor and key appended, merged into the table, and committed with its watermark.
+     */
+    private static boolean batch(TableLoad load, Connection source, boolean binary) throws SQLException {
+        TableRead read = load.read();
+        SourceTable t = load.sourceTable();
+        String format = binary ? "binary" : "text";
+        BatchPlanner.Query q = BatchPlanner.planCopy(read);
+        bindSettings(source, q.params());
+        List<String> keyset = BatchPlanner.keyset(read);
+        StringJoiner stage = new StringJoiner(", ", "(", ")");
+        for (int i = 0; i < t.columns().size(); i++) {
+            stage.add(Sql.ident(t.columns().get(i).name()) + " " + t.destinationTypes().get(i));
+        }
+        for (int i = 0; i < keyset.size(); i++) {
+            stage.add(Sql.ident(BatchPlanner.KEYSET_COLUMN + i) + " text");
+        }
+        Connection con = load.connection();
+        try (Statement st = con.createStatement()) {
+            st.execute("CREATE TEMP TABLE " + CopyWriter.STAGE + " " + stage + " ON COMMIT DROP");
+        }
+        CopyPipe.Result r = CopyPipe.run(source, "COPY (" + q.sql() + ") TO STDOUT (FORMAT " + format + ")", con,
+                "COPY pg_temp." + CopyWriter.STAGE + " FROM STDIN (FORMAT " + format + ", FREEZE)", binary, () -> false);
+        load.addRows(r.rows());
+        String lastCursor = null;
+        List<String> lastKey = null;
+        if (r.lastRow() != null) {
+            List<String> last = CopyRows.lastFields(r.lastRow(), binary, keyset.size());
+            boolean withCursor = read.phase() == TableRead.Phase.MAIN && read.spec().cursor() != null;
+            lastCursor = withCursor ? last.get(0) : null;
+            lastKey = withCursor ? last.subList(1, last.size()) : last;
+        }
+        TableRead.Phase phase = read.phase();
+        read.advance(r.rows(), lastCursor, lastKey);
+        load.addChanged(CopyWriter.merge(con, load, false));
+        CopyWriter.commitBatch(load, phase, lastCursor, lastKey);
+        return true;
+    }
+
+    private static String serverEncoding(Connection con) throws SQLException {
+        try (Statement st = con.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_catalog.current_setting('server_encoding')")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /** Binds a copy query's values to session settings (COPY itself takes no parameters). */
+    private static void bindSettings(Connection source, List<Object> values) throws SQLException {
+        if (values.isEmpty()) {
+            return;
+        }
+        try (PreparedStatement ps = source.prepareStatement(BatchPlanner.settingsStatement(values.size()))) {
+            for (int i = 0; i < values.size(); i++) {
+                ps.setString(i + 1, String.valueOf(values.get(i)));
+            }
+            ps.execute();
+        }
+    }
+}
