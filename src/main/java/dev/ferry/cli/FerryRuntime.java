@@ -102,6 +102,10 @@ public final class FerryRuntime implements AutoCloseable {
     public void close() {
         Connections connections = camel() == null ? null : connections();
         try {
+            if (trigger == Trigger.MANUAL && camel() != null) {
+                // the scheduler never started: let it go without the half-second wait for its idle worker threads
+                camel().getComponent("quartz", org.apache.camel.component.quartz.QuartzComponent.class).getScheduler().shutdown(false);
+            }
             main.stop();
         } catch (Exception e) {
             // stopping is best effort

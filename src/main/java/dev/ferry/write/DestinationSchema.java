@@ -74,16 +74,6 @@ public final class DestinationSchema {
      */
     static void createTable(Connection con, String schema, String table, SourceTable source, List<SchemaEvolution.Column> kept)
             throws SQLException {
-        createTable(con, schema, table, source, kept, false);
-    }
-
-    /**
-     * As above; with {@code runDefaults}, the metadata columns default to the run's values, read from the transaction's
-     * settings {@value #SYNCED_AT_SETTING} and {@value #RUN_ID_SETTING} (see {@link #bindRunValues}), so that a bulk
-     * COPY need not carry them. {@link #dropRunDefaults} removes the defaults before the table goes live.
-     */
-    static void createTable(Connection con, String schema, String table, SourceTable source, List<SchemaEvolution.Column> kept,
-                            boolean runDefaults) throws SQLException {
         StringJoiner cols = new StringJoiner(", ", "(", ")");
         for (int i = 0; i < source.columns().size(); i++) {
             cols.add(Sql.ident(source.columns().get(i).name()) + " " + source.destinationTypes().get(i));
@@ -91,25 +81,34 @@ public final class DestinationSchema {
         for (SchemaEvolution.Column c : kept) {
             cols.add(Sql.ident(c.name()) + " " + c.display());
         }
-        cols.add(Sql.ident(SYNCED_AT) + " timestamptz"
-                + (runDefaults ? " DEFAULT CAST(pg_catalog.current_setting('" + SYNCED_AT_SETTING + "') AS timestamptz)" : ""));
-        cols.add(Sql.ident(RUN_ID) + " uuid"
-                + (runDefaults ? " DEFAULT CAST(pg_catalog.current_setting('" + RUN_ID_SETTING + "') AS uuid)" : ""));
+        cols.add(Sql.ident(SYNCED_AT) + " timestamptz");
+        cols.add(Sql.ident(RUN_ID) + " uuid");
         try (Statement st = con.createStatement()) {
             st.execute("CREATE TABLE " + Sql.qualified(schema, table) + " " + cols);
         }
     }
 
-    static final String SYNCED_AT_SETTING = "ferry.synced_at";
-    static final String RUN_ID_SETTING = "ferry.run_id";
-
-    /** Sets the run's metadata values for the current transaction, for the defaults of {@link #createTable}. */
-    static void bindRunValues(Connection con, TransferRun run) throws SQLException {
-        try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog.set_config('" + SYNCED_AT_SETTING
-                + "', ?, true), pg_catalog.set_config('" + RUN_ID_SETTING + "', ?, true)")) {
-            ps.setString(1, run.syncedAt().toString());
-            ps.setString(2, run.id().toString());
-            ps.execute();
+    /**
+     * Makes the run's values the metadata columns' defaults, so that a bulk COPY need not carry them. They are
+     * constants, computed once: a default that reads anything per row would cost as much as the copy itself. The
+     * statement is written by the server's {@code format()} from bound values.
+     */
+    static void setRunDefaults(Connection con, String schema, String table, TransferRun run) throws SQLException {
+        String alter;
+        try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT"
+                + " CAST(%L AS timestamptz), ALTER COLUMN %I SET DEFAULT CAST(%L AS uuid)', ?, ?, ?, ?, ?)")) {
+            ps.setString(1, Sql.qualified(schema, table));
+            ps.setString(2, SYNCED_AT);
+            ps.setString(3, run.syncedAt().toString());
+            ps.setString(4, RUN_ID);
+            ps.setString(5, run.id().toString());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                alter = rs.getString(1);
+            }
+        }
+        try (Statement st = con.createStatement()) {
+            st.execute(alter);
         }
     }
 
@@ -167,6 +166,32 @@ public final class DestinationSchema {
      */
     static String loadTableName(String table, UUID runId) {
         return truncate("_ferry_" + runId.toString().substring(0, 8) + "_" + table, MAX_IDENTIFIER_BYTES);
+    }
+
+    /**
+     * Drops load tables an earlier run of this table left behind (a process that died while COPY streams had
+     * committed into one, see {@link TableLoad#loadTableCommitted}). Only one run of a transfer runs at a time.
+     */
+    static void dropLeftoverLoads(Connection con, String schema, String table) throws SQLException {
+        List<String> leftovers = new ArrayList<>();
+        try (PreparedStatement ps = con.prepareStatement("SELECT c.relname FROM pg_catalog.pg_class c"
+                + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                + " WHERE n.nspname = ? AND c.relkind = 'r' AND c.relname ~ '^_ferry_[0-9a-f]{8}_'")) {
+            ps.setString(1, schema);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String name = rs.getString(1);
+                    if (name.equals(truncate(name.substring(0, 16) + table, MAX_IDENTIFIER_BYTES))) {
+                        leftovers.add(name);
+                    }
+                }
+            }
+        }
+        try (Statement st = con.createStatement()) {
+            for (String name : leftovers) {
+                st.execute("DROP TABLE IF EXISTS " + Sql.qualified(schema, name));
+            }
+        }
     }
 
     /** The conventional primary key name, {@code <table>_pkey}, cut to fit. */

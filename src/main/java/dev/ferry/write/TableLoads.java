@@ -127,8 +127,9 @@ public final class TableLoads {
                     }
                 }
             }
-            DestinationSchema.bindRunValues(con, run);
-            DestinationSchema.createTable(con, schema, load.loadTable(), source, kept, true);
+            DestinationSchema.dropLeftoverLoads(con, schema, table.name());
+            DestinationSchema.createTable(con, schema, load.loadTable(), source, kept);
+            DestinationSchema.setRunDefaults(con, schema, load.loadTable(), run);
         } else {
             if (DestinationSchema.tableExists(con, schema, table.name())) {
                 SchemaEvolution.Result evolved = SchemaEvolution.reconcile(con, schema, table.name(), source);
