@@ -52,7 +52,7 @@ public final class FerryConfiguration implements CamelConfiguration {
     public void configure(CamelContext camel) {
         String configName = camel.getPropertiesComponent().resolveProperty("ferry.config").orElse("application.properties");
         Path routes = Path.of(camel.getPropertiesComponent().resolveProperty("ferry.routes").orElse("routes"));
-        TransferCatalog catalog = new TransferCatalog();
+        TransferCatalog catalog = new TransferCatalog(camel);
         camel.getPropertiesComponent().resolveProperty("ferry.every").ifPresent(e -> catalog.overrideSchedule(Durations.parse(e)));
         camel.getCamelContextExtension().getContextPlugin(Model.class)
                 .addRouteTemplateDefinitionConverter(TransferCatalog.TEMPLATE_ID, catalog);

@@ -341,7 +341,8 @@ public final class Connections implements AutoCloseable {
             config.setAutoCommit(false);
             config.setReadOnly(true);
         }
-        config.setMaximumPoolSize(8);
+        // a table takes a connection at each end per COPY stream (see parallelTables and copyStreams)
+        config.setMaximumPoolSize(16);
         config.setMinimumIdle(0);
         // how long a run waits for a connection: a refused password or an unreachable server fails the run after this
         config.setConnectionTimeout(s.connectTimeoutSeconds() * 1000L);

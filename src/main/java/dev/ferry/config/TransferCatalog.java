@@ -30,12 +30,12 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
 
     /** Parameters a transfer may set; anything else is a typo worth reporting. */
     static final Set<String> PARAMETERS = Set.of(
-            "name", "source", "destination", "tables", "mode", "cron", "every", "batchSize", "fetchSize",
+            "name", "source", "destination", "tables", "mode", "cron", "every", "batchSize", "parallelTables", "copyStreams", "fetchSize",
             "cursor", "key", "lookback", "filter", "columns", "excludeColumns", "deletedColumn", "hardDeletes",
             "retryAttempts", "retryDelay", "retryMultiplier", "retryMaxDelay", "webhook");
 
     /** Parameters the template derives for itself. */
-    static final Set<String> DERIVED = Set.of("everyMillis", "retryDelayMillis", "retryMaxDelayMillis", "parentRouteId",
+    static final Set<String> DERIVED = Set.of("everyMillis", "retryDelayMillis", "retryMaxDelayMillis", "tableThreads", "parentRouteId",
             "parentProcessorId");
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
@@ -44,6 +44,12 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
     private volatile Duration scheduleOverride;
     private RouteFiles files = RouteFiles.none();
     private final Map<String, TransferSpec> transfers = new LinkedHashMap<>();
+    private final CamelContext camel;
+
+    /** @param camel where the transfers' table thread pools are registered (null: none, for reading routes only) */
+    public TransferCatalog(CamelContext camel) {
+        this.camel = camel;
+    }
 
     @Override
     public RouteDefinition apply(RouteTemplateDefinition template, Map<String, Object> parameters) throws Exception {
@@ -67,8 +73,29 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         }
         deriveMillis(parameters, "retryDelay", "retryDelayMillis", "1s");
         deriveMillis(parameters, "retryMaxDelay", "retryMaxDelayMillis", "1m");
+        if (camel != null && name != null) {
+            parameters.put("tableThreads", tableThreads(name.toString(), parameters.get("parallelTables")));
+        }
         declared.add(route);
         return route;
+    }
+
+    /**
+     * The thread pool the transfer's tables are split over: {@code parallelTables} threads (1, one table at a time,
+     * when unset or invalid; validate() reports the latter). Camel shuts it down with the context.
+     */
+    private String tableThreads(String transfer, Object parallelTables) {
+        int threads = 1;
+        try {
+            threads = parallelTables == null ? 1 : Math.max(1, Integer.parseInt(parallelTables.toString().trim()));
+        } catch (NumberFormatException e) {
+            // reported by validate()
+        }
+        String id = "ferry-tables-" + transfer;
+        if (camel.getRegistry().lookupByName(id) == null) {
+            camel.getRegistry().bind(id, camel.getExecutorServiceManager().newFixedThreadPool(this, id, threads));
+        }
+        return id;
     }
 
     /** The template's redelivery policy takes milliseconds; routes are written in durations. */

@@ -18,6 +18,8 @@ public record TransferSpec(
         String cron,
         Duration every,
         int batchSize,
+        int parallelTables,
+        Integer copyStreams,
         int fetchSize,
         String cursor,
         List<String> key,
@@ -125,6 +127,8 @@ public record TransferSpec(
 
         int batchSize = positiveInt(p, "batchSize", 100_000, label, where, problems);
         int fetchSize = positiveInt(p, "fetchSize", 10_000, label, where, problems);
+        int parallelTables = positiveInt(p, "parallelTables", 1, label, where, problems);
+        Integer copyStreams = blankToNull(p.get("copyStreams")) == null ? null : positiveInt(p, "copyStreams", 1, label, where, problems);
 
         String cursor = singleName(p, "cursor", label, where, problems);
         List<String> key = names(p, "key", label, where, problems);
@@ -226,7 +230,7 @@ public record TransferSpec(
         if (problems.size() > before) {
             return null;
         }
-        return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, fetchSize, cursor, key,
+        return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
                 retryMultiplier, retryMaxDelay, webhook);
     }

@@ -38,8 +38,15 @@ public final class BulkCopy {
         boolean clean = false;
         try {
             boolean binary = binary(load, source);
-            load.readBy(binary ? "copy binary" : "copy text");
-            clean = load.read().mode() == Mode.FULL_REFRESH ? wholeTable(load, source, binary) : batch(load, source, binary);
+            String path = binary ? "copy binary" : "copy text";
+            if (load.read().mode() == Mode.FULL_REFRESH) {
+                ParallelCopy.Plan plan = ParallelCopy.plan(load, source);
+                load.readBy(plan.streams() > 1 ? path + " in " + plan.streams() + " streams" : path);
+                clean = wholeTable(load, source, binary, plan);
+            } else {
+                load.readBy(path);
+                clean = batch(load, source, binary);
+            }
         } finally {
             if (!clean) {
                 // a COPY abandoned midway leaves the session in an unknown state: never hand it to another run
@@ -64,23 +71,30 @@ public final class BulkCopy {
      * A full refresh: the whole table in one stream, in one snapshot, into the load table. A shutdown abandons it (the
      * load is rolled back and the old table stays); returns false then.
      */
-    private static boolean wholeTable(TableLoad load, Connection source, boolean binary) throws SQLException {
+    private boolean wholeTable(TableLoad load, Connection source, boolean binary, ParallelCopy.Plan plan) throws SQLException {
         TableRead read = load.read();
+        if (plan.streams() > 1) {
+            return done(load, ParallelCopy.run(connections, load, source, binary, plan, read::stopRequested));
+        }
         SourceTable t = load.sourceTable();
         String format = binary ? "binary" : "text";
         String out = t.plainTable()
                 ? "COPY " + t.ref().quoted() + " (" + Sql.idents(t.columnNames()) + ") TO STDOUT (FORMAT " + format + ")"
                 : "COPY (" + BatchPlanner.planCopy(read).sql() + ") TO STDOUT (FORMAT " + format + ")";
-        // the metadata columns take the run's values from their defaults (see DestinationSchema.createTable);
+        // the metadata columns take the run's values from their defaults (see DestinationSchema.setRunDefaults);
         // FREEZE: the table was created in this transaction, so its rows can be written frozen
         String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
                 + ") FROM STDIN (FORMAT " + format + ", FREEZE)";
-        CopyPipe.Result r = CopyPipe.run(source, out, load.connection(), in, binary, read::stopRequested);
+        return done(load, CopyPipe.run(source, out, load.connection(), in, binary, read::stopRequested));
+    }
+
+    /** Counts a whole-table copy; false when a shutdown stopped it. */
+    private static boolean done(TableLoad load, CopyPipe.Result r) {
         load.addRows(r.rows());
         if (r.stopped()) {
             return false;
         }
-        read.drainedInOne(r.rows());
+        load.read().drainedInOne(r.rows());
         return true;
     }
 

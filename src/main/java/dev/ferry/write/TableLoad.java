@@ -31,6 +31,7 @@ public final class TableLoad {
     private List<String> destinationOnly = List.of();
     private boolean finished;
     private Boolean binaryCopy;
+    private boolean loadTableCommitted;
     private final java.util.Set<String> readPaths = new java.util.LinkedHashSet<>();
 
     TableLoad(TransferRun run, TableRef source, SourceTable sourceTable, TableRead read, String schema, String table,
@@ -53,6 +54,14 @@ public final class TableLoad {
 
     void binaryCopy(boolean binary) {
         this.binaryCopy = binary;
+    }
+
+    /**
+     * Notes that the load table was committed before the swap (so that several COPY streams can fill it): a failure
+     * must then drop it, since rolling back no longer does.
+     */
+    void loadTableCommitted() {
+        this.loadTableCommitted = true;
     }
 
     /** Notes how a batch was read: {@code copy binary}, {@code copy text} or {@code query}. */
@@ -156,8 +165,16 @@ public final class TableLoad {
             if (!c.getAutoCommit()) {
                 c.rollback();
             }
+            if (loadTableCommitted && !finished) {
+                try (java.sql.Statement st = c.createStatement()) {
+                    st.execute("DROP TABLE IF EXISTS " + Sql.qualified(schema, loadTable));
+                }
+                if (!c.getAutoCommit()) {
+                    c.commit();
+                }
+            }
         } catch (SQLException e) {
-            // the connection may be the broken one; closing it below discards it
+            // the connection may be the broken one; closing it below discards it, and the next run drops the load table
         }
         try {
             c.close();

@@ -9,9 +9,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import dev.ferry.state.TransferRun;
 import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -68,6 +70,45 @@ class CrashRecoveryTest {
         try (Connection s = src.admin(); Connection d = dst.admin()) {
             Dumps.assertSameRows(s, "app", "orders", d, "export", "orders", "id");
             assertThat(Dumps.rows(d, "SELECT status FROM export._ferry_runs ORDER BY id")).containsExactly("abandoned", "succeeded");
+        }
+    }
+
+    /**
+     * A full refresh in several COPY streams commits the load table and the other streams' rows before the swap; a
+     * crash then leaves that table behind. The destination table is untouched, and the next run drops the leftover.
+     */
+    @Test
+    void aCrashDuringAStreamedFullRefreshLeavesTheTableAndTheNextRunCleansUp() throws Exception {
+        TestDb src = TestDb.source("crashstreams");
+        TestDb dst = TestDb.destination("crashstreams");
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.t (id bigint PRIMARY KEY, v text)",
+                "INSERT INTO app.t SELECT g, 'old' FROM generate_series(1, 50000) g");
+        src.grantRead("app");
+        String yaml = FerryHarness.transfer("t", "app.t", "copyStreams", "3");
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml)) {
+            ferry.sync("t");
+        }
+        src.execute("UPDATE app.t SET v = 'new'");
+        Path dir = FerryHarness.write(src, dst, "export", yaml, Map.of());
+        Process p = new ProcessBuilder(List.of(javaBin(), "-cp", System.getProperty("java.class.path"),
+                "-Dferry.crashAt=after-stream-commit:1", "dev.ferry.cli.Ferry",
+                "--config", dir.resolve("application.properties").toString(), "--routes", dir.resolve("routes").toString(),
+                "sync", "t"))
+                .redirectErrorStream(true).redirectOutput(dir.resolve("crash.log").toFile()).start();
+        assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+        String log = Files.readString(dir.resolve("crash.log"), StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as("the process halted at the crash point; log:\n%s", log).isEqualTo(86);
+        String leftovers = "SELECT count(*) FROM pg_class WHERE relname ~ '^_ferry_[0-9a-f]{8}_t$'";
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.rows(d, "SELECT DISTINCT v FROM export.t")).as("the destination table, untouched").containsExactly("old");
+            assertThat(Dumps.scalar(d, leftovers)).as("the committed load table").isEqualTo("1");
+        }
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml)) {
+            assertThat(ferry.sync("t").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+        }
+        try (Connection s = src.admin(); Connection d = dst.admin()) {
+            Dumps.assertSameRows(s, "app", "t", d, "export", "t", "id");
+            assertThat(Dumps.scalar(d, leftovers)).as("the leftover was dropped").isEqualTo("0");
         }
     }
 

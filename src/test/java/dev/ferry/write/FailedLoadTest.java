@@ -11,21 +11,26 @@ import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** A full refresh that fails half-way leaves the previous table and its data untouched, and says so in the run history. */
 class FailedLoadTest {
 
-    @Test
-    void aRowTheDestinationRejectsLeavesThePreviousTableIntact() throws Exception {
+    /** In one COPY stream, and in three (the bad row in the last stream's pages; the other streams commit theirs). */
+    @ParameterizedTest(name = "copyStreams {0}")
+    @ValueSource(strings = {"1", "3"})
+    void aRowTheDestinationRejectsLeavesThePreviousTableIntact(String copyStreams) throws Exception {
         // a legacy SQL_ASCII source holds bytes that are not UTF-8; a UTF-8 destination refuses them
         TestDb src = TestDb.source("reject", "SQL_ASCII");
         TestDb dst = TestDb.destination("reject");
         src.execute("CREATE SCHEMA app", "CREATE TABLE app.notes (id int PRIMARY KEY, body text)",
                 "INSERT INTO app.notes SELECT g, 'note ' || g FROM generate_series(1, 2000) g");
         src.grantRead("app");
-        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("notes", "app.notes", "batchSize", "100"))) {
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("notes", "app.notes", "batchSize", "100",
+                "copyStreams", copyStreams))) {
             assertThat(ferry.sync("notes").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
             List<String> before;
             try (Connection d = dst.admin()) {
@@ -53,18 +58,22 @@ class FailedLoadTest {
     void aKilledDestinationConnectionLeavesThePreviousTableIntact() throws Exception {
         TestDb src = TestDb.source("kill");
         TestDb dst = TestDb.destination("kill");
-        src.execute("CREATE SCHEMA app", "CREATE TABLE app.events (id bigint PRIMARY KEY, payload text)",
-                "INSERT INTO app.events SELECT g, repeat('x', 200) FROM generate_series(1, 200000) g");
+        // the source is a view that sleeps 1 ms every 100 rows, so that the load is still going when the kill comes
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.events_data (id bigint PRIMARY KEY, payload text)",
+                "INSERT INTO app.events_data SELECT g, repeat('x', 200) FROM generate_series(1, 100000) g",
+                "CREATE FUNCTION app.slowly(id bigint, v text) RETURNS text LANGUAGE plpgsql STABLE"
+                        + " AS $$ BEGIN IF id % 100 = 0 THEN PERFORM pg_sleep(0.001); END IF; RETURN v; END $$",
+                "CREATE VIEW app.events AS SELECT id, app.slowly(id, payload) AS payload FROM app.events_data");
         src.grantRead("app");
         try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("events", "app.events", "batchSize", "2000",
                 // no retries here: the failure itself is under test (FaultTest covers the retry)
-                "retryAttempts", "0"))) {
+                "retryAttempts", "0", "key", "id"))) {
             assertThat(ferry.sync("events").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
             List<String> before;
             try (Connection d = dst.admin()) {
                 before = Dumps.dump(d, "export.events", "id, payload, _ferry_run_id", "id");
             }
-            src.execute("UPDATE app.events SET payload = 'changed'");
+            src.execute("UPDATE app.events_data SET payload = 'changed'");
 
             // terminate Ferry's destination backend once it is in the middle of the load
             AtomicBoolean killed = new AtomicBoolean();
@@ -73,9 +82,11 @@ class FailedLoadTest {
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
                     while (!killed.get() && System.nanoTime() < deadline) {
                         String pid = Dumps.scalar(d, """
-                                SELECT pid FROM pg_stat_activity WHERE usename = ? AND query LIKE 'COPY %' LIMIT 1""", dst.user());
+                                SELECT pid FROM pg_stat_activity WHERE usename = ? AND state = 'active' AND query LIKE 'COPY %' LIMIT 1""",
+                                dst.user());
                         String loaded = Dumps.scalar(d, """
-                                SELECT count(*) FROM pg_stat_activity WHERE usename = ? AND query LIKE 'COPY %'""", dst.user());
+                                SELECT count(*) FROM pg_stat_activity WHERE usename = ? AND state = 'active' AND query LIKE 'COPY %'""",
+                                dst.user());
                         if (pid != null && !"0".equals(loaded)) {
                             Thread.sleep(150); // well into the load: several batches are written
                             killed.set("t".equals(Dumps.scalar(d, "SELECT pg_terminate_backend(?)", Integer.parseInt(pid))));

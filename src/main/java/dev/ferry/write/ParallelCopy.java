@@ -1,0 +1,195 @@
+package dev.ferry.write;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Pattern;
+
+import dev.ferry.config.Connections;
+import dev.ferry.config.Sql;
+import dev.ferry.read.SourceTable;
+import dev.ferry.state.CrashPoints;
+
+/**
+ * A full refresh's table copied in several COPY streams at once, each reading a range of the table's pages.
+ *
+ * <p>Why: one {@code COPY ... FROM STDIN} keeps one destination backend busy, and that backend (parsing rows,
+ * filling pages, writing WAL) is what limits a bulk copy; the source's {@code COPY ... TO} costs a fraction of it.
+ * Several streams put several destination backends to work.
+ *
+ * <p>How it stays exact: the first stream's source transaction exports its snapshot and every other stream imports
+ * it, so all read the same table state; the ranges are of page numbers ({@code ctid}), which PostgreSQL 14 and
+ * later scan directly, the first open below and the last open above, so that every row falls in exactly one. The
+ * load table is committed before the streams start (other sessions cannot write into an uncommitted table); the
+ * other streams commit their rows into it, the first stream's rows commit with the swap, and a failure drops the
+ * whole load table (see {@link TableLoad#close}), so the destination table itself is never half-written.
+ */
+final class ParallelCopy {
+
+    private static final Pattern SNAPSHOT_ID = Pattern.compile("[0-9A-Fa-f-]+");
+    private static final String REPEATABLE_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ";
+
+    private ParallelCopy() {
+    }
+
+    /** A table's split: the number of streams and the table's size in pages. */
+    record Plan(int streams, long pages) {
+    }
+
+    /**
+     * How many streams to copy the table in: {@code copyStreams} (default 1), for a plain table on a primary server of
+     * version 14 or later (older ones would scan the whole table once per stream), and no more than it has pages.
+     * One stream by default: on a server with few cores the streams only compete for them (the benchmark's two-core
+     * machine copies faster in one).
+     */
+    static Plan plan(TableLoad load, Connection source) throws SQLException {
+        Integer wanted = load.run().spec().copyStreams();
+        if (wanted == null || wanted <= 1 || !load.sourceTable().plainTable()) {
+            return new Plan(1, 0);
+        }
+        try (PreparedStatement ps = source.prepareStatement("SELECT pg_catalog.current_setting('server_version_num')::int >= 140000"
+                + " AND NOT pg_catalog.pg_is_in_recovery(), pg_catalog.pg_relation_size(CAST(? AS regclass))"
+                + " / pg_catalog.current_setting('block_size')::bigint")) {
+            ps.setString(1, load.sourceTable().ref().quoted());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                long pages = rs.getLong(2);
+                if (!rs.getBoolean(1) || pages < 2) {
+                    return new Plan(1, pages);
+                }
+                return new Plan((int) Math.min(wanted, pages), pages);
+            }
+        }
+    }
+
+    /**
+     * Copies the whole table in {@code plan.streams()} streams. The caller's source connection carries the first
+     * stream and exports the snapshot; the load's destination connection carries the first stream's rows.
+     */
+    static CopyPipe.Result run(Connections connections, TableLoad load, Connection source, boolean binary, Plan plan,
+                               BooleanSupplier shutdown) throws SQLException {
+        Connection destination = load.connection();
+        destination.commit();
+        load.loadTableCommitted();
+        source.commit();
+        String snapshot;
+        try (Statement st = source.createStatement()) {
+            // in SQL rather than through JDBC: the pool then has no isolation level to restore on a connection it may evict
+            st.execute(REPEATABLE_READ);
+            try (ResultSet rs = st.executeQuery("SELECT pg_catalog.pg_export_snapshot()")) {
+                rs.next();
+                snapshot = rs.getString(1);
+            }
+        }
+        if (!SNAPSHOT_ID.matcher(snapshot).matches()) {
+            throw new SQLException("unexpected snapshot id from the source: " + snapshot);
+        }
+        SourceTable t = load.sourceTable();
+        String format = binary ? "binary" : "text";
+        String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
+                + ") FROM STDIN (FORMAT " + format + ")";
+        AtomicBoolean failed = new AtomicBoolean();
+        BooleanSupplier stop = () -> failed.get() || shutdown.getAsBoolean();
+        ExecutorService threads = Executors.newFixedThreadPool(plan.streams() - 1, r -> {
+            Thread thread = new Thread(r, "ferry-copy-stream");
+            thread.setDaemon(true);
+            return thread;
+        });
+        List<Future<CopyPipe.Result>> others = new ArrayList<>();
+        try {
+            for (int i = 1; i < plan.streams(); i++) {
+                String out = copyOut(t, format, plan, i);
+                others.add(threads.submit(() -> {
+                    try {
+                        return otherStream(connections, load, snapshot, out, in, binary, stop);
+                    } catch (SQLException | RuntimeException e) {
+                        failed.set(true);
+                        throw e;
+                    }
+                }));
+            }
+            List<CopyPipe.Result> results = new ArrayList<>();
+            SQLException first = null;
+            try {
+                results.add(CopyPipe.run(source, copyOut(t, format, plan, 0), destination, in, binary, stop));
+            } catch (SQLException e) {
+                failed.set(true);
+                first = e;
+            }
+            for (Future<CopyPipe.Result> f : others) {
+                try {
+                    results.add(f.get());
+                } catch (ExecutionException e) {
+                    if (first == null) {
+                        first = e.getCause() instanceof SQLException se ? se : new SQLException(e.getCause().getMessage(), e.getCause());
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    failed.set(true);
+                    throw new SQLException("interrupted while copying", "57014", e);
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
+            long rows = results.stream().mapToLong(CopyPipe.Result::rows).sum();
+            boolean stopped = results.stream().anyMatch(CopyPipe.Result::stopped);
+            return new CopyPipe.Result(rows, null, stopped);
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    /** One stream besides the first: its own connections, the shared snapshot, its rows committed on its own. */
+    private static CopyPipe.Result otherStream(Connections connections, TableLoad load, String snapshot, String out, String in,
+                                               boolean binary, BooleanSupplier stop) throws SQLException {
+        boolean clean = false;
+        Connection source = connections.dataSource(load.run().source()).getConnection();
+        try (Connection destination = connections.dataSource(load.run().destination()).getConnection()) {
+            try (Statement st = source.createStatement()) {
+                st.execute(REPEATABLE_READ);
+                st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
+            }
+            destination.setAutoCommit(false);
+            CopyPipe.Result r = CopyPipe.run(source, out, destination, in, binary, stop);
+            if (r.stopped()) {
+                destination.rollback();
+                return r;
+            }
+            destination.commit();
+            CrashPoints.reached("after-stream-commit");
+            clean = true;
+            return r;
+        } finally {
+            if (!clean) {
+                connections.evict(load.run().source(), source);
+            }
+            source.close();
+        }
+    }
+
+    /** Stream {@code i}'s share of the table: pages from {@code i * pages / streams}, the last one open-ended. */
+    private static String copyOut(SourceTable t, String format, Plan plan, int i) {
+        long from = i * plan.pages() / plan.streams();
+        long to = (i + 1) * plan.pages() / plan.streams();
+        List<String> where = new ArrayList<>();
+        if (i > 0) {
+            where.add("ctid >= '(" + from + ",0)'::tid");
+        }
+        if (i < plan.streams() - 1) {
+            where.add("ctid < '(" + to + ",0)'::tid");
+        }
+        return "COPY (SELECT " + Sql.idents(t.columnNames()) + " FROM " + t.ref().quoted() + " WHERE " + String.join(" AND ", where)
+                + ") TO STDOUT (FORMAT " + format + ")";
+    }
+}
