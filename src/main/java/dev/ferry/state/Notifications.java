@@ -30,7 +30,8 @@ public final class Notifications {
 
     private final String defaultUrl;
     private final Secret token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    // created on the first event: an idle client keeps a selector thread in native code, which holds up JVM exit
+    private volatile HttpClient http;
 
     public Notifications(String defaultUrl, Secret token) {
         this.defaultUrl = defaultUrl;
@@ -56,7 +57,7 @@ public final class Notifications {
         }
         HttpResponse<Void> response;
         try {
-            response = http.send(req.build(), HttpResponse.BodyHandlers.discarding());
+            response = client().send(req.build(), HttpResponse.BodyHandlers.discarding());
         } catch (IOException e) {
             throw new IOException("webhook " + display(url) + " unreachable: " + e.getClass().getSimpleName()
                     + (e.getMessage() != null ? " " + e.getMessage() : ""));
@@ -121,5 +122,19 @@ public final class Notifications {
         } catch (IllegalArgumentException e) {
             return "(a malformed URL)";
         }
+    }
+
+    private HttpClient client() {
+        HttpClient c = http;
+        if (c == null) {
+            synchronized (this) {
+                c = http;
+                if (c == null) {
+                    c = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+                    http = c;
+                }
+            }
+        }
+        return c;
     }
 }
