@@ -81,7 +81,7 @@ public final class BulkCopy {
         String out = t.plainTable()
                 ? "COPY " + t.ref().quoted() + " (" + Sql.idents(t.columnNames()) + ") TO STDOUT (FORMAT " + format + ")"
                 : "COPY (" + BatchPlanner.planCopy(read).sql() + ") TO STDOUT (FORMAT " + format + ")";
-        // the metadata columns take the run's values from their defaults (see DestinationSchema.setRunDefaults);
+        // the metadata columns are added after the load (see DestinationSchema.addRunColumns);
         // FREEZE: the table was created in this transaction, so its rows can be written frozen
         String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
                 + ") FROM STDIN (FORMAT " + format + ", FREEZE)";

@@ -74,6 +74,12 @@ public final class DestinationSchema {
      */
     static void createTable(Connection con, String schema, String table, SourceTable source, List<SchemaEvolution.Column> kept)
             throws SQLException {
+        createTable(con, schema, table, source, kept, true);
+    }
+
+    /** As above; without {@code metadata}, the metadata columns are left for {@link #addRunColumns}. */
+    static void createTable(Connection con, String schema, String table, SourceTable source, List<SchemaEvolution.Column> kept,
+                            boolean metadata) throws SQLException {
         StringJoiner cols = new StringJoiner(", ", "(", ")");
         for (int i = 0; i < source.columns().size(); i++) {
             cols.add(Sql.ident(source.columns().get(i).name()) + " " + source.destinationTypes().get(i));
@@ -81,22 +87,25 @@ public final class DestinationSchema {
         for (SchemaEvolution.Column c : kept) {
             cols.add(Sql.ident(c.name()) + " " + c.display());
         }
-        cols.add(Sql.ident(SYNCED_AT) + " timestamptz");
-        cols.add(Sql.ident(RUN_ID) + " uuid");
+        if (metadata) {
+            cols.add(Sql.ident(SYNCED_AT) + " timestamptz");
+            cols.add(Sql.ident(RUN_ID) + " uuid");
+        }
         try (Statement st = con.createStatement()) {
             st.execute("CREATE TABLE " + Sql.qualified(schema, table) + " " + cols);
         }
     }
 
     /**
-     * Makes the run's values the metadata columns' defaults, so that a bulk COPY need not carry them. They are
-     * constants, computed once: a default that reads anything per row would cost as much as the copy itself. The
-     * statement is written by the server's {@code format()} from bound values.
+     * Adds the metadata columns to a loaded table, holding the run's values for every row. Adding a column with a
+     * constant default writes no row (PostgreSQL keeps the value in the catalog for the rows already there), so a
+     * bulk load neither carries nor stores them row by row; the defaults are dropped at once, and later rows get
+     * no value from them. The statement is written by the server's {@code format()} from bound values.
      */
-    static void setRunDefaults(Connection con, String schema, String table, TransferRun run) throws SQLException {
-        String alter;
-        try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog.format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT"
-                + " CAST(%L AS timestamptz), ALTER COLUMN %I SET DEFAULT CAST(%L AS uuid)', ?, ?, ?, ?, ?)")) {
+    static void addRunColumns(Connection con, String schema, String table, TransferRun run) throws SQLException {
+        String add;
+        try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog.format('ALTER TABLE %s ADD COLUMN %I timestamptz"
+                + " DEFAULT CAST(%L AS timestamptz), ADD COLUMN %I uuid DEFAULT CAST(%L AS uuid)', ?, ?, ?, ?, ?)")) {
             ps.setString(1, Sql.qualified(schema, table));
             ps.setString(2, SYNCED_AT);
             ps.setString(3, run.syncedAt().toString());
@@ -104,18 +113,14 @@ public final class DestinationSchema {
             ps.setString(5, run.id().toString());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
-                alter = rs.getString(1);
+                add = rs.getString(1);
             }
         }
         try (Statement st = con.createStatement()) {
-            st.execute(alter);
+            st.execute(add);
+            st.execute("ALTER TABLE " + Sql.qualified(schema, table) + " ALTER COLUMN " + Sql.ident(SYNCED_AT) + " DROP DEFAULT,"
+                    + " ALTER COLUMN " + Sql.ident(RUN_ID) + " DROP DEFAULT");
         }
-    }
-
-    /** Removes the run-value defaults, which must not outlive the load. */
-    static void dropRunDefaults(Statement st, String qualifiedTable) throws SQLException {
-        st.execute("ALTER TABLE " + qualifiedTable + " ALTER COLUMN " + Sql.ident(SYNCED_AT) + " DROP DEFAULT, ALTER COLUMN "
-                + Sql.ident(RUN_ID) + " DROP DEFAULT");
     }
 
     /**

@@ -34,7 +34,6 @@ final class FullRefreshSwap {
             // A reader holding the old table for long makes the swap wait; give up with a clear error rather than
             // queue every later reader behind the swap indefinitely.
             st.execute("SET LOCAL lock_timeout = '60s'");
-            DestinationSchema.dropRunDefaults(st, load);
             if (exists && hasDependentViews(con, schema, table)) {
                 refillInPlace(st, target, load, source);
                 return;

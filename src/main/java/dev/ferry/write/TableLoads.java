@@ -128,8 +128,8 @@ public final class TableLoads {
                 }
             }
             DestinationSchema.dropLeftoverLoads(con, schema, table.name());
-            DestinationSchema.createTable(con, schema, load.loadTable(), source, kept);
-            DestinationSchema.setRunDefaults(con, schema, load.loadTable(), run);
+            // the bulk path adds the metadata columns after the load (see finish); the query path writes them
+            DestinationSchema.createTable(con, schema, load.loadTable(), source, kept, !read.isBulkCopy());
         } else {
             if (DestinationSchema.tableExists(con, schema, table.name())) {
                 SchemaEvolution.Result evolved = SchemaEvolution.reconcile(con, schema, table.name(), source);
@@ -208,6 +208,9 @@ public final class TableLoads {
         }
         long deleted = 0;
         if (spec.mode() == Mode.FULL_REFRESH) {
+            if (read.isBulkCopy()) {
+                DestinationSchema.addRunColumns(con, load.schema(), load.loadTable(), load.run());
+            }
             FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
                     load.run().id().toString().substring(0, 8));
         } else {

@@ -130,7 +130,11 @@ class FullRefreshTest {
         TransferRun run = ferry.sync("things");
         try (Connection d = dst.admin()) {
             assertThat(Dumps.rows(d, "SELECT DISTINCT _ferry_run_id::text FROM export.things")).containsExactly(run.id().toString());
-            assertThat(Dumps.scalar(d, "SELECT count(*) FROM export.things WHERE _ferry_synced_at IS NULL")).isEqualTo("0");
+            assertThat(Dumps.rows(d, "SELECT DISTINCT _ferry_synced_at = CAST(? AS timestamptz) FROM export.things",
+                    run.syncedAt().toString())).containsExactly("t");
+            // the run's values are not left as defaults for rows written later
+            assertThat(Dumps.scalar(d, "SELECT count(*) FROM information_schema.columns WHERE table_schema = 'export'"
+                    + " AND table_name = 'things' AND column_name LIKE '\\_ferry\\_%' AND column_default IS NOT NULL")).isEqualTo("0");
             assertThat(Dumps.rows(d, """
                     SELECT transfer, source_table, destination_table, mode, status, rows, error IS NULL, finished_at >= started_at
                     FROM export._ferry_runs WHERE run_id = ? ORDER BY source_table""", run.id()))
