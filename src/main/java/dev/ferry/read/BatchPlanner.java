@@ -43,16 +43,15 @@ public final class BatchPlanner {
 
     /**
      * The batch query for {@code COPY (...) TO STDOUT}: values come from the session settings {@code ferry.p1},
-     * {@code ferry.p2}... (see {@link #settingsStatement}); paged incremental batches end with the text form of the
-     * cursor and key, so that the writer can read where the batch ended from its last row.
+     * {@code ferry.p2}... (see {@link #settingsStatement}); with {@code trailingKeyset}, rows end with the text form
+     * of the cursor and key, so that the writer can read where the batch ended from its last row.
      */
-    public static Query planCopy(TableRead read) {
+    public static Query planCopy(TableRead read, boolean trailingKeyset) {
         Params params = new Params(true);
         StringJoiner cols = new StringJoiner(", ");
         for (SourceColumn c : read.table().columns()) {
             cols.add(c.xml() ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name()));
         }
-        boolean trailingKeyset = read.mode().incremental() && read.table().hasKey();
         if (trailingKeyset) {
             List<String> keyset = keyset(read);
             for (int i = 0; i < keyset.size(); i++) {

@@ -80,7 +80,7 @@ public final class BulkCopy {
         String format = binary ? "binary" : "text";
         String out = t.plainTable()
                 ? "COPY " + t.ref().quoted() + " (" + Sql.idents(t.columnNames()) + ") TO STDOUT (FORMAT " + format + ")"
-                : "COPY (" + BatchPlanner.planCopy(read).sql() + ") TO STDOUT (FORMAT " + format + ")";
+                : "COPY (" + BatchPlanner.planCopy(read, false).sql() + ") TO STDOUT (FORMAT " + format + ")";
         // the metadata columns are added after the load (see DestinationSchema.addRunColumns);
         // FREEZE: the table was created in this transaction, so its rows can be written frozen
         String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
@@ -99,21 +99,26 @@ public final class BulkCopy {
     }
 
     /**
-     * One keyset batch of an incremental or append transfer: copied into a temporary stage with the text form of its
-     * cursor and key appended, merged into the table, and committed with its watermark.
+     * One keyset batch of an incremental or append transfer: copied into a temporary stage, merged into the table,
+     * and committed with its watermark. Where the batch ended is read from its last row: in binary form straight
+     * from the cursor and key columns when Ferry can write their values as text itself (integers, uuid, dates and
+     * timestamps), otherwise from the text of the cursor and key that the query then appends to every row.
      */
     private static boolean batch(TableLoad load, Connection source, boolean binary) throws SQLException {
         TableRead read = load.read();
         SourceTable t = load.sourceTable();
         String format = binary ? "binary" : "text";
-        BatchPlanner.Query q = BatchPlanner.planCopy(read);
-        bindSettings(source, q.params());
         List<String> keyset = BatchPlanner.keyset(read);
+        int[] keysetIndexes = keyset.stream().mapToInt(t::indexOf).toArray();
+        int[] keysetTypes = java.util.Arrays.stream(keysetIndexes).map(i -> i < 0 ? 0 : t.columns().get(i).typeOid()).toArray();
+        boolean fromRow = binary && java.util.Arrays.stream(keysetTypes).allMatch(CopyRows::decodes);
+        BatchPlanner.Query q = BatchPlanner.planCopy(read, !fromRow);
+        bindSettings(source, q.params());
         StringJoiner stage = new StringJoiner(", ", "(", ")");
         for (int i = 0; i < t.columns().size(); i++) {
             stage.add(Sql.ident(t.columns().get(i).name()) + " " + t.destinationTypes().get(i));
         }
-        for (int i = 0; i < keyset.size(); i++) {
+        for (int i = 0; !fromRow && i < keyset.size(); i++) {
             stage.add(Sql.ident(BatchPlanner.KEYSET_COLUMN + i) + " text");
         }
         Connection con = load.connection();
@@ -126,7 +131,8 @@ public final class BulkCopy {
         String lastCursor = null;
         List<String> lastKey = null;
         if (r.lastRow() != null) {
-            List<String> last = CopyRows.lastFields(r.lastRow(), binary, keyset.size());
+            List<String> last = fromRow ? CopyRows.binaryFields(r.lastRow(), keysetIndexes, keysetTypes)
+                    : CopyRows.lastFields(r.lastRow(), binary, keyset.size());
             boolean withCursor = read.phase() == TableRead.Phase.MAIN && read.spec().cursor() != null;
             lastCursor = withCursor ? last.get(0) : null;
             lastKey = withCursor ? last.subList(1, last.size()) : last;

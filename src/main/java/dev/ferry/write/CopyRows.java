@@ -42,6 +42,88 @@ final class CopyRows {
         return new ArrayList<>(all.subList(all.size() - count, all.size()));
     }
 
+    private static final int INT2 = 21;
+    private static final int INT4 = 23;
+    private static final int INT8 = 20;
+    private static final int UUID_OID = 2950;
+    private static final int DATE = 1082;
+    private static final int TIMESTAMP = 1114;
+    private static final int TIMESTAMPTZ = 1184;
+    /** PostgreSQL's epoch for dates and timestamps. */
+    private static final java.time.LocalDate EPOCH = java.time.LocalDate.of(2000, 1, 1);
+
+    /** Whether {@link #binaryFields(byte[], int[], int[])} can write a value of this type as text. */
+    static boolean decodes(int typeOid) {
+        return switch (typeOid) {
+            case INT2, INT4, INT8, UUID_OID, DATE, TIMESTAMP, TIMESTAMPTZ -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * The given columns of a binary row, as text PostgreSQL casts back to the same values: integers in decimal, uuid
+     * in its usual form, dates and timestamps in ISO form with microseconds, UTC for timestamptz, and BC and
+     * infinity as PostgreSQL writes them.
+     *
+     * @param columns  the fields to read, by position in the row
+     * @param typeOids their types, each one that {@link #decodes}
+     */
+    static List<String> binaryFields(byte[] m, int[] columns, int[] typeOids) {
+        int at = tupleStart(m);
+        int n = ((m[at] & 0xff) << 8) | (m[at + 1] & 0xff);
+        at += 2;
+        int[] offsets = new int[n];
+        int[] lengths = new int[n];
+        for (int i = 0; i < n; i++) {
+            lengths[i] = readInt(m, at);
+            offsets[i] = at + 4;
+            at += 4 + Math.max(lengths[i], 0);
+        }
+        List<String> fields = new ArrayList<>(columns.length);
+        for (int i = 0; i < columns.length; i++) {
+            int c = columns[i];
+            fields.add(lengths[c] < 0 ? null : text(m, offsets[c], typeOids[i]));
+        }
+        return fields;
+    }
+
+    private static String text(byte[] m, int at, int typeOid) {
+        return switch (typeOid) {
+            case INT2 -> Short.toString((short) (((m[at] & 0xff) << 8) | (m[at + 1] & 0xff)));
+            case INT4 -> Integer.toString(readInt(m, at));
+            case INT8 -> Long.toString(readLong(m, at));
+            case UUID_OID -> new java.util.UUID(readLong(m, at), readLong(m, at + 8)).toString();
+            case DATE -> {
+                int days = readInt(m, at);
+                yield days == Integer.MAX_VALUE ? "infinity" : days == Integer.MIN_VALUE ? "-infinity" : date(EPOCH.plusDays(days), "");
+            }
+            case TIMESTAMP, TIMESTAMPTZ -> {
+                long micros = readLong(m, at);
+                if (micros == Long.MAX_VALUE || micros == Long.MIN_VALUE) {
+                    yield micros == Long.MAX_VALUE ? "infinity" : "-infinity";
+                }
+                java.time.LocalDateTime ts = EPOCH.atStartOfDay().plusSeconds(Math.floorDiv(micros, 1_000_000L))
+                        .plusNanos(Math.floorMod(micros, 1_000_000L) * 1000L);
+                String time = String.format(java.util.Locale.ROOT, " %02d:%02d:%02d.%06d", ts.getHour(), ts.getMinute(), ts.getSecond(),
+                        ts.getNano() / 1000);
+                yield date(ts.toLocalDate(), time + (typeOid == TIMESTAMPTZ ? "+00" : ""));
+            }
+            default -> throw new IllegalArgumentException("no text form for type oid " + typeOid);
+        };
+    }
+
+    /** {@code yyyy-mm-dd} plus {@code suffix}, then {@code BC} for years before 1 (ISO year 0 is 1 BC). */
+    private static String date(java.time.LocalDate d, String suffix) {
+        int year = d.getYear();
+        boolean bc = year <= 0;
+        return String.format(java.util.Locale.ROOT, "%04d-%02d-%02d%s%s", bc ? 1 - year : year, d.getMonthValue(), d.getDayOfMonth(),
+                suffix, bc ? " BC" : "");
+    }
+
+    private static long readLong(byte[] m, int at) {
+        return ((long) readInt(m, at) << 32) | (readInt(m, at + 4) & 0xffffffffL);
+    }
+
     private static List<String> binaryFields(byte[] m) {
         int at = tupleStart(m);
         int n = ((m[at] & 0xff) << 8) | (m[at + 1] & 0xff);

@@ -107,6 +107,56 @@ class ReadPathTest {
         }
     }
 
+    /**
+     * Where a binary batch ended is written as text by Ferry itself for integer, uuid, date and timestamp cursors
+     * and keys: every edge value must cast back to exactly the value the source holds.
+     */
+    @Test
+    void cursorAndKeyValuesReadFromBinaryRowsCastBackExactly() throws Exception {
+        TestDb src = TestDb.source("binkeys");
+        String[] types = {"int2", "int4", "int8", "uuid", "date", "timestamp", "timestamptz"};
+        src.execute("CREATE TABLE edge (id int, v2 int2, v4 int4, v8 int8, u uuid, d date, ts timestamp, tz timestamptz)",
+                "INSERT INTO edge VALUES"
+                        + " (1, -32768, -2147483648, -9223372036854775808, '00000000-0000-0000-0000-000000000000', '4713-01-01 BC',"
+                        + "  '4713-01-01 00:00:00 BC', '4713-01-01 00:00:00+00 BC'),"
+                        + " (2, 32767, 2147483647, 9223372036854775807, 'ffffffff-ffff-ffff-ffff-ffffffffffff', '5874897-12-31',"
+                        + "  '294276-12-31 23:59:59.999999', '294276-12-31 23:59:59.999999+00'),"
+                        + " (3, 0, 0, 0, '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', 'infinity', 'infinity', 'infinity'),"
+                        + " (4, -1, -1, -1, NULL, '-infinity', '-infinity', '-infinity'),"
+                        + " (5, 1, 1, 1, NULL, '0001-12-31 BC', '0001-12-31 23:59:59.999999 BC', '0001-01-01 00:00:00.000001+00'),"
+                        + " (6, NULL, NULL, NULL, NULL, '1999-12-31', '1999-12-31 23:59:59.999999', '1999-12-31 23:59:59.999999+00'),"
+                        + " (7, NULL, NULL, NULL, NULL, '2000-01-01', '2000-01-01 00:00:00.000001', '2024-02-29 12:34:56.789012+05:30'),"
+                        + " (8, NULL, NULL, NULL, NULL, '1969-07-20', '1969-07-20 20:17:40.5', '1969-07-20 20:17:40.5-04')");
+        int[] columns = {1, 2, 3, 4, 5, 6, 7};
+        int[] oids = {21, 23, 20, 2950, 1082, 1114, 1184};
+        try (Connection c = src.admin()) {
+            org.postgresql.copy.CopyOut out = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI()
+                    .copyOut("COPY (SELECT * FROM edge ORDER BY id) TO STDOUT (FORMAT binary)");
+            java.util.List<java.util.List<String>> rows = new java.util.ArrayList<>();
+            byte[] message;
+            while ((message = out.readFromCopy()) != null) {
+                int at = CopyRows.tupleStart(message);
+                if (at >= 0 && !(message[at] == (byte) 0xff && message[at + 1] == (byte) 0xff)) { // not the header alone, nor the trailer
+                    rows.add(CopyRows.binaryFields(message, columns, oids));
+                }
+            }
+            int row = 0;
+            int checked = 0;
+            for (java.util.List<String> texts : rows) {
+                row++;
+                for (int i = 0; i < columns.length; i++) {
+                    String column = new String[] {"v2", "v4", "v8", "u", "d", "ts", "tz"}[i];
+                    String same = Dumps.scalar(c, "SELECT " + column + " IS NOT DISTINCT FROM CAST(? AS " + types[i] + ") FROM edge WHERE id = ?",
+                            texts.get(i), row);
+                    assertThat(same).as("row %d, %s written as %s", row, column, texts.get(i)).isEqualTo("t");
+                    checked++;
+                }
+            }
+            assertThat(row).isEqualTo(8);
+            assertThat(checked).isEqualTo(56);
+        }
+    }
+
     static String readPaths(Connection d, String schema) throws Exception {
         return Dumps.scalar(d, "SELECT string_agg(DISTINCT read_path, '; ') FROM " + schema + "._ferry_runs WHERE status = 'succeeded'");
     }
