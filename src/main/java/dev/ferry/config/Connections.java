@@ -39,6 +39,13 @@ import org.postgresql.ds.PGSimpleDataSource;
  */
 public final class Connections implements AutoCloseable {
 
+    /**
+     * Sessions Ferry opens at most to one database (connections are opened on demand and closed when idle). A table
+     * being copied holds one at each end per COPY stream, and two at the destination in incremental batches; see
+     * {@link TransferSpec} for the check of parallelTables and copyStreams against it.
+     */
+    public static final int POOL_SIZE = 16;
+
     static final Set<String> SOURCE_KEYS = Set.of("hostname", "port", "database", "user", "password", "passwordFile",
             "connectTimeout", "sslmode", "sslrootcert", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey",
             "ssh.privateKeyFile", "ssh.passphrase", "ssh.passphraseFile", "ssh.knownHosts", "ssh.hostKeyFingerprint",
@@ -341,8 +348,7 @@ public final class Connections implements AutoCloseable {
             config.setAutoCommit(false);
             config.setReadOnly(true);
         }
-        // a table takes a connection at each end per COPY stream (see parallelTables and copyStreams)
-        config.setMaximumPoolSize(16);
+        config.setMaximumPoolSize(POOL_SIZE);
         config.setMinimumIdle(0);
         // how long a run waits for a connection: a refused password or an unreachable server fails the run after this
         config.setConnectionTimeout(s.connectTimeoutSeconds() * 1000L);

@@ -129,6 +129,16 @@ public record TransferSpec(
         int fetchSize = positiveInt(p, "fetchSize", 10_000, label, where, problems);
         int parallelTables = positiveInt(p, "parallelTables", 1, label, where, problems);
         Integer copyStreams = blankToNull(p.get("copyStreams")) == null ? null : positiveInt(p, "copyStreams", 1, label, where, problems);
+        // every table being copied holds sessions of the destination's pool: one per COPY stream in a full refresh, two
+        // in incremental batches (one merges while the other stages the next); the transfer's lock and run records two more
+        int perTable = mode == Mode.FULL_REFRESH || mode == null ? (copyStreams == null ? 1 : copyStreams) : 2;
+        if ((long) parallelTables * perTable + 2 > Connections.POOL_SIZE) {
+            problems.add(where.apply("parallelTables") + ": " + label + ": parameter 'parallelTables': " + parallelTables
+                    + " tables at once" + (perTable > 1 ? ", " + perTable + " sessions each," : "") + " need "
+                    + ((long) parallelTables * perTable + 2) + " connections to the destination, more than the "
+                    + Connections.POOL_SIZE + " Ferry keeps per connection; lower parallelTables"
+                    + (mode == Mode.FULL_REFRESH && perTable > 1 ? " or copyStreams" : ""));
+        }
 
         String cursor = singleName(p, "cursor", label, where, problems);
         List<String> key = names(p, "key", label, where, problems);

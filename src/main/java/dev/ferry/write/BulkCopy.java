@@ -5,9 +5,13 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Arrays;
 import java.util.List;
 import java.util.StringJoiner;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
+import dev.ferry.config.ConnectionSettings;
 import dev.ferry.config.Connections;
 import dev.ferry.config.Mode;
 import dev.ferry.config.Sql;
@@ -34,19 +38,20 @@ public final class BulkCopy {
     }
 
     public void copy(@ExchangeProperty(TableLoads.TABLE) TableLoad load) throws SQLException {
+        if (load.read().mode() != Mode.FULL_REFRESH) {
+            boolean binary = binary(load);
+            load.readBy(binary ? "copy binary" : "copy text");
+            batch(load, binary);
+            return;
+        }
+        boolean binary = binary(load);
         Connection source = connections.dataSource(load.run().source()).getConnection();
         boolean clean = false;
         try {
-            boolean binary = binary(load, source);
             String path = binary ? "copy binary" : "copy text";
-            if (load.read().mode() == Mode.FULL_REFRESH) {
-                ParallelCopy.Plan plan = ParallelCopy.plan(load, source);
-                load.readBy(plan.streams() > 1 ? path + " in " + plan.streams() + " streams" : path);
-                clean = wholeTable(load, source, binary, plan);
-            } else {
-                load.readBy(path);
-                clean = batch(load, source, binary);
-            }
+            ParallelCopy.Plan plan = ParallelCopy.plan(load, source);
+            load.readBy(plan.streams() > 1 ? path + " in " + plan.streams() + " streams" : path);
+            clean = wholeTable(load, source, binary, plan);
         } finally {
             if (!clean) {
                 // a COPY abandoned midway leaves the session in an unknown state: never hand it to another run
@@ -57,11 +62,16 @@ public final class BulkCopy {
     }
 
     /** Binary when every column has a built-in type and both servers share an encoding, decided once per table. */
-    private static boolean binary(TableLoad load, Connection source) throws SQLException {
+    private boolean binary(TableLoad load) throws SQLException {
         Boolean decided = load.binaryCopy();
         if (decided == null) {
             // binary COPY carries text in the server's encoding, unconverted
-            decided = load.sourceTable().binarySafe() && serverEncoding(source).equals(serverEncoding(load.connection()));
+            decided = load.sourceTable().binarySafe();
+            if (decided) {
+                try (Connection source = connections.dataSource(load.run().source()).getConnection()) {
+                    decided = serverEncoding(source).equals(serverEncoding(load.connection()));
+                }
+            }
             load.binaryCopy(decided);
         }
         return decided;
@@ -103,45 +113,145 @@ public final class BulkCopy {
      * and committed with its watermark. Where the batch ended is read from its last row: in binary form straight
      * from the cursor and key columns when Ferry can write their values as text itself (integers, uuid, dates and
      * timestamps), otherwise from the text of the cursor and key that the query then appends to every row.
+     *
+     * <p>Pipelined: the merge is most of a batch's time, and all of it on the destination's server, so while one
+     * destination session merges and commits this batch, a second one (the load's spare) stages the next, whose
+     * start is known as soon as this batch is staged. The next call merges it there, the two sessions swapping
+     * roles. Batches still commit one after the other, each with its watermark; a staged batch that is never merged
+     * (a failure, a shutdown) is rolled back with its session.
      */
-    private static boolean batch(TableLoad load, Connection source, boolean binary) throws SQLException {
+    private void batch(TableLoad load, boolean binary) throws SQLException {
         TableRead read = load.read();
-        SourceTable t = load.sourceTable();
-        String format = binary ? "binary" : "text";
-        List<String> keyset = BatchPlanner.keyset(read);
-        int[] keysetIndexes = keyset.stream().mapToInt(t::indexOf).toArray();
-        int[] keysetTypes = java.util.Arrays.stream(keysetIndexes).map(i -> i < 0 ? 0 : t.columns().get(i).typeOid()).toArray();
-        boolean fromRow = binary && java.util.Arrays.stream(keysetTypes).allMatch(CopyRows::decodes);
-        BatchPlanner.Query q = BatchPlanner.planCopy(read, !fromRow);
-        bindSettings(source, q.params());
-        StringJoiner stage = new StringJoiner(", ", "(", ")");
-        for (int i = 0; i < t.columns().size(); i++) {
-            stage.add(Sql.ident(t.columns().get(i).name()) + " " + t.destinationTypes().get(i));
+        Keyset keyset = Keyset.of(read, binary);
+        CopyPipe.Result r = load.takeStaged();
+        if (r == null) {
+            r = stage(load.run().source(), load.connection(), Stage.plan(load, keyset, binary));
         }
-        for (int i = 0; !fromRow && i < keyset.size(); i++) {
-            stage.add(Sql.ident(BatchPlanner.KEYSET_COLUMN + i) + " text");
-        }
-        Connection con = load.connection();
-        try (Statement st = con.createStatement()) {
-            st.execute("CREATE TEMP TABLE " + CopyWriter.STAGE + " " + stage + " ON COMMIT DROP");
-        }
-        CopyPipe.Result r = CopyPipe.run(source, "COPY (" + q.sql() + ") TO STDOUT (FORMAT " + format + ")", con,
-                "COPY pg_temp." + CopyWriter.STAGE + " FROM STDIN (FORMAT " + format + ", FREEZE)", binary, () -> false);
         load.addRows(r.rows());
         String lastCursor = null;
         List<String> lastKey = null;
         if (r.lastRow() != null) {
-            List<String> last = fromRow ? CopyRows.binaryFields(r.lastRow(), keysetIndexes, keysetTypes)
-                    : CopyRows.lastFields(r.lastRow(), binary, keyset.size());
+            List<String> last = keyset.fromRow() ? CopyRows.binaryFields(r.lastRow(), keyset.indexes(), keyset.types())
+                    : CopyRows.lastFields(r.lastRow(), binary, keyset.columns().size());
             boolean withCursor = read.phase() == TableRead.Phase.MAIN && read.spec().cursor() != null;
             lastCursor = withCursor ? last.get(0) : null;
             lastKey = withCursor ? last.subList(1, last.size()) : last;
         }
         TableRead.Phase phase = read.phase();
         read.advance(r.rows(), lastCursor, lastKey);
-        load.addChanged(CopyWriter.merge(con, load, false));
-        CopyWriter.commitBatch(load, phase, lastCursor, lastKey);
-        return true;
+        FutureTask<CopyPipe.Result> next = null;
+        if (read.isMore() && read.isBulkCopy()) {
+            Stage plan = Stage.plan(load, keyset, binary); // planned here: the read's position is this batch's end
+            Connection spare = load.spare(connections.dataSource(load.run().destination()));
+            ConnectionSettings source = load.run().source();
+            next = new FutureTask<>(() -> stage(source, spare, plan));
+            Thread t = new Thread(next, "ferry-stage-next");
+            t.setDaemon(true);
+            t.start();
+        }
+        try {
+            load.addChanged(CopyWriter.merge(load.connection(), load, false));
+            CopyWriter.commitBatch(load, phase, lastCursor, lastKey);
+        } catch (SQLException | RuntimeException | Error e) {
+            if (next != null) {
+                awaitQuietly(next); // the spare session is rolled back with the load; it must be idle by then
+            }
+            throw e;
+        }
+        if (next != null) {
+            load.staged(await(next));
+        }
+    }
+
+    /** The columns that order batches (cursor, then key) and how the last row's values are read. */
+    private record Keyset(List<String> columns, int[] indexes, int[] types, boolean fromRow) {
+        static Keyset of(TableRead read, boolean binary) {
+            SourceTable t = read.table();
+            List<String> columns = BatchPlanner.keyset(read);
+            int[] indexes = columns.stream().mapToInt(t::indexOf).toArray();
+            int[] types = Arrays.stream(indexes).map(i -> i < 0 ? 0 : t.columns().get(i).typeOid()).toArray();
+            return new Keyset(columns, indexes, types, binary && Arrays.stream(types).allMatch(CopyRows::decodes));
+        }
+    }
+
+    /** The statements that stage one batch, planned from the read's current position. */
+    private record Stage(List<Object> settings, String createStage, String copyOut, String copyIn, boolean binary) {
+        static Stage plan(TableLoad load, Keyset keyset, boolean binary) {
+            SourceTable t = load.sourceTable();
+            BatchPlanner.Query q = BatchPlanner.planCopy(load.read(), !keyset.fromRow());
+            StringJoiner columns = new StringJoiner(", ", "(", ")");
+            for (int i = 0; i < t.columns().size(); i++) {
+                columns.add(Sql.ident(t.columns().get(i).name()) + " " + t.destinationTypes().get(i));
+            }
+            for (int i = 0; !keyset.fromRow() && i < keyset.columns().size(); i++) {
+                columns.add(Sql.ident(BatchPlanner.KEYSET_COLUMN + i) + " text");
+            }
+            String format = binary ? "binary" : "text";
+            return new Stage(List.copyOf(q.params()), "CREATE TEMP TABLE " + CopyWriter.STAGE + " " + columns + " ON COMMIT DROP",
+                    "COPY (" + q.sql() + ") TO STDOUT (FORMAT " + format + ")",
+                    "COPY pg_temp." + CopyWriter.STAGE + " FROM STDIN (FORMAT " + format + ", FREEZE)", binary);
+        }
+    }
+
+    /** Copies one batch from the source into a new temporary stage in the destination session's open transaction. */
+    private CopyPipe.Result stage(ConnectionSettings sourceSettings, Connection destination, Stage plan) throws SQLException {
+        Connection source = connections.dataSource(sourceSettings).getConnection();
+        boolean clean = false;
+        try {
+            bindSettings(source, plan.settings());
+            try (Statement st = destination.createStatement()) {
+                st.execute(plan.createStage());
+            }
+            CopyPipe.Result r = CopyPipe.run(source, plan.copyOut(), destination, plan.copyIn(), plan.binary(), () -> false);
+            clean = true;
+            return r;
+        } finally {
+            if (!clean) {
+                // a COPY abandoned midway leaves the session in an unknown state: never hand it to another run
+                connections.evict(sourceSettings, source);
+            }
+            source.close();
+        }
+    }
+
+    private static CopyPipe.Result await(FutureTask<CopyPipe.Result> staging) throws SQLException {
+        try {
+            return staging.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            awaitQuietly(staging);
+            throw new SQLException("interrupted while staging the next batch", "57014", e);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof SQLException s) {
+                throw s;
+            }
+            if (cause instanceof RuntimeException re) {
+                throw re;
+            }
+            if (cause instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(cause);
+        }
+    }
+
+    /** Waits for a staging thread to end, whatever its outcome (its failure is moot next to the one being thrown). */
+    private static void awaitQuietly(FutureTask<CopyPipe.Result> staging) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                staging.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                break;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static String serverEncoding(Connection con) throws SQLException {

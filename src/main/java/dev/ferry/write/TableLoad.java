@@ -26,6 +26,9 @@ public final class TableLoad {
     private final long recordId;
     private final long startedNanos = System.nanoTime();
     private Connection connection;
+    // incremental batches: a second session stages the next batch while this one merges (see BulkCopy#batch)
+    private Connection spare;
+    private CopyPipe.Result staged;
     private long rows;
     private long changed;
     private List<String> destinationOnly = List.of();
@@ -154,8 +157,53 @@ public final class TableLoad {
         finished = true;
     }
 
-    /** Rolls back whatever is uncommitted and returns the connection; safe to call more than once. */
+    /** The second destination session, opened on first use and released with the load. */
+    Connection spare(javax.sql.DataSource destination) throws SQLException {
+        if (spare == null) {
+            Connection c = destination.getConnection();
+            c.setAutoCommit(false);
+            spare = c;
+        }
+        return spare;
+    }
+
+    /** Notes a batch staged, not yet merged, in the spare session. */
+    void staged(CopyPipe.Result batch) {
+        this.staged = batch;
+    }
+
+    /**
+     * The batch staged in the spare session, or null; when there is one, the sessions swap roles, so that
+     * {@link #connection()} is the one holding it.
+     */
+    CopyPipe.Result takeStaged() {
+        CopyPipe.Result batch = staged;
+        if (batch != null) {
+            staged = null;
+            Connection c = connection;
+            connection = spare;
+            spare = c;
+        }
+        return batch;
+    }
+
+    /** Rolls back whatever is uncommitted and returns the connections; safe to call more than once. */
     public void close() {
+        Connection s = spare;
+        spare = null;
+        staged = null;
+        if (s != null) {
+            try {
+                s.rollback(); // a staged batch that was never merged
+            } catch (SQLException e) {
+                // a broken session: closing it below discards it
+            }
+            try {
+                s.close();
+            } catch (SQLException e) {
+                // nothing more to release
+            }
+        }
         Connection c = connection;
         connection = null;
         if (c == null) {

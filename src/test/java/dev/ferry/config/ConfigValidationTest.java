@@ -37,6 +37,8 @@ class ConfigValidationTest {
                       - { name: tables, value: "shop.refunds" }
                       - { name: every, value: "5 minutes" }
                       - { name: batchSize, value: "-3" }
+                      - { name: parallelTables, value: "5" }
+                      - { name: copyStreams, value: "3" }
                 - templatedRoute:
                     routeTemplateRef: ferry-transfer
                     parameters:
@@ -87,7 +89,9 @@ class ConfigValidationTest {
                 "routes/transfers.yaml:18: transfer 'refunds': parameter 'every': '5 minutes' is not a duration; write it like"
                         + " 30s, 5m, 1h30m or PT5M",
                 "routes/transfers.yaml:19: transfer 'refunds': parameter 'batchSize': '-3' is not a positive whole number",
-                "routes/transfers.yaml:20: transfer 'no-schedule': no schedule; add a parameter 'every' (e.g. 15m) or 'cron'"
+                "routes/transfers.yaml:20: transfer 'refunds': parameter 'parallelTables': 5 tables at once, 3 sessions each, need 17"
+                        + " connections to the destination, more than the 16 Ferry keeps per connection; lower parallelTables or copyStreams",
+                "routes/transfers.yaml:22: transfer 'no-schedule': no schedule; add a parameter 'every' (e.g. 15m) or 'cron'"
                         + " (a Quartz cron expression, e.g. \"0 0 * * * ?\" for hourly)");
     }
 

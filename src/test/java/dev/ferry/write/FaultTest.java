@@ -239,6 +239,38 @@ class FaultTest {
         }
     }
 
+    /**
+     * Batches are pipelined: the next one is staged in a second destination session while the current one merges. A
+     * failed merge must leave the batch staged behind it uncommitted, and neither session holding a transaction.
+     */
+    @Test
+    void aBatchStagedAheadIsNotCommittedWhenTheMergeBeforeItFails() throws Exception {
+        try (Setup s = setup("fault_staged", 500);
+             FerryHarness ferry = FerryHarness.start(s.src(), s.dst(), "export", incremental("batchSize", "100", "lookback", "0"), s.props())) {
+            ferry.sync("orders");
+            s.dst().execute("ALTER TABLE export.orders ADD CONSTRAINT amount_not_negative CHECK (amount >= 0)");
+            // three batches in cursor order: ids 1-100, 101-200 (with a rejected row), 201-250
+            s.src().execute("UPDATE app.orders SET note = 'changed', updated_at = now() + id * interval '1 ms' WHERE id <= 250",
+                    "UPDATE app.orders SET amount = -1 WHERE id = 150");
+            TransferRun run = ferry.sync("orders");
+
+            assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(run.firstError()).contains("(id)=(150)");
+            try (Connection d = s.dst().admin()) {
+                assertThat(Dumps.rows(d, "SELECT min(id) || '-' || max(id) FROM export.orders WHERE note = 'changed'"))
+                        .as("only the first batch is committed").containsExactly("1-100");
+                assertThat(Dumps.scalar(d, "SELECT key_value::text FROM export._ferry_state")).isEqualTo("{100}");
+                assertThat(Dumps.rows(d, "SELECT state FROM pg_stat_activity WHERE usename = ? AND state LIKE 'idle in transaction%'",
+                        s.dst().user())).as("no session of Ferry's is left holding a transaction").isEmpty();
+            }
+            s.src().execute("UPDATE app.orders SET amount = 0, updated_at = now() + interval '1 s' WHERE id = 150");
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection src = s.src().admin(); Connection d = s.dst().admin()) {
+                Dumps.assertSameRows(src, "app", "orders", d, "export", "orders", "id");
+            }
+        }
+    }
+
     static void awaitRuns(TestDb dst, String status, int atLeast, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (System.nanoTime() < deadline) {
