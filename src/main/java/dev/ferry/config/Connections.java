@@ -339,6 +339,30 @@ public final class Connections implements AutoCloseable {
         }
     }
 
+    /**
+     * Returns a source connection that ran a COPY: its read transaction is ended first (a COPY goes around the pool's
+     * statement tracking, so the pool would not roll it back, and the open transaction would keep its snapshot and
+     * its lock on the table, blocking the source's DDL for as long as the connection idles in the pool). A
+     * connection left in an unknown state ({@code clean} false) is evicted instead.
+     */
+    public void release(ConnectionSettings settings, Connection connection, boolean clean) {
+        try {
+            if (clean) {
+                connection.rollback();
+            }
+        } catch (SQLException e) {
+            clean = false;
+        }
+        if (!clean) {
+            evict(settings, connection);
+        }
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            // evicted or broken: nothing more to release
+        }
+    }
+
     private HikariDataSource createPool(ConnectionSettings s) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("ferry-" + s.role().key() + "-" + s.name());

@@ -53,11 +53,8 @@ public final class BulkCopy {
             load.readBy(plan.streams() > 1 ? path + " in " + plan.streams() + " streams" : path);
             clean = wholeTable(load, source, binary, plan);
         } finally {
-            if (!clean) {
-                // a COPY abandoned midway leaves the session in an unknown state: never hand it to another run
-                connections.evict(load.run().source(), source);
-            }
-            source.close();
+            // a COPY abandoned midway leaves the session in an unknown state: never hand it to another run
+            connections.release(load.run().source(), source, clean);
         }
     }
 
@@ -206,11 +203,7 @@ public final class BulkCopy {
             clean = true;
             return r;
         } finally {
-            if (!clean) {
-                // a COPY abandoned midway leaves the session in an unknown state: never hand it to another run
-                connections.evict(sourceSettings, source);
-            }
-            source.close();
+            connections.release(sourceSettings, source, clean);
         }
     }
 

@@ -171,10 +171,7 @@ final class ParallelCopy {
             clean = true;
             return r;
         } finally {
-            if (!clean) {
-                connections.evict(load.run().source(), source);
-            }
-            source.close();
+            connections.release(load.run().source(), source, clean);
         }
     }
 

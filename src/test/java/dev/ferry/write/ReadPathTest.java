@@ -42,6 +42,35 @@ class ReadPathTest {
         }
     }
 
+    /**
+     * A COPY goes around the pool's statement tracking, so the pool does not end its transaction: Ferry must, or the
+     * connection idles in the pool holding its lock on the table, and the source's DDL waits until the pool retires
+     * the connection (ten minutes).
+     */
+    @Test
+    void sourceSessionsHoldNoTransactionOrLockAfterARun() throws Exception {
+        TestDb src = TestDb.source("paths_locks");
+        TestDb dst = TestDb.destination("paths_locks");
+        src.execute("CREATE SCHEMA app",
+                "CREATE TABLE app.t (id bigint PRIMARY KEY, note text, updated_at timestamptz NOT NULL)",
+                "INSERT INTO app.t SELECT g, 'n' || g, now() - g * interval '1 second' FROM generate_series(1, 1000) g");
+        src.grantRead("app");
+        String yaml = transfer("full", "app.t") + transfer("streams", "app.t", "destination", "streams", "copyStreams", "2")
+                + transfer("inc", "app.t", "destination", "inc", "mode", "incremental", "cursor", "updated_at", "batchSize", "300");
+        java.util.Map<String, String> props = new java.util.HashMap<>(FerryHarness.destination("streams", dst, "streams"));
+        props.putAll(FerryHarness.destination("inc", dst, "inc"));
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml, props)) {
+            for (String name : new String[] {"inc", "streams", "full"}) {
+                assertThat(ferry.sync(name).status()).as(name).isEqualTo(TransferRun.Status.SUCCEEDED);
+                try (Connection s = src.admin()) {
+                    assertThat(Dumps.rows(s, "SELECT state FROM pg_stat_activity WHERE usename = ? AND state LIKE 'idle in transaction%'",
+                            src.user())).as("after %s: no source session of Ferry's is left in a transaction", name).isEmpty();
+                }
+            }
+            src.execute("SET lock_timeout = '5s'; ALTER TABLE app.t DROP COLUMN note");
+        }
+    }
+
     @Test
     void filteredTransfersAndNullCursorsAreReadByQuery() throws Exception {
         TestDb src = TestDb.source("paths");
