@@ -98,15 +98,15 @@ public final class TestPostgres {
             @Override
             public void restart() throws Exception {
                 String dataDir;
-                long backend;
+                String status;
                 try (Connection c = server.connect("postgres"); var st = c.createStatement();
                      var rs = st.executeQuery("SELECT current_setting('data_directory'), pg_backend_pid()")) {
                     rs.next();
                     dataDir = rs.getString(1);
-                    backend = rs.getLong(2);
+                    // read while the connection is open: its backend process exits as soon as it closes
+                    status = Files.readString(Path.of("/proc/" + rs.getLong(2) + "/status"));
                 }
                 // the postmaster is the backend's parent; pg_ctl sits next to its binary
-                String status = Files.readString(Path.of("/proc/" + backend + "/status"));
                 String ppid = status.lines().filter(l -> l.startsWith("PPid:")).findFirst().orElseThrow().substring(5).trim();
                 Path bin = Files.readSymbolicLink(Path.of("/proc/" + ppid + "/exe")).getParent();
                 List<String> cmd = new ArrayList<>();
