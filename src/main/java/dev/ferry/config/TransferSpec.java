@@ -247,20 +247,7 @@ public record TransferSpec(
 
     private static int nonNegativeInt(Map<String, String> p, String key, int dflt, String label, Function<String, String> where,
                                       List<String> problems) {
-        String v = blankToNull(p.get(key));
-        if (v == null) {
-            return dflt;
-        }
-        try {
-            int n = Integer.parseInt(v.trim());
-            if (n >= 0) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': '" + v + "' is not a whole number of 0 or more");
-        return dflt;
+        return wholeNumber(p, key, dflt, 0, "a whole number of 0 or more", label, where, problems);
     }
 
     private static Duration duration(Map<String, String> p, String key, Duration dflt, String label, Function<String, String> where,
@@ -324,19 +311,25 @@ public record TransferSpec(
 
     private static int positiveInt(Map<String, String> p, String key, int dflt, String label, Function<String, String> where,
                                    List<String> problems) {
+        return wholeNumber(p, key, dflt, 1, "a positive whole number", label, where, problems);
+    }
+
+    /** The parameter as a whole number of at least {@code min}, or its default when blank or (reported) invalid. */
+    private static int wholeNumber(Map<String, String> p, String key, int dflt, int min, String expected, String label,
+                                   Function<String, String> where, List<String> problems) {
         String v = blankToNull(p.get(key));
         if (v == null) {
             return dflt;
         }
         try {
             int n = Integer.parseInt(v.trim());
-            if (n > 0) {
+            if (n >= min) {
                 return n;
             }
         } catch (NumberFormatException e) {
             // reported below
         }
-        problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': '" + v + "' is not a positive whole number");
+        problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': '" + v + "' is not " + expected);
         return dflt;
     }
 
