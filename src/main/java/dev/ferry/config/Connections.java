@@ -325,15 +325,15 @@ public final class Connections implements AutoCloseable {
 
     /** The pool for a declared connection, created on first use. */
     public DataSource dataSource(ConnectionSettings settings) {
-        return pools.computeIfAbsent(settings.role().key() + ":" + settings.name(), k -> createPool(settings));
+        return pools.computeIfAbsent(beanName(settings), k -> createPool(settings));
     }
 
     /**
      * Takes a connection of {@link #dataSource} out of its pool for good: for one left in an unknown state, such as a
      * COPY abandoned midway, whose cancellation may still be on its way to the server.
      */
-    public void evict(ConnectionSettings settings, Connection connection) {
-        HikariDataSource pool = pools.get(settings.role().key() + ":" + settings.name());
+    private void evict(ConnectionSettings settings, Connection connection) {
+        HikariDataSource pool = pools.get(beanName(settings));
         if (pool != null) {
             pool.evictConnection(connection);
         }
@@ -365,7 +365,7 @@ public final class Connections implements AutoCloseable {
 
     private HikariDataSource createPool(ConnectionSettings s) {
         HikariConfig config = new HikariConfig();
-        config.setPoolName("ferry-" + s.role().key() + "-" + s.name());
+        config.setPoolName(beanName(s));
         config.setDataSource(endpoint(s));
         if (s.role() == ConnectionSettings.Role.SOURCE) {
             // pgjdbc streams a result set with a fetch size only outside autocommit; reads never write.
@@ -387,7 +387,7 @@ public final class Connections implements AutoCloseable {
         if (s.ssh() == null) {
             return pg;
         }
-        SshTunnel tunnel = tunnels.computeIfAbsent(s.role().key() + ":" + s.name(), k -> SshTunnel.open(s));
+        SshTunnel tunnel = tunnels.computeIfAbsent(beanName(s), k -> SshTunnel.open(s));
         pg.setServerNames(new String[] {"127.0.0.1"});
         pg.setPortNumbers(new int[] {tunnel.localPort()});
         return new SshTunnel.TunnelledDataSource(pg, tunnel);

@@ -96,11 +96,6 @@ public final class TransferRun {
         this.runError = error;
     }
 
-    /** Whether this run holds the transfer's lock. */
-    public boolean holdsLock() {
-        return lock != null;
-    }
-
     /** The run did not start because another run of the transfer holds its lock. */
     public void skip() {
         this.skipped = true;

@@ -2,7 +2,6 @@ package dev.ferry.write;
 
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Arrays;
@@ -38,17 +37,16 @@ public final class BulkCopy {
     }
 
     public void copy(@ExchangeProperty(TableLoads.TABLE) TableLoad load) throws SQLException {
+        boolean binary = binary(load);
+        String path = binary ? "copy binary" : "copy text";
         if (load.read().mode() != Mode.FULL_REFRESH) {
-            boolean binary = binary(load);
-            load.readBy(binary ? "copy binary" : "copy text");
+            load.readBy(path);
             batch(load, binary);
             return;
         }
-        boolean binary = binary(load);
         Connection source = connections.dataSource(load.run().source()).getConnection();
         boolean clean = false;
         try {
-            String path = binary ? "copy binary" : "copy text";
             ParallelCopy.Plan plan = ParallelCopy.plan(load, source);
             load.readBy(plan.streams() > 1 ? path + " in " + plan.streams() + " streams" : path);
             clean = wholeTable(load, source, binary, plan);
@@ -130,9 +128,9 @@ public final class BulkCopy {
         if (r.lastRow() != null) {
             List<String> last = keyset.fromRow() ? CopyRows.binaryFields(r.lastRow(), keyset.indexes(), keyset.types())
                     : CopyRows.lastFields(r.lastRow(), binary, keyset.columns().size());
-            boolean withCursor = read.phase() == TableRead.Phase.MAIN && read.spec().cursor() != null;
-            lastCursor = withCursor ? last.get(0) : null;
-            lastKey = withCursor ? last.subList(1, last.size()) : last;
+            // bulk batches are the cursor-ordered pass (TableRead#isBulkCopy): the keyset is the cursor, then the key
+            lastCursor = last.get(0);
+            lastKey = last.subList(1, last.size());
         }
         TableRead.Phase phase = read.phase();
         read.advance(r.rows(), lastCursor, lastKey);
@@ -176,10 +174,7 @@ public final class BulkCopy {
         static Stage plan(TableLoad load, Keyset keyset, boolean binary) {
             SourceTable t = load.sourceTable();
             BatchPlanner.Query q = BatchPlanner.planCopy(load.read(), !keyset.fromRow());
-            StringJoiner columns = new StringJoiner(", ", "(", ")");
-            for (int i = 0; i < t.columns().size(); i++) {
-                columns.add(Sql.ident(t.columns().get(i).name()) + " " + t.destinationTypes().get(i));
-            }
+            StringJoiner columns = DestinationSchema.columnDefinitions(t);
             for (int i = 0; !keyset.fromRow() && i < keyset.columns().size(); i++) {
                 columns.add(Sql.ident(BatchPlanner.KEYSET_COLUMN + i) + " text");
             }
@@ -247,11 +242,9 @@ public final class BulkCopy {
         }
     }
 
+    /** The server's encoding, as the server reported it when the session started (no round trip). */
     private static String serverEncoding(Connection con) throws SQLException {
-        try (Statement st = con.createStatement(); ResultSet rs = st.executeQuery("SELECT pg_catalog.current_setting('server_encoding')")) {
-            rs.next();
-            return rs.getString(1);
-        }
+        return con.unwrap(org.postgresql.PGConnection.class).getParameterStatus("server_encoding");
     }
 
     /** Binds a copy query's values to session settings (COPY itself takes no parameters). */

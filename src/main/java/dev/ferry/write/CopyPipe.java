@@ -22,7 +22,11 @@ import org.postgresql.copy.CopyOut;
 final class CopyPipe {
 
     static final int CHUNK = 1 << 20;
-    private static final byte[] END = new byte[0];
+    private static final Chunk END = new Chunk(new byte[0], 0);
+
+    /** A filled part of a buffer handed to the writer: the buffer is never written again, so it is not copied. */
+    private record Chunk(byte[] bytes, int length) {
+    }
 
     private CopyPipe() {
     }
@@ -37,7 +41,7 @@ final class CopyPipe {
 
     static Result run(Connection source, String copyOut, Connection destination, String copyIn, boolean binary,
                       BooleanSupplier stop) throws SQLException {
-        BlockingQueue<byte[]> chunks = new ArrayBlockingQueue<>(4);
+        BlockingQueue<Chunk> chunks = new ArrayBlockingQueue<>(4);
         Reader reader = new Reader(source, copyOut, chunks, binary);
         Thread t = new Thread(reader, "ferry-copy-reader");
         t.setDaemon(true);
@@ -49,7 +53,7 @@ final class CopyPipe {
                 if (stop.getAsBoolean()) {
                     return new Result(reader.rows, null, true);
                 }
-                byte[] chunk = chunks.poll(1, TimeUnit.SECONDS);
+                Chunk chunk = chunks.poll(1, TimeUnit.SECONDS);
                 if (chunk == null) {
                     if (reader.failure != null) {
                         break;
@@ -59,7 +63,7 @@ final class CopyPipe {
                 if (chunk == END) {
                     break;
                 }
-                in.writeToCopy(chunk, 0, chunk.length);
+                in.writeToCopy(chunk.bytes(), 0, chunk.length());
             }
             if (reader.failure != null) {
                 throw reader.failure;
@@ -73,13 +77,7 @@ final class CopyPipe {
         } finally {
             if (!done) {
                 reader.stop = true;
-                if (in.isActive()) {
-                    try {
-                        in.cancelCopy();
-                    } catch (SQLException ignored) {
-                        // the destination connection is broken; the rollback that follows discards it
-                    }
-                }
+                CopyWriter.cancelQuietly(in);
                 chunks.clear();
             }
             try {
@@ -94,14 +92,14 @@ final class CopyPipe {
     private static final class Reader implements Runnable {
         private final Connection source;
         private final String sql;
-        private final BlockingQueue<byte[]> chunks;
+        private final BlockingQueue<Chunk> chunks;
         private final boolean binary;
         private volatile SQLException failure;
         private volatile boolean stop;
         private byte[] lastRow;
-        private volatile long rows;
+        private volatile long rows; // published at each chunk handed over, not per row
 
-        Reader(Connection source, String sql, BlockingQueue<byte[]> chunks, boolean binary) {
+        Reader(Connection source, String sql, BlockingQueue<Chunk> chunks, boolean binary) {
             this.source = source;
             this.sql = sql;
             this.chunks = chunks;
@@ -115,6 +113,7 @@ final class CopyPipe {
                 out = source.unwrap(PGConnection.class).getCopyAPI().copyOut(sql);
                 byte[] chunk = new byte[CHUNK];
                 int pos = 0;
+                long count = 0;
                 byte[] message;
                 while ((message = out.readFromCopy()) != null) {
                     if (stop) {
@@ -123,18 +122,20 @@ final class CopyPipe {
                     }
                     if (isRow(message)) {
                         lastRow = message;
-                        rows++;
+                        count++;
                     }
                     if (message.length > chunk.length - pos) {
-                        put(java.util.Arrays.copyOf(chunk, pos));
+                        rows = count;
+                        put(new Chunk(chunk, pos));
                         chunk = new byte[Math.max(CHUNK, message.length)];
                         pos = 0;
                     }
                     System.arraycopy(message, 0, chunk, pos, message.length);
                     pos += message.length;
                 }
+                rows = count;
                 if (pos > 0) {
-                    put(java.util.Arrays.copyOf(chunk, pos));
+                    put(new Chunk(chunk, pos));
                 }
                 put(END);
             } catch (SQLException e) {
@@ -144,17 +145,13 @@ final class CopyPipe {
             } catch (RuntimeException e) {
                 failure = new SQLException("reading the source failed: " + e.getMessage(), e);
             } finally {
-                if (failure != null && out != null && out.isActive()) {
-                    try {
-                        out.cancelCopy();
-                    } catch (SQLException ignored) {
-                        // the source connection is broken; closing it discards it
-                    }
+                if (failure != null) {
+                    CopyWriter.cancelQuietly(out);
                 }
             }
         }
 
-        private void put(byte[] chunk) throws InterruptedException {
+        private void put(Chunk chunk) throws InterruptedException {
             while (!chunks.offer(chunk, 1, TimeUnit.SECONDS)) {
                 if (stop) {
                     throw new InterruptedException("the writer stopped");

@@ -46,10 +46,7 @@ public final class CopyWriter {
         if (mode == Mode.FULL_REFRESH) {
             target = Sql.qualified(load.schema(), load.loadTable());
         } else {
-            StringJoiner cols = new StringJoiner(", ", "(", ")");
-            for (int i = 0; i < t.columns().size(); i++) {
-                cols.add(Sql.ident(t.columns().get(i).name()) + " " + t.destinationTypes().get(i));
-            }
+            StringJoiner cols = DestinationSchema.columnDefinitions(t);
             cols.add(Sql.ident(DestinationSchema.SYNCED_AT) + " timestamptz");
             cols.add(Sql.ident(DestinationSchema.RUN_ID) + " uuid");
             try (Statement st = con.createStatement()) {
@@ -171,12 +168,8 @@ public final class CopyWriter {
             in.endCopy();
             done = true;
         } finally {
-            if (!done && in.isActive()) {
-                try {
-                    in.cancelCopy();
-                } catch (SQLException ignored) {
-                    // the connection is broken; the rollback or close that follows discards it
-                }
+            if (!done) {
+                cancelQuietly(in);
             }
             if (it instanceof AutoCloseable c) {
                 try {
@@ -224,5 +217,16 @@ public final class CopyWriter {
 
     private static String text(byte[] v) {
         return v == null ? null : new String(v, StandardCharsets.UTF_8);
+    }
+
+    /** Cancels a COPY still in progress; a failure means a broken connection, which the rollback or close discards. */
+    static void cancelQuietly(org.postgresql.copy.CopyOperation copy) {
+        if (copy != null && copy.isActive()) {
+            try {
+                copy.cancelCopy();
+            } catch (SQLException ignored) {
+                // nothing more to do here
+            }
+        }
     }
 }

@@ -80,10 +80,7 @@ public final class DestinationSchema {
     /** As above; without {@code metadata}, the metadata columns are left for {@link #addRunColumns}. */
     static void createTable(Connection con, String schema, String table, SourceTable source, List<SchemaEvolution.Column> kept,
                             boolean metadata) throws SQLException {
-        StringJoiner cols = new StringJoiner(", ", "(", ")");
-        for (int i = 0; i < source.columns().size(); i++) {
-            cols.add(Sql.ident(source.columns().get(i).name()) + " " + source.destinationTypes().get(i));
-        }
+        StringJoiner cols = columnDefinitions(source);
         for (SchemaEvolution.Column c : kept) {
             cols.add(Sql.ident(c.name()) + " " + c.display());
         }
@@ -103,21 +100,10 @@ public final class DestinationSchema {
      * no value from them. The statement is written by the server's {@code format()} from bound values.
      */
     static void addRunColumns(Connection con, String schema, String table, TransferRun run) throws SQLException {
-        String add;
-        try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog.format('ALTER TABLE %s ADD COLUMN %I timestamptz"
-                + " DEFAULT CAST(%L AS timestamptz), ADD COLUMN %I uuid DEFAULT CAST(%L AS uuid)', ?, ?, ?, ?, ?)")) {
-            ps.setString(1, Sql.qualified(schema, table));
-            ps.setString(2, SYNCED_AT);
-            ps.setString(3, run.syncedAt().toString());
-            ps.setString(4, RUN_ID);
-            ps.setString(5, run.id().toString());
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                add = rs.getString(1);
-            }
-        }
+        DestinationTypes.executeFormatted(con, "SELECT pg_catalog.format('ALTER TABLE %s ADD COLUMN %I timestamptz"
+                + " DEFAULT CAST(%L AS timestamptz), ADD COLUMN %I uuid DEFAULT CAST(%L AS uuid)', ?, ?, ?, ?, ?)",
+                Sql.qualified(schema, table), SYNCED_AT, run.syncedAt().toString(), RUN_ID, run.id().toString());
         try (Statement st = con.createStatement()) {
-            st.execute(add);
             st.execute("ALTER TABLE " + Sql.qualified(schema, table) + " ALTER COLUMN " + Sql.ident(SYNCED_AT) + " DROP DEFAULT,"
                     + " ALTER COLUMN " + Sql.ident(RUN_ID) + " DROP DEFAULT");
         }
@@ -222,5 +208,14 @@ public final class DestinationSchema {
             i += Character.charCount(cp);
         }
         return sb.toString();
+    }
+
+    /** {@code ("a" type, "b" type, ...)}: the source table's columns with their destination types, open for more. */
+    static StringJoiner columnDefinitions(SourceTable source) {
+        StringJoiner cols = new StringJoiner(", ", "(", ")");
+        for (int i = 0; i < source.columns().size(); i++) {
+            cols.add(Sql.ident(source.columns().get(i).name()) + " " + source.destinationTypes().get(i));
+        }
+        return cols;
     }
 }

@@ -119,7 +119,7 @@ final class DestinationTypes {
         String qualified = Sql.qualified(schema, e.name());
         String kind = existingKind(e.name());
         if (kind == null) {
-            executeFormatted("SELECT format('CREATE TYPE %I.%I AS ENUM (%s)', ?, ?,"
+            executeFormatted(con, "SELECT format('CREATE TYPE %I.%I AS ENUM (%s)', ?, ?,"
                     + " (SELECT coalesce(string_agg(quote_literal(l), ', ' ORDER BY o), '') FROM unnest(?::text[]) WITH ORDINALITY AS x(l, o)))",
                     schema, e.name(), e.labels());
             return qualified;
@@ -144,13 +144,13 @@ final class DestinationTypes {
             }
             // keep the source's sort order: place it after its predecessor, or before the first label
             if (i > 0) {
-                executeFormatted("SELECT format('ALTER TYPE %I.%I ADD VALUE IF NOT EXISTS %L AFTER %L', ?, ?, ?, ?)",
+                executeFormatted(con, "SELECT format('ALTER TYPE %I.%I ADD VALUE IF NOT EXISTS %L AFTER %L', ?, ?, ?, ?)",
                         schema, e.name(), label, e.labels().get(i - 1));
             } else if (!existing.isEmpty()) {
-                executeFormatted("SELECT format('ALTER TYPE %I.%I ADD VALUE IF NOT EXISTS %L BEFORE %L', ?, ?, ?, ?)",
+                executeFormatted(con, "SELECT format('ALTER TYPE %I.%I ADD VALUE IF NOT EXISTS %L BEFORE %L', ?, ?, ?, ?)",
                         schema, e.name(), label, existing.get(0));
             } else {
-                executeFormatted("SELECT format('ALTER TYPE %I.%I ADD VALUE IF NOT EXISTS %L', ?, ?, ?)", schema, e.name(), label);
+                executeFormatted(con, "SELECT format('ALTER TYPE %I.%I ADD VALUE IF NOT EXISTS %L', ?, ?, ?)", schema, e.name(), label);
             }
             existing.add(label);
         }
@@ -201,7 +201,7 @@ final class DestinationTypes {
     }
 
     /** Runs DDL built on the server by {@code format()}, so that names and labels reach it only as bind parameters. */
-    private void executeFormatted(String formatQuery, Object... params) throws SQLException {
+    static void executeFormatted(Connection con, String formatQuery, Object... params) throws SQLException {
         String ddl;
         try (PreparedStatement ps = con.prepareStatement(formatQuery)) {
             for (int i = 0; i < params.length; i++) {
@@ -216,7 +216,9 @@ final class DestinationTypes {
                 ddl = rs.getString(1);
             }
         }
-        execute(ddl);
+        try (Statement st = con.createStatement()) {
+            st.execute(ddl);
+        }
     }
 
     private void execute(String ddl) throws SQLException {

@@ -71,8 +71,8 @@ final class HardDeletes {
         } catch (java.io.IOException e) {
             throw new SQLException("hard deletes: streaming source keys failed: " + e.getMessage(), e);
         } finally {
-            if (!done && in.isActive()) {
-                in.cancelCopy();
+            if (!done) {
+                CopyWriter.cancelQuietly(in);
             }
         }
         StringJoiner match = new StringJoiner(" AND ");

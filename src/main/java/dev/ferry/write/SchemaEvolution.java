@@ -137,10 +137,7 @@ final class SchemaEvolution {
      * a temporary table, so that names like {@code varchar(40)} become the type oid and modifier PostgreSQL compares.
      */
     private static Map<String, Column> wantedColumns(Connection con, SourceTable source) throws SQLException {
-        StringJoiner cols = new StringJoiner(", ", "(", ")");
-        for (int i = 0; i < source.columns().size(); i++) {
-            cols.add(Sql.ident(source.columns().get(i).name()) + " " + source.destinationTypes().get(i));
-        }
+        StringJoiner cols = DestinationSchema.columnDefinitions(source);
         try (Statement st = con.createStatement()) {
             st.execute("CREATE TEMP TABLE _ferry_shape " + cols + " ON COMMIT DROP");
         }

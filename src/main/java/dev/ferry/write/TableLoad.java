@@ -193,27 +193,22 @@ public final class TableLoad {
         spare = null;
         staged = null;
         if (s != null) {
-            try {
-                s.rollback(); // a staged batch that was never merged
-            } catch (SQLException e) {
-                // a broken session: closing it below discards it
-            }
-            try {
-                s.close();
-            } catch (SQLException e) {
-                // nothing more to release
-            }
+            rollbackAndClose(s, false); // a staged batch that was never merged
         }
         Connection c = connection;
         connection = null;
-        if (c == null) {
-            return;
+        if (c != null) {
+            rollbackAndClose(c, loadTableCommitted && !finished);
         }
+    }
+
+    /** Rolls back, drops the load table when asked (one committed before the load outlives a rollback), and closes. */
+    private void rollbackAndClose(Connection c, boolean dropLoadTable) {
         try {
             if (!c.getAutoCommit()) {
                 c.rollback();
             }
-            if (loadTableCommitted && !finished) {
+            if (dropLoadTable) {
                 try (java.sql.Statement st = c.createStatement()) {
                     st.execute("DROP TABLE IF EXISTS " + Sql.qualified(schema, loadTable));
                 }
