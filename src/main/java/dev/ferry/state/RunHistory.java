@@ -47,23 +47,30 @@ public final class RunHistory {
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS notes text");
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 1");
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS read_path text");
+            // the table a full refresh loads into, recorded before it exists: the proof that Ferry made it, so that a
+            // crashed run's leftover can be dropped and nothing else ever is
+            st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS load_table text");
             st.execute("CREATE INDEX IF NOT EXISTS " + Sql.ident("_ferry_runs_transfer_started") + " ON " + t
                     + " (transfer, started_at)");
         }
     }
 
-    /** Records that a table's run started; returns the record's id. */
-    public static long start(Connection con, String schema, TransferRun run, TableRef table, String destinationTable)
-            throws SQLException {
+    /**
+     * Records that a table's run started; returns the record's id. {@code loadTable}, when not null, is the table a
+     * full refresh is about to create and load into.
+     */
+    public static long start(Connection con, String schema, TransferRun run, TableRef table, String destinationTable,
+                             String loadTable) throws SQLException {
         try (PreparedStatement ps = con.prepareStatement("INSERT INTO " + qualified(schema)
-                + " (run_id, transfer, source_table, destination_table, mode, status, started_at)"
-                + " VALUES (?, ?, ?, ?, ?, 'running', ?) RETURNING id")) {
+                + " (run_id, transfer, source_table, destination_table, mode, status, started_at, load_table)"
+                + " VALUES (?, ?, ?, ?, ?, 'running', ?, ?) RETURNING id")) {
             ps.setObject(1, run.id());
             ps.setString(2, run.spec().name());
             ps.setString(3, table == null ? null : table.display());
             ps.setString(4, destinationTable);
             ps.setString(5, run.spec().mode().key());
             ps.setObject(6, OffsetDateTime.ofInstant(run.startedAt(), ZoneOffset.UTC));
+            ps.setString(7, loadTable);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
@@ -121,7 +128,7 @@ public final class RunHistory {
 
     /** Records a run that did not start because another run of the transfer was still going. */
     public static void skipped(Connection con, String schema, TransferRun run) throws SQLException {
-        long id = start(con, schema, run, null, null);
+        long id = start(con, schema, run, null, null, null);
         finish(con, schema, id, "skipped", 0, "another run of this transfer was still going");
     }
 
@@ -155,7 +162,7 @@ public final class RunHistory {
 
     /** Records a run that failed before it reached any table. */
     public static void runFailed(Connection con, String schema, TransferRun run, String error) throws SQLException {
-        long id = start(con, schema, run, null, null);
+        long id = start(con, schema, run, null, null, null);
         fail(con, schema, id, 0, error);
     }
 }

@@ -13,6 +13,7 @@ import java.util.UUID;
 
 import dev.ferry.config.Sql;
 import dev.ferry.read.SourceTable;
+import dev.ferry.state.RunHistory;
 import dev.ferry.state.TransferRun;
 
 /**
@@ -152,29 +153,35 @@ public final class DestinationSchema {
     }
 
     /**
-     * A name for the table a full refresh loads into before the swap: unique to the run, and short enough that
-     * PostgreSQL does not truncate it into a clash with another table.
+     * A name for the table a full refresh loads into before the swap: unique to the run and the table, and within
+     * PostgreSQL's identifier limit, so it never clashes with another table's load table.
      */
-    static String loadTableName(String table, UUID runId) {
-        return truncate("_ferry_" + runId.toString().substring(0, 8) + "_" + table, MAX_IDENTIFIER_BYTES);
+    public static String loadTableName(String table, UUID runId) {
+        return derivedName("_ferry_" + runId.toString().substring(0, 8) + "_", table, "");
     }
 
     /**
-     * Drops load tables an earlier run of this table left behind (a process that died while COPY streams had
-     * committed into one, see {@link TableLoad#loadTableCommitted}). Only one run of a transfer runs at a time.
+     * Drops the load tables that earlier runs of this transfer recorded for this table and left behind (a process
+     * that died while COPY streams had committed into one, see {@link TableLoad#loadTableCommitted}). Only tables
+     * named in the transfer's own run records are dropped: a user's table that merely looks like a load table, or
+     * another transfer's load in progress, is never touched. Only one run of a transfer runs at a time.
      */
-    static void dropLeftoverLoads(Connection con, String schema, String table) throws SQLException {
+    static void dropLeftoverLoads(Connection con, String schema, String transfer, String table, UUID currentRun)
+            throws SQLException {
         List<String> leftovers = new ArrayList<>();
-        try (PreparedStatement ps = con.prepareStatement("SELECT c.relname FROM pg_catalog.pg_class c"
-                + " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
-                + " WHERE n.nspname = ? AND c.relkind = 'r' AND c.relname ~ '^_ferry_[0-9a-f]{8}_'")) {
+        try (PreparedStatement ps = con.prepareStatement("SELECT DISTINCT c.relname FROM " + RunHistory.qualified(schema) + " r"
+                + " JOIN pg_catalog.pg_namespace n ON n.nspname = ?"
+                + " JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = r.load_table AND c.relkind = 'r'"
+                + " WHERE r.transfer = ? AND r.load_table IS NOT NULL AND r.status <> 'succeeded' AND r.run_id <> ?"
+                + " AND r.destination_table = ? AND r.load_table <> ?")) {
             ps.setString(1, schema);
+            ps.setString(2, transfer);
+            ps.setObject(3, currentRun);
+            ps.setString(4, schema + "." + table);
+            ps.setString(5, table);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    String name = rs.getString(1);
-                    if (name.equals(truncate(name.substring(0, 16) + table, MAX_IDENTIFIER_BYTES))) {
-                        leftovers.add(name);
-                    }
+                    leftovers.add(rs.getString(1));
                 }
             }
         }
@@ -185,9 +192,34 @@ public final class DestinationSchema {
         }
     }
 
-    /** The conventional primary key name, {@code <table>_pkey}, cut to fit. */
+    /** The conventional primary key name, {@code <table>_pkey}, within the identifier limit. */
     static String primaryKeyName(String table) {
-        return truncate(table, MAX_IDENTIFIER_BYTES - 5) + "_pkey";
+        return derivedName("", table, "_pkey");
+    }
+
+    /**
+     * A name Ferry derives from a user's name: {@code prefix + name + suffix} when that fits PostgreSQL's 63 bytes;
+     * otherwise the name is cut (never inside a character) and followed by a short hash of the whole name, so two
+     * long names that share their first bytes still derive different names. PostgreSQL would silently truncate an
+     * over-long name instead, and two tables could then claim the same load table or primary key name.
+     */
+    public static String derivedName(String prefix, String name, String suffix) {
+        String whole = prefix + name + suffix;
+        if (whole.getBytes(StandardCharsets.UTF_8).length <= MAX_IDENTIFIER_BYTES) {
+            return whole;
+        }
+        String hash = "_" + shortHash(name);
+        int room = MAX_IDENTIFIER_BYTES - (prefix + hash + suffix).getBytes(StandardCharsets.UTF_8).length;
+        return prefix + truncate(name, room) + hash + suffix;
+    }
+
+    private static String shortHash(String name) {
+        try {
+            byte[] digest = java.security.MessageDigest.getInstance("SHA-256").digest(name.getBytes(StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(digest, 0, 4);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java runtime", e);
+        }
     }
 
     /** Cuts a name to at most {@code maxBytes} bytes of UTF-8 without splitting a character. */

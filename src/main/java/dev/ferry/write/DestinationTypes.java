@@ -44,13 +44,30 @@ final class DestinationTypes {
     record Resolved(List<String> types, List<String> notes) {
     }
 
+    /**
+     * Resolves every column's type. Tables of one run (parallelTables) and other transfers into the same schema may
+     * share an enum or composite: the resolution holds a session lock per destination schema, so that one of them
+     * creates the type and the others see it, instead of racing to a "type already exists".
+     */
     static Resolved resolve(Connection autocommit, String schema, SourceTable table) throws SQLException {
         DestinationTypes d = new DestinationTypes(autocommit, schema);
         List<String> types = new ArrayList<>();
-        for (SourceColumn c : table.columns()) {
-            types.add(d.type(c.name(), c.type()));
+        d.typeLock("pg_advisory_lock");
+        try {
+            for (SourceColumn c : table.columns()) {
+                types.add(d.type(c.name(), c.type()));
+            }
+        } finally {
+            d.typeLock("pg_advisory_unlock");
         }
         return new Resolved(types, d.notes);
+    }
+
+    private void typeLock(String function) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog." + function + "(hashtext(?), 0)")) {
+            ps.setString(1, "ferry types:" + schema);
+            ps.execute();
+        }
     }
 
     private String type(String column, SourceType t) throws SQLException {

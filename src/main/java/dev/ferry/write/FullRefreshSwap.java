@@ -38,7 +38,8 @@ final class FullRefreshSwap {
                 refillInPlace(st, target, load, source);
                 return;
             }
-            String tmpKey = DestinationSchema.truncate("_ferry_" + runTag + "_pkey", DestinationSchema.MAX_IDENTIFIER_BYTES);
+            // temporary names per run and table: tables of one run swap in parallel in the same schema
+            String tmpKey = DestinationSchema.derivedName("_ferry_" + runTag + "_", table, "_pkey");
             if (source.hasKey()) {
                 st.execute("ALTER TABLE " + load + " ADD CONSTRAINT " + Sql.ident(tmpKey) + " PRIMARY KEY ("
                         + Sql.idents(source.key()) + ")");
@@ -50,7 +51,7 @@ final class FullRefreshSwap {
                 }
                 int n = 0;
                 for (String[] idx : secondaryIndexes(con, schema, table)) {
-                    String tmp = DestinationSchema.truncate("_ferry_" + runTag + "_i" + (n++), DestinationSchema.MAX_IDENTIFIER_BYTES);
+                    String tmp = DestinationSchema.derivedName("_ferry_" + runTag + "_", table, "_i" + (n++));
                     st.execute(idx[1].replaceFirst(java.util.regex.Pattern.quote(idx[2]),
                             java.util.regex.Matcher.quoteReplacement(Sql.ident(tmp) + " ON " + (idx[3] != null ? "ONLY " : "") + load)));
                     indexRenames.add(new String[] {tmp, idx[0]});

@@ -73,12 +73,14 @@ public final class TableLoads {
         TransferSpec spec = run.spec();
         String schema = run.destination().schema();
         DataSource destination = connections.dataSource(run.destination());
+        String loadTable = spec.mode() == Mode.FULL_REFRESH ? DestinationSchema.loadTableName(table.name(), run.id()) : table.name();
         long recordId;
         if (previousRecord != null) {
             recordId = previousRecord;
         } else {
             try (Connection c = destination.getConnection()) {
-                recordId = RunHistory.start(c, schema, run, table, schema + "." + table.name());
+                recordId = RunHistory.start(c, schema, run, table, schema + "." + table.name(),
+                        spec.mode() == Mode.FULL_REFRESH ? loadTable : null);
             }
         }
         // the record exists from here on: a failure below is written into it
@@ -104,7 +106,6 @@ public final class TableLoads {
         Connection con = destination.getConnection();
         con.setAutoCommit(false);
         TableRead read = new TableRead(source, spec, Connections.beanName(run.source()), shutdown);
-        String loadTable = spec.mode() == Mode.FULL_REFRESH ? DestinationSchema.loadTableName(table.name(), run.id()) : table.name();
         TableLoad load = new TableLoad(run, table, source, read, schema, table.name(), loadTable, recordId, con);
         exchange.setProperty(TABLE, load);
         exchange.setProperty(BatchPlanner.READ, read);
@@ -127,7 +128,7 @@ public final class TableLoads {
                     }
                 }
             }
-            DestinationSchema.dropLeftoverLoads(con, schema, table.name());
+            DestinationSchema.dropLeftoverLoads(con, schema, spec.name(), table.name(), run.id());
             // the bulk path adds the metadata columns after the load (see finish); the query path writes them
             DestinationSchema.createTable(con, schema, load.loadTable(), source, kept, !read.isBulkCopy());
         } else {

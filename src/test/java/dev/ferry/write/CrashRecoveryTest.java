@@ -103,12 +103,16 @@ class CrashRecoveryTest {
             assertThat(Dumps.rows(d, "SELECT DISTINCT v FROM export.t")).as("the destination table, untouched").containsExactly("old");
             assertThat(Dumps.scalar(d, leftovers)).as("the committed load table").isEqualTo("1");
         }
+        // a user's backup that looks like a load table is not Ferry's to drop
+        dst.execute("CREATE TABLE export._ferry_20240101_t AS SELECT 1 AS kept", "CREATE TABLE export._ferry_deadbeef_t (kept int)");
         try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml)) {
             assertThat(ferry.sync("t").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
         }
         try (Connection s = src.admin(); Connection d = dst.admin()) {
             Dumps.assertSameRows(s, "app", "t", d, "export", "t", "id");
-            assertThat(Dumps.scalar(d, leftovers)).as("the leftover was dropped").isEqualTo("0");
+            assertThat(Dumps.scalar(d, leftovers + " AND relname NOT IN ('_ferry_deadbeef_t', '_ferry_20240101_t')")).as("the leftover was dropped").isEqualTo("0");
+            assertThat(Dumps.rows(d, "SELECT kept FROM export._ferry_20240101_t")).as("the user's table").containsExactly("1");
+            assertThat(Dumps.scalar(d, "SELECT to_regclass('export._ferry_deadbeef_t') IS NOT NULL")).isEqualTo("t");
         }
     }
 
