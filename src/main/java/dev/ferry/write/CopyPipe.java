@@ -58,6 +58,10 @@ final class CopyPipe {
                     if (reader.failure != null) {
                         break;
                     }
+                    if (!t.isAlive() && chunks.isEmpty()) {
+                        // the reader ended without handing over its end or its failure: never wait for it forever
+                        throw new SQLException("the source reader stopped without finishing the copy");
+                    }
                     continue;
                 }
                 if (chunk == END) {
@@ -144,6 +148,12 @@ final class CopyPipe {
                 failure = new SQLException("interrupted while reading the source", "57014", e);
             } catch (RuntimeException e) {
                 failure = new SQLException("reading the source failed: " + e.getMessage(), e);
+            } catch (OutOfMemoryError e) {
+                // one row larger than the heap can hold: retrying would fail the same way
+                failure = new SQLException("reading the source failed: the Java heap ran out (" + e.getMessage() + "); a row of this"
+                        + " table may be larger than the heap allows: give Ferry more memory (-Xmx)", e);
+            } catch (Error e) {
+                failure = new SQLException("reading the source failed: " + e, e);
             } finally {
                 if (failure != null) {
                     CopyWriter.cancelQuietly(out);

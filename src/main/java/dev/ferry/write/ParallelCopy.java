@@ -112,7 +112,7 @@ final class ParallelCopy {
                 others.add(threads.submit(() -> {
                     try {
                         return otherStream(connections, load, snapshot, out, in, binary, stop);
-                    } catch (SQLException | RuntimeException e) {
+                    } catch (SQLException | RuntimeException | Error e) {
                         failed.set(true);
                         throw e;
                     }
