@@ -54,9 +54,13 @@ public final class CopyWriter {
             }
             target = "pg_temp." + STAGE;
         }
-        Copied copied = copy(con, target, t, batch);
+        // a full refresh is one query for the whole table: a shutdown abandons it, as it does a bulk one (the old table stays)
+        Copied copied = copy(con, target, t, batch, mode == Mode.FULL_REFRESH ? read::stopRequested : () -> false);
         load.readBy("query");
         load.addRows(copied.rows);
+        if (copied.stopped) {
+            return; // not drained: the table's finish reports the run interrupted
+        }
         int cursorIndex = read.spec().cursor() == null ? -1 : t.indexOf(read.spec().cursor());
         String lastCursor = copied.last == null || cursorIndex < 0 ? null : text(copied.last[cursorIndex]);
         List<String> lastKey = copied.last == null ? null : keyOf(copied.last, t);
@@ -146,10 +150,11 @@ public final class CopyWriter {
         }
     }
 
-    private record Copied(long rows, byte[][] last) {
+    private record Copied(long rows, byte[][] last, boolean stopped) {
     }
 
-    private static Copied copy(Connection con, String target, SourceTable t, RowBatch batch) throws SQLException, IOException {
+    private static Copied copy(Connection con, String target, SourceTable t, RowBatch batch, java.util.function.BooleanSupplier stop)
+            throws SQLException, IOException {
         String copy = "COPY " + target + " (" + Sql.idents(DestinationSchema.copyColumns(t)) + ") FROM STDIN";
         CopyIn in = con.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
         long rows = 0;
@@ -159,6 +164,9 @@ public final class CopyWriter {
         try {
             CopyTextEncoder encoder = new CopyTextEncoder(new CopyInStream(in), BUFFER);
             while (it.hasNext()) {
+                if (stop.getAsBoolean()) {
+                    return new Copied(rows, last, true); // the finally cancels the COPY and closes the result set
+                }
                 byte[][] row = it.next();
                 encoder.writeRow(row, batch.appendedFields());
                 last = row;
@@ -179,7 +187,7 @@ public final class CopyWriter {
                 }
             }
         }
-        return new Copied(rows, last);
+        return new Copied(rows, last, false);
     }
 
     /** Hands the encoder's full buffers to COPY without another copy. */
