@@ -43,6 +43,7 @@ public final class TableRead {
     private Long xminTo;
     private long batches;
     private long rowsRead;
+    private boolean endOfTimeWarned;
 
     private final dev.ferry.state.Shutdown shutdown;
 
@@ -161,6 +162,13 @@ public final class TableRead {
 
     public long rowsRead() {
         return rowsRead;
+    }
+
+    /** Whether a watermark at the end of time (see Watermarks#endOfTimeWarning) is this run's first: warned once. */
+    public boolean firstEndOfTime() {
+        boolean first = !endOfTimeWarned;
+        endOfTimeWarned = true;
+        return first;
     }
 
     /** Resumes an incremental read after a committed watermark. */

@@ -34,6 +34,7 @@ import org.postgresql.copy.CopyIn;
  */
 public final class CopyWriter {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("dev.ferry.transfer");
     static final int BUFFER = 256 * 1024;
     static final String STAGE = "_ferry_stage";
 
@@ -94,6 +95,11 @@ public final class CopyWriter {
         } else if (phase == TableRead.Phase.MAIN && lastKey != null) {
             Watermarks.save(con, load.schema(), spec.name(), sourceTable, load.run().id(),
                     new Watermarks.State(mode.key(), spec.cursor(), t.key(), lastCursor, lastKey, null, null));
+            String warning = Watermarks.endOfTimeWarning(load.schema(), spec.name(), sourceTable, spec.cursor(), lastCursor);
+            if (warning != null && read.firstEndOfTime()) {
+                LOG.warn(warning);
+                RunHistory.note(con, load.schema(), load.recordId(), List.of(warning)); // with the batch that moved it there
+            }
         }
         RunHistory.progress(con, load.schema(), load.recordId(), load.rows());
         dev.ferry.state.Lease.check(con, load.schema(), spec.name(), load.run().id());
