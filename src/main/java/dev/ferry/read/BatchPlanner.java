@@ -115,7 +115,7 @@ public final class BatchPlanner {
             }
         }
         List<String> order = new ArrayList<>();
-        boolean paged = t.hasKey() && !(copy && read.mode() == Mode.FULL_REFRESH);
+        boolean paged = read.paged();
         String cursor = spec.cursor();
         if (read.mode() == Mode.FULL_REFRESH || read.mode() == Mode.XMIN) {
             if (read.mode() == Mode.XMIN && read.xminFrom() != null) {

@@ -9,11 +9,13 @@ import dev.ferry.config.TransferSpec;
 /**
  * The reading side of one table in one run: what to read, from where, and how far it has got.
  *
- * <p>Batches are keyset pages: each starts strictly after the last row of the previous one in the order of
- * ({@code cursor}, key) for incremental modes, or key for a full refresh and xmin mode. So rows that share a cursor
- * value are never skipped or read twice at a batch boundary, and each query is an index range scan however deep it
- * goes. Incremental runs then read the rows whose cursor is NULL (every run: a NULL cursor says nothing about when
- * the row changed), in key order. A table without a key is read in one streamed batch.
+ * <p>A full refresh reads the whole table in one stream, by COPY or by one query, so in one snapshot: pages read in
+ * snapshots of their own would mix states of the source (rows that move between pages while it runs arrive twice,
+ * or not at all). Incremental batches are keyset pages: each starts strictly after the last row of the previous one
+ * in the order of ({@code cursor}, key), or key for xmin mode. So rows that share a cursor value are never skipped
+ * or read twice at a batch boundary, and each query is an index range scan however deep it goes. Incremental runs
+ * then read the rows whose cursor is NULL (every run: a NULL cursor says nothing about when the row changed), in key
+ * order. A table without a key is read in one streamed batch.
  */
 public final class TableRead {
 
@@ -41,6 +43,7 @@ public final class TableRead {
     private Long xminTo;
     private long batches;
     private long rowsRead;
+    private boolean endOfTimeWarned;
 
     private final dev.ferry.state.Shutdown shutdown;
 
@@ -74,6 +77,14 @@ public final class TableRead {
 
     public int batchSize() {
         return spec.batchSize();
+    }
+
+    /**
+     * Whether the table is read in keyset pages, each a batch of {@link #batchSize()} rows: incremental modes, for a
+     * table with a key. A full refresh is one stream in one snapshot, whatever the path.
+     */
+    public boolean paged() {
+        return table.hasKey() && spec.mode() != Mode.FULL_REFRESH;
     }
 
     /**
@@ -153,6 +164,13 @@ public final class TableRead {
         return rowsRead;
     }
 
+    /** Whether a watermark at the end of time (see Watermarks#endOfTimeWarning) is this run's first: warned once. */
+    public boolean firstEndOfTime() {
+        boolean first = !endOfTimeWarned;
+        endOfTimeWarned = true;
+        return first;
+    }
+
     /** Resumes an incremental read after a committed watermark. */
     public void startAfter(String cursor, List<String> key) {
         this.startCursor = cursor;
@@ -182,7 +200,7 @@ public final class TableRead {
                 lastCursor = cursor;
             }
         }
-        boolean drained = !table.hasKey() || rows < spec.batchSize();
+        boolean drained = !paged() || rows < spec.batchSize();
         if (!drained) {
             return;
         }

@@ -110,7 +110,7 @@ public final class Notifications {
             tables.add(t);
         });
         e.put("tables", tables);
-        e.put("error", run.firstError());
+        e.put("error", run.error());
         return e;
     }
 

@@ -131,7 +131,7 @@ public final class Runs {
                     run.id(), String.format("%.2f", secs), run.rows());
         } else {
             LOG.error("transfer {}: run {} failed after {}s: {}", run.spec().name(), run.id(), String.format("%.2f", secs),
-                    run.firstError());
+                    run.error());
         }
     }
 

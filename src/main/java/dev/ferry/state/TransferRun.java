@@ -29,6 +29,8 @@ public final class TransferRun {
     private final Instant startedAt = Instant.now();
     private final long startedNanos = System.nanoTime();
     private final Map<TableRef, TableOutcome> outcomes = new ConcurrentHashMap<>();
+    /** The tables in the order they ended (tables may run in parallel): the first failure is the first one here. */
+    private final java.util.Queue<TableRef> ended = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final AtomicLong rows = new AtomicLong();
     private volatile String runError;
     private volatile boolean skipped;
@@ -76,11 +78,11 @@ public final class TransferRun {
 
     public void tableDone(TableRef table, long tableRows) {
         rows.addAndGet(tableRows);
-        outcomes.put(table, new TableOutcome(table, Status.SUCCEEDED, tableRows, null));
+        ended(new TableOutcome(table, Status.SUCCEEDED, tableRows, null));
     }
 
     public void tableFailed(TableRef table, long tableRows, String error) {
-        outcomes.put(table, new TableOutcome(table, Status.FAILED, tableRows, error));
+        ended(new TableOutcome(table, Status.FAILED, tableRows, error));
     }
 
     /** A table stopped at a batch boundary for shutdown; its committed batches count, except a full refresh's. */
@@ -88,7 +90,13 @@ public final class TransferRun {
         if (spec.mode() != dev.ferry.config.Mode.FULL_REFRESH) {
             rows.addAndGet(tableRows);
         }
-        outcomes.put(table, new TableOutcome(table, Status.INTERRUPTED, tableRows, error));
+        ended(new TableOutcome(table, Status.INTERRUPTED, tableRows, error));
+    }
+
+    private void ended(TableOutcome outcome) {
+        if (outcomes.put(outcome.table(), outcome) == null) {
+            ended.add(outcome.table());
+        }
     }
 
     /** A failure before or outside any table, such as an unreachable destination. */
@@ -138,13 +146,49 @@ public final class TransferRun {
         return outcomes.size() == spec.tables().size() ? Status.SUCCEEDED : Status.RUNNING;
     }
 
-    /** The first error of the run, for summaries. */
+    /** The run's first error: a failure outside any table, or the table that failed first, named. */
     public String firstError() {
         if (runError != null) {
             return runError;
         }
-        return outcomes.values().stream().filter(o -> o.error() != null).map(o -> o.table().display() + ": " + o.error())
-                .findFirst().orElse(null);
+        return inOrder().filter(o -> o.error() != null).map(TransferRun::described).findFirst().orElse(null);
+    }
+
+    /**
+     * How the run failed, for its last log line and its notification: a failure outside any table, or how many of
+     * its tables failed and each one with its own error, in the order they failed. Not one table's error, which
+     * would read as the cause of all of them. An interrupted run: the first table's reason.
+     */
+    public String error() {
+        if (runError != null) {
+            return runError;
+        }
+        List<TableOutcome> failed = inOrder().filter(o -> o.status() == Status.FAILED).toList();
+        if (failed.isEmpty()) {
+            return firstError();
+        }
+        int tables = spec.tables().size();
+        if (tables == 1) {
+            return described(failed.get(0));
+        }
+        StringBuilder sb = new StringBuilder().append(failed.size()).append(" of ").append(tables).append(" tables failed");
+        if (failed.size() > 1) {
+            sb.append(", in this order");
+        }
+        sb.append(":");
+        for (int i = 0; i < failed.size(); i++) {
+            // numbered: errors end with SQL and semicolons of their own, so no punctuation would separate them
+            sb.append(failed.size() > 1 ? " (" + (i + 1) + ") " : " ").append(described(failed.get(i)));
+        }
+        return sb.toString();
+    }
+
+    private java.util.stream.Stream<TableOutcome> inOrder() {
+        return ended.stream().map(outcomes::get);
+    }
+
+    private static String described(TableOutcome o) {
+        return o.table().display() + ": " + o.error();
     }
 
     @Override

@@ -106,6 +106,24 @@ public final class Watermarks {
         }
     }
 
+    /**
+     * The warning for a cursor watermark at the end of time, or null: {@code infinity} (timestamps, dates),
+     * {@code Infinity} or {@code NaN} (numeric, floating point) sort after every other value, so once the watermark is
+     * there every later change of the table, with a real cursor value, sorts before it and is skipped. ({@code
+     * -infinity} sorts first, so it hides nothing.)
+     */
+    public static String endOfTimeWarning(String schema, String transfer, String sourceTable, String cursorColumn, String value) {
+        if (value == null || !(value.equalsIgnoreCase("infinity") || value.equalsIgnoreCase("nan"))) {
+            return null;
+        }
+        String column = Sql.displayIdent(cursorColumn);
+        return "transfer '" + transfer + "': " + sourceTable + " has a row whose cursor " + column + " is '" + value + "', which"
+                + " sorts after every other value: the watermark is now '" + value + "', and every later change of the table"
+                + " is skipped. Give such rows a real " + column + " at the source (or leave them out with a filter such as "
+                + column + " <> '" + value + "'), then delete the table's row in " + Sql.displayIdent(schema) + "." + TABLE
+                + " (transfer '" + transfer + "', source_table '" + sourceTable + "') so that the next run reads it again";
+    }
+
     private static List<String> list(Array a) throws SQLException {
         return a == null ? null : Arrays.asList((String[]) a.getArray());
     }

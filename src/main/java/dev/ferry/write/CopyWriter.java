@@ -34,6 +34,7 @@ import org.postgresql.copy.CopyIn;
  */
 public final class CopyWriter {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("dev.ferry.transfer");
     static final int BUFFER = 256 * 1024;
     static final String STAGE = "_ferry_stage";
 
@@ -54,9 +55,13 @@ public final class CopyWriter {
             }
             target = "pg_temp." + STAGE;
         }
-        Copied copied = copy(con, target, t, batch);
+        // a full refresh is one query for the whole table: a shutdown abandons it, as it does a bulk one (the old table stays)
+        Copied copied = copy(con, target, t, batch, mode == Mode.FULL_REFRESH ? read::stopRequested : () -> false);
         load.readBy("query");
         load.addRows(copied.rows);
+        if (copied.stopped) {
+            return; // not drained: the table's finish reports the run interrupted
+        }
         int cursorIndex = read.spec().cursor() == null ? -1 : t.indexOf(read.spec().cursor());
         String lastCursor = copied.last == null || cursorIndex < 0 ? null : text(copied.last[cursorIndex]);
         List<String> lastKey = copied.last == null ? null : keyOf(copied.last, t);
@@ -90,6 +95,11 @@ public final class CopyWriter {
         } else if (phase == TableRead.Phase.MAIN && lastKey != null) {
             Watermarks.save(con, load.schema(), spec.name(), sourceTable, load.run().id(),
                     new Watermarks.State(mode.key(), spec.cursor(), t.key(), lastCursor, lastKey, null, null));
+            String warning = Watermarks.endOfTimeWarning(load.schema(), spec.name(), sourceTable, spec.cursor(), lastCursor);
+            if (warning != null && read.firstEndOfTime()) {
+                LOG.warn(warning);
+                RunHistory.note(con, load.schema(), load.recordId(), List.of(warning)); // with the batch that moved it there
+            }
         }
         RunHistory.progress(con, load.schema(), load.recordId(), load.rows());
         dev.ferry.state.Lease.check(con, load.schema(), spec.name(), load.run().id());
@@ -146,10 +156,11 @@ public final class CopyWriter {
         }
     }
 
-    private record Copied(long rows, byte[][] last) {
+    private record Copied(long rows, byte[][] last, boolean stopped) {
     }
 
-    private static Copied copy(Connection con, String target, SourceTable t, RowBatch batch) throws SQLException, IOException {
+    private static Copied copy(Connection con, String target, SourceTable t, RowBatch batch, java.util.function.BooleanSupplier stop)
+            throws SQLException, IOException {
         String copy = "COPY " + target + " (" + Sql.idents(DestinationSchema.copyColumns(t)) + ") FROM STDIN";
         CopyIn in = con.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
         long rows = 0;
@@ -159,6 +170,9 @@ public final class CopyWriter {
         try {
             CopyTextEncoder encoder = new CopyTextEncoder(new CopyInStream(in), BUFFER);
             while (it.hasNext()) {
+                if (stop.getAsBoolean()) {
+                    return new Copied(rows, last, true); // the finally cancels the COPY and closes the result set
+                }
                 byte[][] row = it.next();
                 encoder.writeRow(row, batch.appendedFields());
                 last = row;
@@ -179,7 +193,7 @@ public final class CopyWriter {
                 }
             }
         }
-        return new Copied(rows, last);
+        return new Copied(rows, last, false);
     }
 
     /** Hands the encoder's full buffers to COPY without another copy. */
