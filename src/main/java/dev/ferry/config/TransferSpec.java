@@ -233,8 +233,9 @@ public record TransferSpec(
             }
         }
         String webhook = blankToNull(p.get("webhook"));
-        if (webhook != null && !webhook.matches("(?i)https?://.+")) {
-            problems.add(where.apply("webhook") + ": " + label + ": parameter 'webhook' must be an http:// or https:// URL");
+        String webhookProblem = webhook == null ? null : WebhookUrl.problem(webhook);
+        if (webhookProblem != null) {
+            problems.add(where.apply("webhook") + ": " + label + ": parameter 'webhook' " + webhookProblem);
         }
 
         if (problems.size() > before) {
