@@ -3,6 +3,9 @@ package dev.ferry.config;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.http.HttpRequest;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 
 /**
  * Webhook URLs, which may carry a token in their user info, query or fragment: checked once at startup, and shown
@@ -70,23 +73,42 @@ public final class WebhookUrl {
         }
     }
 
-    /** Text (an exception's message, say) with the URL in it, if any, shown as {@link #display} shows it. */
+    /**
+     * Text (an exception's message, say) with the URL in it, if any, shown as {@link #display} shows it, and any piece
+     * of its user info, query or fragment (a parameter's value, say) masked.
+     */
     public static String redact(String text, String url) {
         if (text == null || url == null) {
             return text;
         }
-        String shown = display(url);
-        String out = text.replace(url, shown);
+        String out = text.replace(url, display(url));
+        List<String> parts = new ArrayList<>();
         try {
             URI u = new URI(url);
-            for (String part : new String[] {u.getRawUserInfo(), u.getRawQuery(), u.getRawFragment(), u.getUserInfo(),
-                    u.getQuery(), u.getFragment()}) {
-                if (part != null && !part.isEmpty()) {
-                    out = out.replace(part, "***");
+            for (String info : new String[] {u.getRawUserInfo(), u.getUserInfo()}) {
+                if (info != null) {
+                    parts.add(info);
+                    parts.add(info.substring(info.indexOf(':') + 1)); // the password
                 }
             }
+            for (String query : new String[] {u.getRawQuery(), u.getQuery()}) {
+                if (query != null) {
+                    parts.add(query);
+                    for (String param : query.split("[&;]")) {
+                        parts.add(param.substring(param.indexOf('=') + 1)); // the value, not the parameter's name
+                    }
+                }
+            }
+            parts.add(u.getRawFragment());
+            parts.add(u.getFragment());
         } catch (URISyntaxException e) {
-            // a URL that does not parse was refused at startup
+            return out; // a URL that does not parse was refused at startup
+        }
+        // longest first, so that a whole query goes before the values inside it; values too short to be a token are
+        // left, or a message would be riddled with masks
+        for (String p : parts.stream().filter(x -> x != null && x.length() >= 4).distinct()
+                .sorted(Comparator.comparingInt(String::length).reversed()).toList()) {
+            out = out.replace(p, "***");
         }
         return out;
     }

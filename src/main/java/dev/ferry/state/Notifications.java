@@ -69,8 +69,8 @@ public final class Notifications {
             response = client().send(request, HttpResponse.BodyHandlers.discarding());
         } catch (IOException e) {
             // Camel logs this message on every retry: it must show the URL as display() does, and nothing else of it
-            throw new IOException(WebhookUrl.redact("webhook " + WebhookUrl.display(url) + " unreachable: "
-                    + e.getClass().getSimpleName() + (e.getMessage() != null ? " " + e.getMessage() : ""), url));
+            throw new IOException("webhook " + WebhookUrl.display(url) + " unreachable: " + e.getClass().getSimpleName()
+                    + (e.getMessage() != null ? " " + WebhookUrl.redact(e.getMessage(), url) : ""));
         }
         if (response.statusCode() / 100 != 2) {
             throw new IOException("webhook " + WebhookUrl.display(url) + " answered HTTP " + response.statusCode());
