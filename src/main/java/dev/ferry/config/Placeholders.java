@@ -14,9 +14,10 @@ import org.apache.camel.util.IOHelper;
  *
  * <p>Camel would resolve placeholders again inside whatever a placeholder yields, so a password such as
  * {@code p{{a}}b}} in an environment variable stopped the start (and Camel's message printed it). Here only text
- * written in the configuration is parsed: {@code {{env:NAME}}} and other functions, {@code {{other.key}}} (that key's
- * configured text is parsed in turn) and {@code {{key:default}}}. What an environment variable, a function or a file
- * yields is a value, used as it is. In configured text, {@code \{{} stands for a literal {@code {{} (written
+ * written in the configuration (the properties file, or a JVM system property) is parsed: {@code {{env:NAME}}} and
+ * other functions, {@code {{other.key}}} (that key's configured text is parsed in turn) and {@code {{key:default}}}.
+ * What an environment variable (named in a placeholder, or overriding a key as Camel allows:
+ * {@code FERRY_WEBHOOK_TOKEN}), a function or a file yields is a value, used as it is. In configured text, {@code \{{} stands for a literal {@code {{} (written
  * {@code \\{{} in a .properties file, whose format eats one backslash); a {@code }}} outside a placeholder is
  * literal as it is.
  *
@@ -44,25 +45,25 @@ public final class Placeholders {
      * @param secret whether the value must not be hinted at in a problem (passwords, keys, tokens, webhook URLs)
      */
     public static String value(CamelContext camel, String key, boolean secret) {
-        String raw = raw(camel.getPropertiesComponent(), key);
-        return raw == null ? null : resolve(camel, raw, secret);
+        return lookup(camel.getPropertiesComponent(), key, secret, new HashSet<>());
     }
 
-    /** Configured text (a property's, or a route parameter's) with its placeholders resolved once. */
+    /** Configured text (a route parameter's, say) with its placeholders resolved once. */
     public static String resolve(CamelContext camel, String text, boolean secret) {
         return resolve(camel.getPropertiesComponent(), text, secret, new HashSet<>());
     }
 
-    private static String raw(PropertiesComponent pc, String key) {
-        String v = IOHelper.lookupEnvironmentVariable(key);
-        if (v == null) {
-            v = System.getProperty(key);
+    private static String lookup(PropertiesComponent pc, String key, boolean secret, Set<String> seen) {
+        String env = IOHelper.lookupEnvironmentVariable(key);
+        if (env != null) {
+            return env; // what a variable holds is a value, never parsed
         }
-        if (v == null) {
+        String text = System.getProperty(key);
+        if (text == null) {
             Object o = pc.loadProperties(key::equals).get(key);
-            v = o == null ? null : o.toString();
+            text = o == null ? null : o.toString();
         }
-        return v;
+        return text == null ? null : resolve(pc, text, secret, seen);
     }
 
     private static String resolve(PropertiesComponent pc, String text, boolean secret, Set<String> seen) {
@@ -113,10 +114,10 @@ public final class Placeholders {
         if (!seen.add(key)) {
             return fail("its placeholder {{" + key + "}} refers back to itself", secret);
         }
-        String raw = raw(pc, key);
         try {
-            if (raw != null) {
-                return resolve(pc, raw, secret, seen);
+            String v = lookup(pc, key, secret, seen);
+            if (v != null) {
+                return v;
             }
         } finally {
             seen.remove(key);

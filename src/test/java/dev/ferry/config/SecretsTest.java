@@ -158,6 +158,16 @@ class SecretsTest {
         assertSameRows(src, dst, "from_env");
         outputs.add(fromEnv.output());
 
+        // from environment variables that override the file's keys, as Camel lets them: values too
+        dir = FerryHarness.write(new TestDb(src.server(), src.database(), src.user(), "set by FERRY_SOURCE_SRC_PASSWORD"),
+                new TestDb(dst.server(), dst.database(), dst.user(), "set by FERRY_DESTINATION_DST_PASSWORD"), "from_env_key",
+                yaml, Map.of());
+        Run fromEnvKey = ferry(dir, Map.of("FERRY_SOURCE_SRC_PASSWORD", BRACE_PASSWORD,
+                "FERRY_DESTINATION_DST_PASSWORD", ENV_TEXT_PASSWORD), "sync", "t");
+        assertThat(fromEnvKey.status()).as(fromEnvKey.output()).isZero();
+        assertSameRows(src, dst, "from_env_key");
+        outputs.add(fromEnvKey.output());
+
         // from password files, with a trailing newline
         Path srcFile = Files.createTempFile("src-password", "");
         Files.writeString(srcFile, BRACE_PASSWORD + "\n");
@@ -193,7 +203,7 @@ class SecretsTest {
         outputs.add(unescaped.output());
 
         try (Connection d = dst.admin()) {
-            for (String schema : List.of("from_env", "from_file", "from_props")) {
+            for (String schema : List.of("from_env", "from_env_key", "from_file", "from_props")) {
                 outputs.add(String.join("\n", Dumps.rows(d, "SELECT t::text FROM " + schema + "._ferry_runs t")));
             }
         }
