@@ -354,4 +354,11 @@ public record TransferSpec(
     public String scheduleText() {
         return cron != null ? "cron " + cron : "every " + Durations.format(every);
     }
+
+    /** Not the record's own, which would print the webhook URL and any token in it. */
+    @Override
+    public String toString() {
+        return "transfer " + name + " (" + source + " -> " + destination + ", " + (mode == null ? "?" : mode.key())
+                + (webhook == null ? "" : ", webhook " + WebhookUrl.display(webhook)) + ")";
+    }
 }

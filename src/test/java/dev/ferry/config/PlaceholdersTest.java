@@ -1,5 +1,9 @@
 package dev.ferry.config;
 
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
 import org.apache.camel.CamelContext;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.Test;
@@ -57,5 +61,11 @@ class PlaceholdersTest {
         assertThat(WebhookUrl.problem("http://bad_host/x?SECRET")).doesNotContain("SECRET");
         assertThat(WebhookUrl.tokenProblem("abc.DEF-123_~+/=")).isNull();
         assertThat(WebhookUrl.tokenProblem("ab\ncd")).doesNotContain("ab").contains("character 3");
+
+        List<String> problems = new ArrayList<>();
+        TransferSpec spec = TransferSpec.parse(Map.of("name", "t", "source", "s", "destination", "d", "tables", "a.b",
+                "every", "1h", "webhook", url), p -> "routes", problems);
+        assertThat(problems).isEmpty();
+        assertThat(spec.toString()).contains("webhook https://hooks.example.com:8443/a/b").doesNotContain("SECRET");
     }
 }
