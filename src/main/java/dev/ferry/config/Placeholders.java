@@ -17,9 +17,9 @@ import org.apache.camel.util.IOHelper;
  * written in the configuration (the properties file, or a JVM system property) is parsed: {@code {{env:NAME}}} and
  * other functions, {@code {{other.key}}} (that key's configured text is parsed in turn) and {@code {{key:default}}}.
  * What an environment variable (named in a placeholder, or overriding a key as Camel allows:
- * {@code FERRY_WEBHOOK_TOKEN}), a function or a file yields is a value, used as it is. In configured text, {@code \{{} stands for a literal {@code {{} (written
- * {@code \\{{} in a .properties file, whose format eats one backslash); a {@code }}} outside a placeholder is
- * literal as it is.
+ * {@code FERRY_WEBHOOK_TOKEN}), a function or a file yields is a value, used as it is. In configured text, a
+ * backslash before two opening braces stands for those braces (written with two backslashes in a .properties file,
+ * whose format eats one); two closing braces outside a placeholder are literal as they are.
  *
  * <p>Problems never quote the value: for a secret they name at most the environment variable to set.
  */

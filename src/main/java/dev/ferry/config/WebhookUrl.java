@@ -34,7 +34,7 @@ public final class WebhookUrl {
             return "must be an http:// or https:// URL";
         }
         if (uri.getHost() == null) {
-            return "has no valid host name (" + display(url) + ")";
+            return "has no valid host name";
         }
         try {
             HttpRequest.newBuilder(uri);
