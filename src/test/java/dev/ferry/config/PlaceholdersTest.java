@@ -26,7 +26,7 @@ class PlaceholdersTest {
             pc.addInitialProperty("t.ref", "{{t.sys}}-x");
             pc.addInitialProperty("t.sys", "{{sys:ferry.test.placeholder.value}}");
             pc.addInitialProperty("t.escaped", "p\\{{a}}b}} and }} alone");
-            pc.addInitialProperty("t.defaults", "[{{t.missing:dflt}}][{{?t.missing}}]");
+            pc.addInitialProperty("t.defaults", "[{{t.missing:dflt}}][{{?t.missing}}][{{env:FERRY_TEST_SURELY_UNSET_TOKEN:5432}}]");
             pc.addInitialProperty("t.loop", "a{{t.loop}}");
             pc.addInitialProperty("t.unescaped", "x{{hidden}}y");
             pc.addInitialProperty("t.unclosed", "ab{{cd");
@@ -34,7 +34,7 @@ class PlaceholdersTest {
 
             assertThat(Placeholders.value(camel, "t.ref", false)).isEqualTo("p{{a}}b}}-x");
             assertThat(Placeholders.value(camel, "t.escaped", false)).isEqualTo("p{{a}}b}} and }} alone");
-            assertThat(Placeholders.value(camel, "t.defaults", false)).isEqualTo("[dflt][]");
+            assertThat(Placeholders.value(camel, "t.defaults", false)).isEqualTo("[dflt][][5432]");
             assertThat(Placeholders.value(camel, "t.absent", false)).isNull();
             assertThatThrownBy(() -> Placeholders.value(camel, "t.loop", false)).hasMessageContaining("refers back to itself");
             assertThatThrownBy(() -> Placeholders.value(camel, "t.unescaped", false)).hasMessage("property hidden is not set");
