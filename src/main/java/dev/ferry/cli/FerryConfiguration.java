@@ -8,8 +8,11 @@ import dev.ferry.config.ConfigException;
 import dev.ferry.config.ConnectionSettings;
 import dev.ferry.config.Connections;
 import dev.ferry.config.Durations;
+import dev.ferry.config.Placeholders;
 import dev.ferry.config.RouteFiles;
+import dev.ferry.config.Secret;
 import dev.ferry.config.TransferCatalog;
+import dev.ferry.config.WebhookUrl;
 import dev.ferry.read.BatchPlanner;
 import dev.ferry.read.RawRowMapperFactory;
 import dev.ferry.state.Failures;
@@ -59,7 +62,7 @@ public final class FerryConfiguration implements CamelConfiguration {
 
         Connections connections = Connections.fromProperties(camel, configName);
         List<String> problems = new ArrayList<>(connections.problems());
-        bindBeans(camel, catalog, connections);
+        bindBeans(camel, catalog, connections, problems);
 
         Connections validated = connections;
         try {
@@ -110,7 +113,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         };
     }
 
-    private static void bindBeans(CamelContext camel, TransferCatalog catalog, Connections connections) {
+    private static void bindBeans(CamelContext camel, TransferCatalog catalog, Connections connections, List<String> problems) {
         camel.getRegistry().bind(CATALOG, catalog);
         camel.getRegistry().bind(CONNECTIONS, connections);
         for (ConnectionSettings s : connections.sources().values()) {
@@ -131,7 +134,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryRetries", retries);
         camel.getRegistry().bind("ferryRetryWhile", (Predicate) retries::isTransient);
         camel.getRegistry().bind("ferryBeforeRetry", (Processor) retries::beforeRetry);
-        camel.getRegistry().bind("ferryNotifications", notifications(camel));
+        camel.getRegistry().bind("ferryNotifications", notifications(camel, connections.configName(), problems));
         camel.getRegistry().bind("ferryTables", new TableLoads(connections, shutdown));
         camel.getRegistry().bind("ferryBatches", new BatchPlanner());
         camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
@@ -149,10 +152,33 @@ public final class FerryConfiguration implements CamelConfiguration {
         quartz.setProperties(new java.util.HashMap<>(qp));
     }
 
-    /** Run notifications, with the default webhook from {@code ferry.webhook.url} (and {@code ferry.webhook.token}). */
-    private static Notifications notifications(CamelContext camel) {
-        String url = camel.getPropertiesComponent().resolveProperty("ferry.webhook.url").filter(s -> !s.isBlank()).orElse(null);
-        String token = camel.getPropertiesComponent().resolveProperty("ferry.webhook.token").orElse(null);
-        return new Notifications(url, new dev.ferry.config.Secret(token));
+    /**
+     * Run notifications, with the default webhook from {@code ferry.webhook.url} (and {@code ferry.webhook.token}), both
+     * checked now so that a bad one stops the start with a problem that names the key and never quotes the value.
+     */
+    private static Notifications notifications(CamelContext camel, String configName, List<String> problems) {
+        String url = null;
+        String token = null;
+        try {
+            url = Placeholders.value(camel, "ferry.webhook.url", true);
+            String urlProblem = url == null || url.isBlank() ? null : WebhookUrl.problem(url.strip());
+            if (urlProblem != null) {
+                problems.add(configName + ": ferry.webhook.url " + urlProblem);
+            }
+        } catch (Placeholders.Unresolved e) {
+            problems.add(configName + ": ferry.webhook.url: cannot resolve its value: " + e.getMessage());
+        }
+        try {
+            token = Placeholders.value(camel, "ferry.webhook.token", true);
+            // a token read from a secret file or variable often ends with a newline, never part of it
+            token = token == null ? null : token.strip();
+            String tokenProblem = token == null ? null : WebhookUrl.tokenProblem(token);
+            if (tokenProblem != null) {
+                problems.add(configName + ": ferry.webhook.token " + tokenProblem);
+            }
+        } catch (Placeholders.Unresolved e) {
+            problems.add(configName + ": ferry.webhook.token: cannot resolve its value: " + e.getMessage());
+        }
+        return new Notifications(url == null || url.isBlank() ? null : url.strip(), new Secret(token));
     }
 }

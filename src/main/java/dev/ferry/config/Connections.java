@@ -31,8 +31,9 @@ import org.postgresql.ds.PGSimpleDataSource;
  *
  * <p>Keys: {@code ferry.source.<name>.hostname|port|database|user|password} and the same under
  * {@code ferry.destination.<name>.} plus {@code schema}; optionally {@code passwordFile}, {@code connectTimeout},
- * {@code sslmode}, {@code sslrootcert}, and {@code ssh.*} for a tunnel through a bastion host. Values may use Camel
- * placeholders such as {@code {{env:APP_DB_PASSWORD}}}, so secrets can stay out of the file.
+ * {@code sslmode}, {@code sslrootcert}, and {@code ssh.*} for a tunnel through a bastion host. Values may use
+ * placeholders such as {@code {{env:APP_DB_PASSWORD}}}, so secrets can stay out of the file; they are resolved once
+ * ({@link Placeholders}), so what a variable or file holds is used as it is.
  *
  * <p>Pools are created on first use, so reading the configuration needs no network. Users and passwords reach
  * pgjdbc as connection properties, never inside a URL, so any character works in them.
@@ -51,6 +52,8 @@ public final class Connections implements AutoCloseable {
             "ssh.privateKeyFile", "ssh.passphrase", "ssh.passphraseFile", "ssh.knownHosts", "ssh.hostKeyFingerprint",
             "ssh.acceptAnyHostKey");
     static final Set<String> DESTINATION_KEYS;
+    /** Fields whose values are never hinted at in a problem. */
+    static final Set<String> SECRET_KEYS = Set.of("password", "ssh.privateKey", "ssh.passphrase");
 
     static {
         Set<String> d = new HashSet<>(SOURCE_KEYS);
@@ -117,10 +120,13 @@ public final class Connections implements AutoCloseable {
             }
             String value;
             try {
-                value = camel.resolvePropertyPlaceholders("{{" + key + "}}");
-            } catch (RuntimeException e) {
-                problems.add(configName + ": " + key + ": cannot resolve its value: " + placeholderProblem(e));
+                value = Placeholders.value(camel, key, SECRET_KEYS.contains(field));
+            } catch (Placeholders.Unresolved e) {
+                problems.add(configName + ": " + key + ": cannot resolve its value: " + e.getMessage());
                 continue;
+            }
+            if (value == null) {
+                value = ""; // listed (a system property Camel's lookup skips), so set
             }
             (source ? sourceKeys : destinationKeys).computeIfAbsent(name, n -> new LinkedHashMap<>()).put(field, value);
         }
@@ -139,19 +145,6 @@ public final class Connections implements AutoCloseable {
             }
         });
         return new Connections(sources, destinations, configName, sourceKeys.keySet(), destinationKeys.keySet(), problems);
-    }
-
-    private static String placeholderProblem(RuntimeException e) {
-        String msg = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-        // Camel says "Property with key [env:X] not found"; say which variable to set instead.
-        int env = msg.indexOf("[env:");
-        if (env >= 0) {
-            int end = msg.indexOf(']', env);
-            String var = msg.substring(env + 5, end > 0 ? end : msg.length());
-            int colon = var.indexOf(':');
-            return "environment variable " + (colon > 0 ? var.substring(0, colon) : var) + " is not set";
-        }
-        return msg;
     }
 
     private static ConnectionSettings build(ConnectionSettings.Role role, String name, Map<String, String> fields,

@@ -163,8 +163,8 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                 String value = e.getValue() == null ? null : e.getValue().toString();
                 if (value != null && value.contains("{{")) {
                     try {
-                        value = camel.resolvePropertyPlaceholders(value);
-                    } catch (RuntimeException ex) {
+                        value = Placeholders.resolve(camel, value, key.equals("webhook"));
+                    } catch (Placeholders.Unresolved ex) {
                         problems.add(where.apply(key) + ": transfer '" + name + "': parameter '" + key + "': " + ex.getMessage());
                         continue;
                     }

@@ -233,8 +233,9 @@ public record TransferSpec(
             }
         }
         String webhook = blankToNull(p.get("webhook"));
-        if (webhook != null && !webhook.matches("(?i)https?://.+")) {
-            problems.add(where.apply("webhook") + ": " + label + ": parameter 'webhook' must be an http:// or https:// URL");
+        String webhookProblem = webhook == null ? null : WebhookUrl.problem(webhook);
+        if (webhookProblem != null) {
+            problems.add(where.apply("webhook") + ": " + label + ": parameter 'webhook' " + webhookProblem);
         }
 
         if (problems.size() > before) {
@@ -352,5 +353,12 @@ public record TransferSpec(
     /** The schedule, for logs. */
     public String scheduleText() {
         return cron != null ? "cron " + cron : "every " + Durations.format(every);
+    }
+
+    /** Not the record's own, which would print the webhook URL and any token in it. */
+    @Override
+    public String toString() {
+        return "transfer " + name + " (" + source + " -> " + destination + ", " + (mode == null ? "?" : mode.key())
+                + (webhook == null ? "" : ", webhook " + WebhookUrl.display(webhook)) + ")";
     }
 }

@@ -11,6 +11,7 @@ import java.time.Instant;
 import java.util.Comparator;
 
 import dev.ferry.config.Secret;
+import dev.ferry.config.WebhookUrl;
 import org.apache.camel.Exchange;
 import org.apache.camel.util.json.JsonArray;
 import org.apache.camel.util.json.JsonObject;
@@ -22,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * data-export events) is POSTed to the transfer's webhook, or to {@code ferry.webhook.url}. The notify route retries a
  * failing webhook a few times; a webhook that still fails is logged and never fails the transfer.
  *
- * <p>Webhook URLs may carry tokens, so logs show only their scheme, host and path.
+ * <p>Webhook URLs may carry tokens, so logs and exception messages (which Camel logs on each retry) show only their
+ * scheme, host, port and path ({@link WebhookUrl#display}); URLs and the token were checked at startup.
  */
 public final class Notifications {
 
@@ -48,24 +50,32 @@ public final class Notifications {
         TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
         String url = url(run);
         String body = event(run).toJson();
-        HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
-                .header("Content-Type", "application/json")
-                .header("User-Agent", "ferry")
-                .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
-        if (!token.isEmpty()) {
-            req.header("Authorization", "Bearer " + token.reveal());
+        HttpRequest request;
+        try {
+            HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+                    .header("Content-Type", "application/json")
+                    .header("User-Agent", "ferry")
+                    .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+            if (!token.isEmpty()) {
+                req.header("Authorization", "Bearer " + token.reveal());
+            }
+            request = req.build();
+        } catch (IllegalArgumentException e) {
+            // its message quotes the URL or the header value; both were checked at startup, so this is a safety net
+            throw new IOException("webhook " + WebhookUrl.display(url) + ": the request cannot be built (" + e.getClass().getSimpleName() + ")");
         }
         HttpResponse<Void> response;
         try {
-            response = client().send(req.build(), HttpResponse.BodyHandlers.discarding());
+            response = client().send(request, HttpResponse.BodyHandlers.discarding());
         } catch (IOException e) {
-            throw new IOException("webhook " + display(url) + " unreachable: " + e.getClass().getSimpleName()
-                    + (e.getMessage() != null ? " " + e.getMessage() : ""));
+            // Camel logs this message on every retry: it must show the URL as display() does, and nothing else of it
+            throw new IOException("webhook " + WebhookUrl.display(url) + " unreachable: " + e.getClass().getSimpleName()
+                    + (e.getMessage() != null ? " " + WebhookUrl.redact(e.getMessage(), url) : ""));
         }
         if (response.statusCode() / 100 != 2) {
-            throw new IOException("webhook " + display(url) + " answered HTTP " + response.statusCode());
+            throw new IOException("webhook " + WebhookUrl.display(url) + " answered HTTP " + response.statusCode());
         }
-        LOG.info("transfer {}: {} sent to {}", run.spec().name(), type(run), display(url));
+        LOG.info("transfer {}: {} sent to {}", run.spec().name(), type(run), WebhookUrl.display(url));
     }
 
     /** The notify route's dead letter: the webhook failed every attempt. */
@@ -112,16 +122,6 @@ public final class Notifications {
         e.put("tables", tables);
         e.put("error", run.error());
         return e;
-    }
-
-    /** A URL without its query or credentials, for logs. */
-    static String display(String url) {
-        try {
-            URI u = URI.create(url);
-            return u.getScheme() + "://" + u.getHost() + (u.getPort() > 0 ? ":" + u.getPort() : "") + (u.getPath() == null ? "" : u.getPath());
-        } catch (IllegalArgumentException e) {
-            return "(a malformed URL)";
-        }
     }
 
     private HttpClient client() {
