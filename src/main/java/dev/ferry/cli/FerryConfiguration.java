@@ -9,6 +9,7 @@ import dev.ferry.config.ConnectionSettings;
 import dev.ferry.config.Connections;
 import dev.ferry.config.Durations;
 import dev.ferry.config.Placeholders;
+import dev.ferry.config.ReservedNames;
 import dev.ferry.config.RouteFiles;
 import dev.ferry.config.Secret;
 import dev.ferry.config.TransferCatalog;
@@ -62,6 +63,12 @@ public final class FerryConfiguration implements CamelConfiguration {
 
         Connections connections = Connections.fromProperties(camel, configName);
         List<String> problems = new ArrayList<>(connections.problems());
+        for (ConnectionSettings d : connections.destinations().values()) {
+            String reserved = ReservedNames.schemaProblem(d.schema());
+            if (reserved != null) {
+                problems.add(configName + ": ferry.destination." + d.name() + ".schema: " + reserved);
+            }
+        }
         bindBeans(camel, catalog, connections, problems);
 
         Connections validated = connections;

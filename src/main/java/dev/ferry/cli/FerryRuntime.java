@@ -10,6 +10,7 @@ import java.util.Properties;
 import dev.ferry.config.ConfigException;
 import dev.ferry.config.Connections;
 import dev.ferry.config.Durations;
+import dev.ferry.config.RouteFiles;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.state.TransferRun;
 import org.apache.camel.CamelContext;
@@ -51,6 +52,11 @@ public final class FerryRuntime implements AutoCloseable {
         }
         if (!Files.isDirectory(routes)) {
             problems.add(routes + ": no such folder; pass --routes DIR to name the folder of YAML routes (default ./routes)");
+        }
+        if (problems.isEmpty()) {
+            // what Camel cannot even load routes from (bad YAML, a missing or empty parameter): it would stop at it
+            // without a file and line
+            problems.addAll(RouteFiles.scan(routes, TransferCatalog.TEMPLATE_ID).problems());
         }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);

@@ -142,6 +142,13 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                         + " and '-', starting with a letter or digit");
                 continue;
             }
+            String clash = files.routeDeclaring(name);
+            if (clash != null) {
+                // Camel would replace that route with the transfer's, and every run would then fail
+                problems.add(where.apply("name") + ": transfer name '" + name + "' is the id of the route declared at " + clash
+                        + ", and a transfer's name is its route id; rename the transfer");
+                continue;
+            }
             if (transfers.containsKey(name)) {
                 problems.add(where.apply("name") + ": transfer name '" + name + "' is used twice; names must be unique");
                 continue;

@@ -85,6 +85,16 @@ public record TransferSpec(
         if (tablesText != null) {
             try {
                 tables = TableRef.parseList(tablesText);
+                for (TableRef t : tables) {
+                    if (ReservedNames.isFerrys(t.name())) {
+                        // it would land on (or be dropped as) Ferry's own table of that name in the destination schema
+                        problems.add(where.apply("tables") + ": " + label + ": parameter 'tables': " + t.display() + " would be"
+                                + " written to a destination table named " + Sql.displayIdent(t.name()) + ", but names starting with "
+                                + ReservedNames.PREFIX + " are " + ReservedNames.TABLES + "; to copy it, list a view of it under another"
+                                + " name, e.g. CREATE VIEW " + Sql.qualified(t.schema(), t.name().substring(1))
+                                + " AS SELECT * FROM " + t.quoted());
+                    }
+                }
             } catch (IllegalArgumentException e) {
                 problems.add(where.apply("tables") + ": " + label + ": parameter 'tables': " + e.getMessage());
             }
@@ -109,9 +119,7 @@ public record TransferSpec(
         if (cron != null) {
             String cronProblem = Schedules.cronProblem(cron);
             if (cronProblem != null) {
-                problems.add(where.apply("cron") + ": " + label + ": parameter 'cron': '" + cron + "' is not a valid Quartz cron"
-                        + " expression (" + cronProblem + "); Quartz cron has six or seven fields starting with seconds,"
-                        + " e.g. \"0 */15 * * * ?\"");
+                problems.add(where.apply("cron") + ": " + label + ": parameter 'cron': " + cronProblem);
             }
         }
         if (everyText != null) {

@@ -3,6 +3,7 @@ package dev.ferry.read;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
 import dev.ferry.config.TableRef;
 import dev.ferry.config.TransferSpec;
@@ -82,6 +83,16 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
             boolean wanted = spec.columns().isEmpty() ? !spec.excludeColumns().contains(c) : spec.columns().contains(c);
             if (wanted) {
                 keep.add(c);
+            }
+        }
+        for (String c : keep) {
+            if (ReservedNames.isFerrys(c)) {
+                // it would clash with the metadata column or keyset column of that name: refused before any write
+                boolean listed = !spec.columns().isEmpty();
+                throw new SourceTableException(SourceTableException.Kind.SHAPE, where + "column " + Sql.displayIdent(c)
+                        + " has a name Ferry keeps for itself: names starting with " + ReservedNames.PREFIX + " are "
+                        + ReservedNames.COLUMNS + "; " + (listed ? "remove it from 'columns'" : "leave it out with"
+                        + " { name: excludeColumns, value: " + Sql.displayIdent(c) + " }"), listed ? "columns" : "excludeColumns");
             }
         }
         List<String> needed = new ArrayList<>(k);

@@ -34,21 +34,23 @@ public final class Retries {
         if (failure == null || shutdown.requested() || !decision.isTransient(failure)) {
             return false;
         }
-        int done = exchange.getIn().getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class);
+        // Camel counts the retry it is deciding on before asking: 1 on the first failure. retryAttempts is how many
+        // retries follow the first attempt, so retry number retryAttempts is still allowed.
+        int retry = exchange.getIn().getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class);
         TransferSpec spec = catalog.contains(exchange.getFromRouteId()) ? catalog.get(exchange.getFromRouteId()) : null;
         int allowed = spec == null ? 0 : spec.retryAttempts();
-        return done < allowed;
+        return retry <= allowed;
     }
 
-    /** Logs each retry, with its cause. */
+    /** Logs each retry, with its cause: retry k is attempt k + 1 of retryAttempts + 1. */
     public void beforeRetry(Exchange exchange) {
-        int attempt = exchange.getIn().getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class);
+        int retry = exchange.getIn().getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class);
         TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
         Object table = exchange.getProperty(Failures.SOURCE_TABLE);
         String what = run == null ? exchange.getFromRouteId() : run.spec().name();
         String cause = Errors.describe(failure(exchange), run);
         LOG.warn("transfer {}: {}retrying (attempt {} of {}) after a transient failure: {}", what,
-                table != null ? table + ": " : "", attempt + 1, run == null ? "?" : run.spec().retryAttempts() + 1, cause);
+                table != null ? table + ": " : "", retry + 1, run == null ? "?" : run.spec().retryAttempts() + 1, cause);
         Long record = exchange.getProperty(Failures.RECORD, Long.class);
         if (run != null && record != null && table != null) {
             try (java.sql.Connection c = connections.dataSource(run.destination()).getConnection()) {

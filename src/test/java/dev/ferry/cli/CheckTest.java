@@ -68,6 +68,18 @@ class CheckTest {
     }
 
     @Test
+    void aCursorThatIsAlsoTheKeyIsListedOnce() throws Exception {
+        TestDb[] db = databases("check_once");
+        Path dir = FerryHarness.write(db[0], db[1], "export", transfer("orders", "app.orders", "mode", "append", "cursor", "id"), Map.of());
+
+        Result r = check(dir);
+
+        assertThat(r.out()).contains("PASS  source 'src', transfer 'orders': can read app.orders (USAGE on its schema, SELECT on it;"
+                + " columns id present)");
+        assertThat(r.status()).isZero();
+    }
+
+    @Test
     void eachFailureSaysHowToFixIt() throws Exception {
         TestDb[] db = databases("check_bad");
         db[1].execute("REVOKE TEMPORARY, CREATE ON DATABASE \"" + db[1].database() + "\" FROM \"" + db[1].user() + "\"");

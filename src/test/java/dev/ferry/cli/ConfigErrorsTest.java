@@ -1,0 +1,134 @@
+package dev.ferry.cli;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.ferry.testing.FerryHarness;
+import org.junit.jupiter.api.Test;
+
+import static dev.ferry.testing.FerryHarness.transfer;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Configuration mistakes that Camel or PostgreSQL would otherwise meet first, without a file and line: each one stops
+ * the start with exit status 2, names where it is written and how to fix it, and does so the same way for
+ * {@code sync} and for {@code check} (one validation for both). None of these reach a database.
+ */
+class ConfigErrorsTest {
+
+    /** Connections that are never reached: every case below fails before connecting. */
+    static final Map<String, String> PROPS = Map.of(
+            "ferry.source.src.hostname", "127.0.0.1", "ferry.source.src.port", "1", "ferry.source.src.database", "s",
+            "ferry.source.src.user", "u",
+            "ferry.destination.dst.hostname", "127.0.0.1", "ferry.destination.dst.port", "1", "ferry.destination.dst.database", "d",
+            "ferry.destination.dst.user", "u", "ferry.destination.dst.schema", "export");
+
+    /** Runs {@code sync --all} and {@code check} on the folder; both must exit 2 with the same report. */
+    static String refused(Path dir) {
+        String first = null;
+        for (List<String> command : List.of(List.of("sync", "--all"), List.of("check"))) {
+            String[] args = new String[4 + command.size()];
+            args[0] = "--config";
+            args[1] = dir.resolve("application.properties").toString();
+            args[2] = "--routes";
+            args[3] = dir.resolve("routes").toString();
+            for (int i = 0; i < command.size(); i++) {
+                args[4 + i] = command.get(i);
+            }
+            String[] err = new String[1];
+            int status = CommandLineTest.captureErr(() -> Ferry.execute(args), err);
+            assertThat(status).as("%s: %s", command, err[0]).isEqualTo(Ferry.BAD_CONFIG);
+            assertThat(err[0]).as("%s", command).doesNotContain("NullPointerException").doesNotContain("\tat ");
+            if (first == null) {
+                first = err[0];
+            } else {
+                assertThat(err[0]).as("check reports what the start reports").isEqualTo(first);
+            }
+        }
+        return first;
+    }
+
+    static Path folder(String routes) throws Exception {
+        return FerryHarness.write(null, null, null, routes, PROPS);
+    }
+
+    @Test
+    void ferrysOwnTableNamesAreRefused() throws Exception {
+        String err = refused(folder(transfer("mirror", "app._ferry_state, app.orders, app._ferry_runs, app._ferry_leases,"
+                + " app._ferry_loads")));
+        for (String t : List.of("_ferry_state", "_ferry_runs", "_ferry_leases", "_ferry_loads")) {
+            assertThat(err).contains("routes/transfers.yaml:10: transfer 'mirror': parameter 'tables': app." + t + " would be"
+                    + " written to a destination table named " + t + ", but names starting with _ferry_ are Ferry's own tables"
+                    + " (_ferry_state, _ferry_runs, _ferry_leases, the load tables of a full refresh); to copy it, list a view"
+                    + " of it under another name, e.g. CREATE VIEW \"app\".\"" + t.substring(1) + "\" AS SELECT * FROM \"app\".\"" + t + "\"");
+        }
+        assertThat(err).doesNotContain("app.orders");
+    }
+
+    @Test
+    void transferNamesOfFerrysOwnRoutesAreRefused() throws Exception {
+        String err = refused(folder(transfer("ferry-table", "app.a") + transfer("ferry-failed", "app.b")
+                + transfer("ferry-notify", "app.c") + transfer("ok", "app.d")));
+        int line = 4;
+        for (String name : List.of("ferry-table", "ferry-failed", "ferry-notify")) {
+            assertThat(err).containsPattern("routes/transfers.yaml:" + line + ": transfer name '" + name + "' is the id of the"
+                    + " route declared at routes/ferry-pipeline.yaml:[0-9]+, and a transfer's name is its route id; rename the transfer");
+            line += 13;
+        }
+        assertThat(err).contains("3 configuration problems");
+    }
+
+    @Test
+    void yamlSyntaxErrorsNameFileAndLine() throws Exception {
+        String err = refused(folder(transfer("a", "app.a") + "- templatedRoute:\n    routeTemplateRef: ferry-transfer\n"
+                + "    parameters:\n      - { name: name, value: b\n"));
+        assertThat(err).contains("routes/transfers.yaml:18: not valid YAML: expected ',' or '}', but got <stream end>"
+                + " (while parsing a flow mapping that starts at line 17); fix the syntax");
+    }
+
+    @Test
+    void aTransferWithoutTablesNamesFileAndLine() throws Exception {
+        String err = refused(folder(transfer("a", "app.a") + "- templatedRoute:\n    routeTemplateRef: ferry-transfer\n"
+                + "    parameters:\n      - { name: name, value: b }\n      - { name: source, value: src }\n"
+                + "      - { name: destination, value: dst }\n      - { name: every, value: 1h }\n"));
+        assertThat(err).contains("routes/transfers.yaml:14: transfer 'b': parameter 'tables' is missing; add"
+                + " { name: tables, value: ... } (Schema-qualified source tables, comma-separated, e.g. \"shop.orders,"
+                + " shop.order_items\".)");
+    }
+
+    @Test
+    void aParameterWithoutAValueNamesFileAndLine() throws Exception {
+        String err = refused(folder(transfer("a", "app.a") + "      - { name: batchSize }\n      - name: fetchSize\n"
+                + "        value:\n"));
+        assertThat(err).contains("routes/transfers.yaml:14: transfer 'a': parameter 'batchSize' has no value; write"
+                + " { name: batchSize, value: ... }, or remove the line to use the default")
+                .contains("routes/transfers.yaml:15: transfer 'a': parameter 'fetchSize' has no value");
+    }
+
+    @Test
+    void aCronExpressionThatNeverFiresNamesFileAndLine() throws Exception {
+        String err = refused(folder(transfer("a", "app.a", "cron", "0 0 0 30 2 ?")
+                + transfer("b", "app.b", "cron", "0 0 0 1 1 ? 2001")));
+        assertThat(err).contains("routes/transfers.yaml:12: transfer 'a': parameter 'cron': '0 0 0 30 2 ?' never fires: no date"
+                + " from now on matches it (a day the month does not have, such as 30 February, or a year in the past); check"
+                + " its day-of-month, month and year fields")
+                .contains("routes/transfers.yaml:25: transfer 'b': parameter 'cron': '0 0 0 1 1 ? 2001' never fires");
+    }
+
+    @Test
+    void aDestinationSchemaPostgresReservesIsNamedByItsProperty() throws Exception {
+        Map<String, String> props = new HashMap<>(PROPS);
+        props.put("ferry.destination.dst.schema", "pg_temp");
+        props.putAll(Map.of("ferry.destination.sys.hostname", "127.0.0.1", "ferry.destination.sys.database", "d",
+                "ferry.destination.sys.user", "u", "ferry.destination.sys.schema", "pg_export"));
+        String err = refused(FerryHarness.write(null, null, null, transfer("a", "app.a") + transfer("b", "app.b", "destination", "sys"),
+                props));
+        assertThat(err).contains("application.properties: ferry.destination.dst.schema: 'pg_temp' is reserved by PostgreSQL:"
+                + " schema names starting with pg_ are its system schemas, and pg_temp is each session's temporary schema,"
+                + " dropped when the session ends; choose another name, e.g. export")
+                .contains("application.properties: ferry.destination.sys.schema: 'pg_export' is reserved by PostgreSQL:"
+                        + " schema names starting with pg_ are its system schemas; choose another name");
+    }
+}
