@@ -12,6 +12,8 @@ package dev.ferry.config;
 public final class ReservedNames {
 
     public static final String PREFIX = "_ferry_";
+    /** PostgreSQL's limit for an identifier, in bytes (NAMEDATALEN - 1). */
+    public static final int MAX_NAME_BYTES = 63;
 
     /** What the prefix covers, for messages. */
     static final String TABLES = "Ferry's own tables (_ferry_state, _ferry_runs, _ferry_leases, the load tables of a full refresh)";
@@ -31,6 +33,11 @@ public final class ReservedNames {
      * are PostgreSQL's own ({@code CREATE SCHEMA} refuses them, and {@code pg_temp} is each session's temporary schema).
      */
     public static String schemaProblem(String schema) {
+        if (schema != null && schema.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+            // PostgreSQL would silently cut it, and Ferry's catalog lookups by the whole name would never find it
+            return "'" + schema + "' is longer than PostgreSQL's " + MAX_NAME_BYTES + "-byte limit for names (it would be cut);"
+                    + " choose a shorter name";
+        }
         if (schema == null || !schema.startsWith("pg_")) {
             return null;
         }

@@ -26,7 +26,7 @@ public final class DestinationSchema {
 
     public static final String SYNCED_AT = "_ferry_synced_at";
     public static final String RUN_ID = "_ferry_run_id";
-    static final int MAX_IDENTIFIER_BYTES = 63;
+    static final int MAX_IDENTIFIER_BYTES = dev.ferry.config.ReservedNames.MAX_NAME_BYTES;
 
     private DestinationSchema() {
     }

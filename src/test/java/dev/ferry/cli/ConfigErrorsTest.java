@@ -123,12 +123,16 @@ class ConfigErrorsTest {
         props.put("ferry.destination.dst.schema", "pg_temp");
         props.putAll(Map.of("ferry.destination.sys.hostname", "127.0.0.1", "ferry.destination.sys.database", "d",
                 "ferry.destination.sys.user", "u", "ferry.destination.sys.schema", "pg_export"));
-        String err = refused(FerryHarness.write(null, null, null, transfer("a", "app.a") + transfer("b", "app.b", "destination", "sys"),
-                props));
+        props.putAll(Map.of("ferry.destination.big.hostname", "127.0.0.1", "ferry.destination.big.database", "d",
+                "ferry.destination.big.user", "u", "ferry.destination.big.schema", "ü".repeat(32)));
+        String err = refused(FerryHarness.write(null, null, null, transfer("a", "app.a") + transfer("b", "app.b", "destination", "sys")
+                + transfer("c", "app.c", "destination", "big"), props));
         assertThat(err).contains("application.properties: ferry.destination.dst.schema: 'pg_temp' is reserved by PostgreSQL:"
                 + " schema names starting with pg_ are its system schemas, and pg_temp is each session's temporary schema,"
                 + " dropped when the session ends; choose another name, e.g. export")
                 .contains("application.properties: ferry.destination.sys.schema: 'pg_export' is reserved by PostgreSQL:"
-                        + " schema names starting with pg_ are its system schemas; choose another name");
+                        + " schema names starting with pg_ are its system schemas; choose another name")
+                .contains("application.properties: ferry.destination.big.schema: '" + "ü".repeat(32) + "' is longer than"
+                        + " PostgreSQL's 63-byte limit for names (it would be cut); choose a shorter name");
     }
 }
