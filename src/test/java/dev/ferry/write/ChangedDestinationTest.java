@@ -123,6 +123,41 @@ class ChangedDestinationTest {
         bookkeepingDropped("chg" + table, "DROP TABLE export." + table);
     }
 
+    @Test
+    void aRunWhoseRunHistoryIsDroppedUnderItStillRecordsItsFailure() throws Exception {
+        TestDb[] db = IncrementalTest.databases("chg_midrun", ORDERS, FIRST_ROWS);
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", incremental());
+             Connection blocker = db[0].admin()) {
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            db[0].execute(MORE_ROWS);
+            // hold the run inside its read (its table's run record already written), and drop the run history meanwhile
+            blocker.setAutoCommit(false);
+            blocker.createStatement().execute("LOCK TABLE app.orders IN ACCESS EXCLUSIVE MODE");
+            java.util.concurrent.CompletableFuture<TransferRun> running = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return ferry.sync("orders");
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            IncrementalTest.awaitWaitingOnLock(db[0]);
+            db[1].execute("DROP TABLE export._ferry_runs");
+            blocker.rollback();
+            TransferRun failed = running.get(60, java.util.concurrent.TimeUnit.SECONDS);
+
+            assertThat(failed.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(failed.firstError()).contains("_ferry_runs");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.rows(d, "SELECT source_table || '|' || status || '|' || error FROM export._ferry_runs WHERE run_id = ?",
+                        failed.id())).as("the failure is recorded in the run history made again")
+                        .singleElement().asString().startsWith("app.orders|failed|").contains("_ferry_runs");
+            }
+            TransferRun next = ferry.sync("orders");
+            assertThat(next.status()).as("%s", next.firstError()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            IncrementalTest.assertSame(db[0], db[1], "orders", "id");
+        }
+    }
+
     private static void bookkeepingDropped(String prefix, String drop) throws Exception {
         TestDb[] db = IncrementalTest.databases(prefix, ORDERS, FIRST_ROWS);
         // one process, one Camel context, for both runs
