@@ -32,14 +32,22 @@ class ChangedDestinationTest {
 
     /** Runs once, lets {@code change} alter the destination, adds source rows, runs again; returns the second run. */
     private static TransferRun changeBetweenRuns(String prefix, String transfer, String... change) throws Exception {
+        return changeBetweenRuns(prefix, transfer, new String[0], change);
+    }
+
+    /** As above, with {@code destinationSetup} run on the destination first. */
+    private static TransferRun changeBetweenRuns(String prefix, String transfer, String[] destinationSetup, String... change)
+            throws Exception {
         TestDb[] db = IncrementalTest.databases(prefix, ORDERS, FIRST_ROWS);
+        if (destinationSetup.length > 0) {
+            db[1].execute(withWriter(destinationSetup, db[1]));
+        }
         try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer)) {
             TransferRun first = ferry.sync("orders");
             assertThat(first.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
             IncrementalTest.assertSame(db[0], db[1], "orders", "id");
 
-            // {writer}: Ferry's login role, which must own a table it writes
-            db[1].execute(java.util.Arrays.stream(change).map(c -> c.replace("{writer}", '"' + db[1].user() + '"')).toArray(String[]::new));
+            db[1].execute(withWriter(change, db[1]));
             db[0].execute(MORE_ROWS);
             TransferRun second = ferry.sync("orders");
 
@@ -75,6 +83,25 @@ class ChangedDestinationTest {
                 "ALTER TABLE export.orders_restored RENAME TO orders",
                 "ALTER TABLE export.orders ADD PRIMARY KEY (id)",
                 "ALTER TABLE export.orders OWNER TO {writer}");
+    }
+
+    /** {@code {writer}} in statements stands for Ferry's login role, which must own a table it writes. */
+    private static String[] withWriter(String[] statements, TestDb db) {
+        return java.util.Arrays.stream(statements).map(c -> c.replace("{writer}", '"' + db.user() + '"')).toArray(String[]::new);
+    }
+
+    @Test
+    void aTruncatedPartitionOfAPartitionedDestinationTableIsBackfilled() throws Exception {
+        changeBetweenRuns("chg_part", incremental(), new String[] {
+                "CREATE SCHEMA export AUTHORIZATION {writer}",
+                "CREATE TABLE export.orders (id bigint, customer_id int, note text, amount numeric(10,2), updated_at timestamptz,"
+                        + " deleted_at timestamptz, _ferry_synced_at timestamptz, _ferry_run_id uuid, PRIMARY KEY (id))"
+                        + " PARTITION BY RANGE (id)",
+                "CREATE TABLE export.orders_low PARTITION OF export.orders FOR VALUES FROM (MINVALUE) TO (21)",
+                "CREATE TABLE export.orders_high PARTITION OF export.orders FOR VALUES FROM (21) TO (MAXVALUE)",
+                "ALTER TABLE export.orders OWNER TO {writer}", "ALTER TABLE export.orders_low OWNER TO {writer}",
+                "ALTER TABLE export.orders_high OWNER TO {writer}"},
+                "TRUNCATE export.orders_low");
     }
 
     @Test
