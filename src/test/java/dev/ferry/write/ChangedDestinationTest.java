@@ -111,6 +111,28 @@ class ChangedDestinationTest {
     }
 
     @Test
+    void aWatermarkFromBeforeTablesWereRecordedResumesThenRecordsItsTable() throws Exception {
+        TestDb[] db = IncrementalTest.databases("chg_legacy", ORDERS, FIRST_ROWS);
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", incremental())) {
+            ferry.sync("orders");
+        }
+        // _ferry_state as an older Ferry left it
+        db[1].execute("ALTER TABLE export._ferry_state DROP COLUMN table_oid, DROP COLUMN table_storage");
+        db[0].execute(MORE_ROWS);
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", incremental())) {
+            TransferRun upgraded = ferry.sync("orders");
+            assertThat(upgraded.rows()).as("resumed: the table cannot be told changed, and was not").isEqualTo(5);
+            IncrementalTest.assertSame(db[0], db[1], "orders", "id");
+
+            db[1].execute("TRUNCATE export.orders");
+            db[0].execute("UPDATE app.orders SET note = 'changed', updated_at = now() WHERE id = 3");
+            TransferRun next = ferry.sync("orders");
+            assertThat(next.rows()).as("recorded by the upgraded run, so the truncation is seen").isEqualTo(45);
+            IncrementalTest.assertSame(db[0], db[1], "orders", "id");
+        }
+    }
+
+    @Test
     void ferrysOwnRewriteOfTheTableDoesNotStartItOver() throws Exception {
         // widening int to bigint rewrites the destination table (a new relfilenode): that is Ferry's change, not a loss
         TestDb[] db = IncrementalTest.databases("chg_own", ORDERS, FIRST_ROWS);
