@@ -6,6 +6,7 @@ import dev.ferry.state.TransferRun;
 import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -18,6 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * replaced between runs (it must start over from a backfill, not resume into a table that lost rows), or the schema
  * or a bookkeeping table is dropped while the same process keeps running (the next run must recreate it).
  */
+@Tag("versions")
 class ChangedDestinationTest {
 
     static final String ORDERS = IncrementalTest.ORDERS;
