@@ -175,7 +175,8 @@ public final class TableLoads {
             state = null;
         }
         String startedOver = null;
-        Watermarks.TableIdentity recorded = state == null ? null : Watermarks.recordedTable(con, load.schema(), spec.name(), sourceTable);
+        Watermarks.TableIdentity recorded = state == null ? null
+                : Watermarks.recordedTable(con, load.schema(), spec.name(), sourceTable);
         if (state != null && state.started()) {
             String change = changed(recorded, found);
             if (change != null) {

@@ -23,9 +23,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ChangedDestinationTest {
 
     static final String ORDERS = IncrementalTest.ORDERS;
-    static final String FIRST_ROWS = "INSERT INTO app.orders SELECT g, g % 7, 'n' || g, g, timestamptz '2025-01-01' + g * interval '1 second',"
-            + " NULL FROM generate_series(1, 40) g";
-    static final String MORE_ROWS = "INSERT INTO app.orders SELECT g, g % 7, 'later ' || g, g, now(), NULL FROM generate_series(41, 45) g";
+    static final String FIRST_ROWS = "INSERT INTO app.orders SELECT g, g % 7, 'n' || g, g,"
+            + " timestamptz '2025-01-01' + g * interval '1 second', NULL FROM generate_series(1, 40) g";
+    static final String MORE_ROWS = "INSERT INTO app.orders SELECT g, g % 7, 'later ' || g, g, now(), NULL"
+            + " FROM generate_series(41, 45) g";
     static final String STARTED_OVER = "read again from the start";
 
     static String incremental() {
