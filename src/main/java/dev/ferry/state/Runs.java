@@ -71,18 +71,18 @@ public final class Runs {
         try (Connection c = destination.getConnection()) {
             // the full setup (its ALTERs take locks that frequent runs need not queue on) once per process and schema,
             // and again whenever the catalog says a part is gone: dropped while this process kept running
-            boolean first = ensured.add(ensuredKey);
-            if (first || !bookkeepingPresent(c, schema)) {
-                if (!first) {
-                    LOG.warn("transfer {}: the destination schema {} or one of Ferry's tables in it ({}, {}, {}) is gone"
-                            + " (dropped while Ferry was running); creating it again", spec.name(), schema, RunHistory.TABLE,
-                            Watermarks.TABLE, Lease.TABLE);
-                }
-                try {
-                    ensureBookkeeping(c, schema);
-                } catch (SQLException | RuntimeException e) {
-                    ensured.remove(ensuredKey);
-                    throw e;
+            if (!ensured.contains(ensuredKey) || !bookkeepingPresent(c, schema)) {
+                synchronized (ensured) { // one setup at a time: another transfer's run may be making the same schema
+                    boolean before = ensured.contains(ensuredKey);
+                    if (!before || !bookkeepingPresent(c, schema)) {
+                        if (before) {
+                            LOG.warn("transfer {}: the destination schema {} or one of Ferry's tables in it ({}, {}, {}) is"
+                                    + " gone (dropped while Ferry was running); creating it again", spec.name(), schema,
+                                    RunHistory.TABLE, Watermarks.TABLE, Lease.TABLE);
+                        }
+                        ensureBookkeeping(c, schema);
+                        ensured.add(ensuredKey);
+                    }
                 }
             }
         }
