@@ -67,16 +67,46 @@ public final class Failures {
         String schema = run.destination().schema();
         // a direct connection with a short timeout: when the destination itself is the problem, fail fast
         try (Connection c = connections.openDirect(run.destination(), 5)) {
-            if (recordId != null && interrupted) {
-                RunHistory.interrupted(c, schema, recordId, rows, message);
-            } else if (recordId != null) {
-                RunHistory.fail(c, schema, recordId, rows, message);
-            } else if (table == null) {
-                RunHistory.runFailed(c, schema, run, message);
+            boolean recorded;
+            try {
+                write(c, schema, run, table, recordId, interrupted, rows, message);
+                // a table whose record could not even be created, because the run history was missing
+                recorded = recordId != null || table == null || !missingObject(error);
+            } catch (SQLException e) {
+                if (!missingObject(e)) {
+                    throw e;
+                }
+                recorded = false;
+            }
+            if (!recorded) {
+                // the run history (or its schema) was dropped under the run, likely the very failure being recorded:
+                // create it again and record the failure in a new row (the table's row, if any, went with it)
+                Runs.ensureBookkeeping(c, schema);
+                Long id = table == null ? null : RunHistory.start(c, schema, run, table, schema + "." + table.name());
+                write(c, schema, run, table, id, interrupted, rows, message);
+                LOG.warn("transfer {}: the run history {}.{} was missing; created it again to record this failure",
+                        run.spec().name(), schema, RunHistory.TABLE);
             }
         } catch (SQLException | RuntimeException e) {
             LOG.warn("transfer {}: could not record the failure in {}.{}: {}", run.spec().name(), schema, RunHistory.TABLE,
                     Errors.describe(e));
+        }
+    }
+
+    /** Whether a failure is a missing relation or schema (42P01, 3F000). */
+    private static boolean missingObject(Throwable error) {
+        SQLException sql = Errors.deepest(error);
+        return sql != null && ("42P01".equals(sql.getSQLState()) || "3F000".equals(sql.getSQLState()));
+    }
+
+    private static void write(Connection c, String schema, TransferRun run, TableRef table, Long recordId, boolean interrupted,
+                              long rows, String message) throws SQLException {
+        if (recordId != null && interrupted) {
+            RunHistory.interrupted(c, schema, recordId, rows, message);
+        } else if (recordId != null) {
+            RunHistory.fail(c, schema, recordId, rows, message);
+        } else if (table == null) {
+            RunHistory.runFailed(c, schema, run, message);
         }
     }
 }

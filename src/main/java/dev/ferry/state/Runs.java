@@ -68,15 +68,23 @@ public final class Runs {
         String schema = run.destination().schema();
         DataSource destination = connections.dataSource(run.destination());
         String ensuredKey = run.destination().name() + "/" + schema;
-        if (!ensured.contains(ensuredKey)) {
-            // once per process and destination schema: these take locks that frequent runs need not queue on
-            try (Connection c = destination.getConnection()) {
-                DestinationSchema.ensureSchema(c, schema);
-                RunHistory.ensure(c, schema);
-                Watermarks.ensure(c, schema);
-                Lease.ensure(c, schema);
+        try (Connection c = destination.getConnection()) {
+            // the full setup (its ALTERs take locks that frequent runs need not queue on) once per process and schema,
+            // and again whenever the catalog says a part is gone: dropped while this process kept running
+            if (!ensured.contains(ensuredKey) || !bookkeepingPresent(c, schema)) {
+                synchronized (ensured) { // one setup at a time: another transfer's run may be making the same schema
+                    boolean before = ensured.contains(ensuredKey);
+                    if (!before || !bookkeepingPresent(c, schema)) {
+                        if (before) {
+                            LOG.warn("transfer {}: the destination schema {} or one of Ferry's tables in it ({}, {}, {}) is"
+                                    + " gone (dropped while Ferry was running); creating it again", spec.name(), schema,
+                                    RunHistory.TABLE, Watermarks.TABLE, Lease.TABLE);
+                        }
+                        ensureBookkeeping(c, schema);
+                        ensured.add(ensuredKey);
+                    }
+                }
             }
-            ensured.add(ensuredKey);
         }
         TransferLock lock = TransferLock.tryAcquire(destination, schema, spec.name());
         if (lock == null) {
@@ -106,6 +114,28 @@ public final class Runs {
             }
         }
         exchange.getIn().setBody(run.getTables());
+    }
+
+    /** Creates the destination schema and Ferry's tables in it, whichever are missing, and brings them up to date. */
+    public static void ensureBookkeeping(Connection c, String schema) throws SQLException {
+        DestinationSchema.ensureSchema(c, schema);
+        RunHistory.ensure(c, schema);
+        Watermarks.ensure(c, schema);
+        Lease.ensure(c, schema);
+    }
+
+    /** Whether the schema and all of Ferry's tables in it exist: a catalog read, no lock taken. */
+    static boolean bookkeepingPresent(Connection c, String schema) throws SQLException {
+        try (java.sql.PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_catalog.pg_class t"
+                + " JOIN pg_catalog.pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = ? AND t.relkind = 'r'"
+                + " AND t.relname = ANY (?)")) {
+            ps.setString(1, schema);
+            ps.setArray(2, c.createArrayOf("text", new String[] {RunHistory.TABLE, Watermarks.TABLE, Lease.TABLE}));
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1) == 3;
+            }
+        }
     }
 
     /** Logs how the run ended. Tables that failed were recorded by the error route as they failed. */

@@ -19,6 +19,10 @@ import dev.ferry.config.Sql;
  * destination holds exactly the batches the watermark covers, and the next run resumes after the last of them.
  * The transfer's cursor and key columns are stored with it: when they change, the old watermark no longer means
  * anything and the table is read again from the start.
+ *
+ * <p>So is the destination table the watermark's rows went into ({@link TableIdentity}), recorded when a run opens
+ * the table: a table dropped, truncated or replaced since no longer holds what the watermark says was written, and
+ * the next run reads it again from the start instead of resuming.
  */
 public final class Watermarks {
 
@@ -35,11 +39,24 @@ public final class Watermarks {
     public record State(String mode, String cursorColumn, List<String> keyColumns, String cursorValue, List<String> keyValue,
                         Long xminHorizon, Long passHorizon) {
 
+        /** Whether the watermark has moved past the start: some batch of the table was committed. */
+        public boolean started() {
+            return cursorValue != null || keyValue != null || xminHorizon != null || passHorizon != null;
+        }
+
         /** Whether this watermark was made by a transfer reading the same way. */
         public boolean sameShape(String mode, String cursorColumn, List<String> keyColumns) {
             return this.mode.equals(mode) && java.util.Objects.equals(this.cursorColumn, cursorColumn)
                     && this.keyColumns.equals(keyColumns);
         }
+    }
+
+    /**
+     * Which destination table a watermark's rows were written into: its oid (a table dropped and created again, or
+     * replaced by another under the same name, has a new one) and its storage, the relfilenode (for a partitioned
+     * table, its partitions'), which TRUNCATE renews, as do table rewrites (VACUUM FULL, CLUSTER, some ALTER TABLEs).
+     */
+    public record TableIdentity(long oid, String storage) {
     }
 
     private Watermarks() {
@@ -64,6 +81,8 @@ public final class Watermarks {
                     + "run_id uuid NOT NULL, "
                     + "updated_at timestamptz NOT NULL DEFAULT clock_timestamp(), "
                     + "PRIMARY KEY (transfer, source_table))");
+            st.execute("ALTER TABLE " + qualified(schema) + " ADD COLUMN IF NOT EXISTS table_oid bigint,"
+                    + " ADD COLUMN IF NOT EXISTS table_storage text");
         }
     }
 
@@ -82,7 +101,46 @@ public final class Watermarks {
         }
     }
 
-    /** Writes a table's watermark; call inside the transaction of the batch it covers. */
+    /** The destination table a watermark was recorded for; null when there is none, or it predates the record. */
+    public static TableIdentity recordedTable(Connection con, String schema, String transfer, String sourceTable)
+            throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT table_oid, table_storage FROM " + qualified(schema)
+                + " WHERE transfer = ? AND source_table = ? AND table_oid IS NOT NULL")) {
+            ps.setString(1, transfer);
+            ps.setString(2, sourceTable);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? new TableIdentity(rs.getLong(1), rs.getString(2)) : null;
+            }
+        }
+    }
+
+    /**
+     * Starts a table over: a watermark at the start, for the given way of reading, recorded for {@code table}. Later
+     * saves keep the table recorded here: a run writes into the table it opened.
+     */
+    public static void restart(Connection con, String schema, String transfer, String sourceTable, UUID runId, String mode,
+                               String cursorColumn, List<String> keyColumns, TableIdentity table) throws SQLException {
+        save(con, schema, transfer, sourceTable, runId, new State(mode, cursorColumn, keyColumns, null, null, null, null));
+        recordTable(con, schema, transfer, sourceTable, table);
+    }
+
+    /** Records the destination table a watermark is for (after Ferry itself rewrote it, say). */
+    public static void recordTable(Connection con, String schema, String transfer, String sourceTable, TableIdentity table)
+            throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema)
+                + " SET table_oid = ?, table_storage = ? WHERE transfer = ? AND source_table = ?")) {
+            ps.setLong(1, table.oid());
+            ps.setString(2, table.storage());
+            ps.setString(3, transfer);
+            ps.setString(4, sourceTable);
+            ps.executeUpdate();
+        }
+    }
+
+    /**
+     * Writes a table's watermark; call inside the transaction of the batch it covers. The destination table recorded
+     * with it stays as {@link #restart} or {@link #recordTable} set it.
+     */
     public static void save(Connection con, String schema, String transfer, String sourceTable, UUID runId, State s)
             throws SQLException {
         try (PreparedStatement ps = con.prepareStatement("INSERT INTO " + qualified(schema)

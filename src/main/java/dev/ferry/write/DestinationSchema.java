@@ -15,6 +15,7 @@ import dev.ferry.config.Sql;
 import dev.ferry.read.SourceTable;
 import dev.ferry.state.RunHistory;
 import dev.ferry.state.TransferRun;
+import dev.ferry.state.Watermarks;
 
 /**
  * The destination's schema and tables: creates what is missing, from the source table's description.
@@ -60,6 +61,24 @@ public final class DestinationSchema {
             ps.setString(2, table);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next();
+            }
+        }
+    }
+
+    /**
+     * The table's identity (see {@link Watermarks.TableIdentity}), or null when there is no such table. Catalog reads
+     * only: no lock, no scan.
+     */
+    static Watermarks.TableIdentity tableIdentity(Connection con, String schema, String table) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT c.oid::bigint, CASE WHEN c.relkind = 'p' THEN"
+                + " (SELECT coalesce(string_agg(l.relfilenode::text, ',' ORDER BY l.oid), '')"
+                + " FROM pg_catalog.pg_partition_tree(c.oid) t JOIN pg_catalog.pg_class l ON l.oid = t.relid WHERE t.isleaf)"
+                + " ELSE c.relfilenode::text END FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+                + " ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ? AND c.relkind IN ('r', 'p')")) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? new Watermarks.TableIdentity(rs.getLong(1), rs.getString(2)) : null;
             }
         }
     }

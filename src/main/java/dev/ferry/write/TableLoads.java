@@ -132,13 +132,18 @@ public final class TableLoads {
             // the bulk path adds the metadata columns after the load (see finish); the query path writes them
             DestinationSchema.createTable(con, schema, load.loadTable(), source, kept, !read.isBulkCopy());
         } else {
-            if (DestinationSchema.tableExists(con, schema, table.name())) {
+            // the table as found, before Ferry's own changes below (a widening rewrites it) can change its identity
+            Watermarks.TableIdentity found = DestinationSchema.tableIdentity(con, schema, table.name());
+            if (found != null) {
                 SchemaEvolution.Result evolved = SchemaEvolution.reconcile(con, schema, table.name(), source);
                 load.destinationOnly(evolved.destinationOnlyNames());
                 notes.addAll(evolved.notes());
             }
             DestinationSchema.ensureMergeTable(con, schema, table.name(), source);
-            resume(load, horizon);
+            String startedOver = resume(load, horizon, found, DestinationSchema.tableIdentity(con, schema, table.name()));
+            if (startedOver != null) {
+                notes.add(startedOver);
+            }
             con.commit();
         }
         if (!notes.isEmpty()) {
@@ -151,22 +156,49 @@ public final class TableLoads {
         }
     }
 
-    /** Sets where an incremental read starts, from the table's committed watermark. */
-    private static void resume(TableLoad load, long[] horizon) throws SQLException {
+    /**
+     * Sets where an incremental read starts, from the table's committed watermark, unless the destination table is
+     * not the one the watermark was recorded for ({@code found}, as the run found it; null when it was missing): then
+     * the table starts over from the start, and the returned note says why. Records {@code current}, the table as
+     * the run writes it, with the watermark.
+     */
+    private static String resume(TableLoad load, long[] horizon, Watermarks.TableIdentity found,
+                                 Watermarks.TableIdentity current) throws SQLException {
         TransferSpec spec = load.run().spec();
         TableRead read = load.read();
-        Watermarks.State state = Watermarks.load(load.connection(), load.schema(), spec.name(), load.source().display());
+        Connection con = load.connection();
+        String sourceTable = load.source().display();
+        Watermarks.State state = Watermarks.load(con, load.schema(), spec.name(), sourceTable);
         if (state != null && !state.sameShape(spec.mode().key(), spec.cursor(), load.sourceTable().key())) {
             LOG.warn("transfer {}: {}: the transfer's mode, cursor or key changed since its last run ({}, cursor {}, key {});"
                     + " reading the table again from the start", spec.name(), load.source().display(), state.mode(),
                     state.cursorColumn(), state.keyColumns());
             state = null;
         }
+        String startedOver = null;
+        Watermarks.TableIdentity recorded = state == null ? null
+                : Watermarks.recordedTable(con, load.schema(), spec.name(), sourceTable);
+        if (state != null && state.started()) {
+            String change = changed(recorded, found);
+            if (change != null) {
+                startedOver = "the destination table " + change + " since this transfer's watermark was recorded, so rows"
+                        + " written before may be gone: the table is read again from the start (a backfill) instead of"
+                        + " resuming";
+                state = null;
+            }
+        }
+        if (state == null) {
+            Watermarks.restart(con, load.schema(), spec.name(), sourceTable, load.run().id(), spec.mode().key(), spec.cursor(),
+                    load.sourceTable().key(), current);
+        } else if (!current.equals(recorded)) {
+            // recorded for the first time (a watermark from an older Ferry), or Ferry itself just rewrote the table
+            Watermarks.recordTable(con, load.schema(), spec.name(), sourceTable, current);
+        }
         if (spec.mode() != Mode.XMIN) {
             if (state != null && state.cursorValue() != null) {
                 read.startAfter(state.cursorValue(), state.keyValue());
             }
-            return;
+            return startedOver;
         }
         Long from = state == null ? null : state.xminHorizon();
         if (from != null && horizon[1] - from > XMIN_SAFE_SPAN) {
@@ -179,6 +211,27 @@ public final class TableLoads {
         } else {
             read.xminPass(from, horizon[0], null);
         }
+        return startedOver;
+    }
+
+    /**
+     * How the destination table differs from the one a watermark was recorded for, or null when it does not (or
+     * cannot be told: a watermark from before tables were recorded, of a table that is still there).
+     */
+    static String changed(Watermarks.TableIdentity recorded, Watermarks.TableIdentity found) {
+        if (found == null) {
+            return "was missing (dropped, or its schema was)";
+        }
+        if (recorded == null) {
+            return null;
+        }
+        if (recorded.oid() != found.oid()) {
+            return "is another table than before (dropped and created again, or replaced by a copy)";
+        }
+        if (!java.util.Objects.equals(recorded.storage(), found.storage())) {
+            return "was emptied or rewritten (TRUNCATE, or VACUUM FULL or CLUSTER, which cannot be told apart from it)";
+        }
+        return null;
     }
 
     /** The source's oldest running transaction and next transaction id, epoch-extended (never wrap). */
