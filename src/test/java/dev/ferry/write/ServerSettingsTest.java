@@ -152,6 +152,76 @@ class ServerSettingsTest {
         }
     }
 
+    /**
+     * {@code session_replication_role = replica} (only a superuser may set it, so Ferry cannot pin it) skips the
+     * destination's triggers and foreign-key checks: the run is refused before it writes, saying how to fix it.
+     */
+    @Test
+    void aDestinationRoleInReplicaModeIsRefusedBeforeAnyWrite() throws Exception {
+        TestDb src = TestDb.source("replica");
+        TestDb dst = TestDb.destination("replica");
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.t (id int PRIMARY KEY, v text, updated_at timestamptz NOT NULL)",
+                "INSERT INTO app.t VALUES (1, 'one', now()), (2, 'two', now())");
+        src.grantRead("app");
+        String yaml = FerryHarness.transfer("inc", "app.t", "mode", "incremental", "cursor", "updated_at");
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml)) {
+            assertSucceeded(ferry.sync("inc"));
+        }
+        // the user's trigger on the destination table, which must see every row Ferry writes
+        dst.execute("CREATE TABLE public.audit (id int, v text)",
+                "CREATE FUNCTION public.audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = public"
+                        + " AS $$BEGIN INSERT INTO audit VALUES (NEW.id, NEW.v); RETURN NEW; END$$",
+                "CREATE TRIGGER audit AFTER INSERT OR UPDATE ON export.t FOR EACH ROW EXECUTE FUNCTION public.audit()");
+        src.execute("UPDATE app.t SET v = v || '!', updated_at = now()");
+        dst.server().execute("postgres", "ALTER ROLE " + q(dst.user()) + " SET session_replication_role = replica");
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml)) {
+            TransferRun run = ferry.sync("inc");
+            assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(run.firstError()).contains("session_replication_role = replica")
+                    .contains("ALTER ROLE " + q(dst.user()) + " RESET session_replication_role;");
+            try (Connection d = dst.admin()) {
+                assertThat(Dumps.scalar(d, "SELECT string_agg(v, ',' ORDER BY id) FROM export.t")).isEqualTo("one,two");
+                assertThat(Dumps.scalar(d, "SELECT count(*) FROM public.audit")).isEqualTo("0");
+            }
+        } finally {
+            dst.server().execute("postgres", "ALTER ROLE " + q(dst.user()) + " RESET session_replication_role");
+        }
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml)) {
+            assertSucceeded(ferry.sync("inc"));
+            try (Connection s = src.admin(); Connection d = dst.admin()) {
+                Dumps.assertSameRows(s, "app", "t", d, "export", "t", "id");
+                assertThat(Dumps.scalar(d, "SELECT string_agg(v, ',' ORDER BY id) FROM public.audit")).isEqualTo("one!,two!");
+            }
+        }
+    }
+
+    /**
+     * A source role under a row-level security policy would read only the rows the policy shows it: the run fails
+     * (row_security is off in Ferry's sessions) and says how to fix it, and the destination gets no partial table.
+     */
+    @Test
+    void aSourceRoleUnderRowLevelSecurityFailsInsteadOfReadingASubset() throws Exception {
+        TestDb src = TestDb.source("rls");
+        TestDb dst = TestDb.destination("rls");
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.t (id int PRIMARY KEY, v text)",
+                "INSERT INTO app.t SELECT g, 'row ' || g FROM generate_series(1, 5) g",
+                "ALTER TABLE app.t ENABLE ROW LEVEL SECURITY", "CREATE POLICY first_two ON app.t FOR SELECT USING (id < 3)");
+        src.grantRead("app");
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("full", "app.t"))) {
+            TransferRun run = ferry.sync("full");
+            assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(run.firstError()).contains("row-level security").contains("BYPASSRLS");
+            try (Connection d = dst.admin()) {
+                assertThat(Dumps.scalar(d, "SELECT to_regclass('export.t')")).isNull();
+            }
+            src.server().execute("postgres", "ALTER ROLE " + q(src.user()) + " BYPASSRLS");
+            assertSucceeded(ferry.sync("full"));
+            try (Connection s = src.admin(); Connection d = dst.admin()) {
+                Dumps.assertSameRows(s, "app", "t", d, "export", "t", "id");
+            }
+        }
+    }
+
     private static void assertSucceeded(TransferRun run) {
         assertThat(run.status()).as("run: %s", run.firstError()).isEqualTo(TransferRun.Status.SUCCEEDED);
     }
