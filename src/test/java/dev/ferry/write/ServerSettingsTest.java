@@ -13,6 +13,7 @@ import dev.ferry.state.TransferRun;
 import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -24,6 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * with every such setting at an odd value at the source and, separately, at the destination, and arrives value by
  * value as it left.
  */
+@Tag("versions")
 class ServerSettingsTest {
 
     /** Odd database defaults: each would change a value, refuse one, or fail a run if Ferry's sessions took it. */
