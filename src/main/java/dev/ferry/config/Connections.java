@@ -394,10 +394,10 @@ public final class Connections implements AutoCloseable {
     }
 
     /** Which end of a transfer a pinned setting applies to. */
-    enum End { BOTH, DESTINATION }
+    public enum End { BOTH, DESTINATION }
 
     /** A session setting Ferry pins, and why. */
-    record Pinned(String name, String value, End end, String why) {
+    public record Pinned(String name, String value, End end, String why) {
     }
 
     /**
@@ -416,9 +416,9 @@ public final class Connections implements AutoCloseable {
      * connection on older servers), {@code session_replication_role} (only a superuser may set it: see
      * {@link #checkDestinationSession}).
      */
-    static final List<Pinned> PINNED = List.of(
+    public static final List<Pinned> PINNED = List.of(
             new Pinned("DateStyle", "ISO,MDY", End.BOTH, "dates print in ISO form; ambiguous input (a filter's 01/02/2024) reads month first"),
-            new Pinned("IntervalStyle", "postgres", End.BOTH, "interval text other styles print (sql_standard) can lose mixed signs"),
+            new Pinned("IntervalStyle", "postgres", End.BOTH, "intervals print and parse alike (in sql_standard a leading minus applies to every field)"),
             new Pinned("extra_float_digits", "3", End.BOTH, "real and double print exactly (shortest exact form); below 1 they round"),
             new Pinned("bytea_output", "hex", End.BOTH, "bytea text is hex whatever the server's default"),
             new Pinned("standard_conforming_strings", "on", End.BOTH, "backslashes in Ferry's and filters' string literals are literal"),
@@ -446,26 +446,27 @@ public final class Connections implements AutoCloseable {
 
     /**
      * Refuses a destination session whose settings Ferry cannot pin and under which a run would not write as
-     * promised: {@code session_replication_role} other than origin (set for the role or database by a superuser)
-     * skips the destination's triggers and foreign-key checks, and only a superuser may override it.
+     * promised: {@code session_replication_role = replica} (set for the role or database by a superuser) skips the
+     * destination's triggers and foreign-key checks, and only a superuser may override it.
      */
     public static void checkDestinationSession(Connection c, ConnectionSettings s) throws SQLException {
         try (var st = c.createStatement(); var rs = st.executeQuery(
                 "SELECT setting, source FROM pg_catalog.pg_settings WHERE name = 'session_replication_role'")) {
-            if (!rs.next() || rs.getString(1).equals("origin")) {
+            if (!rs.next() || !rs.getString(1).equals("replica")) {
                 return;
             }
             String setting = rs.getString(1);
             String fix = switch (rs.getString(2)) {
-                case "user" -> "ALTER ROLE " + Sql.ident(s.user()) + " RESET session_replication_role;";
-                case "database" -> "ALTER DATABASE " + Sql.ident(s.database()) + " RESET session_replication_role;";
-                case "database user" -> "ALTER ROLE " + Sql.ident(s.user()) + " IN DATABASE " + Sql.ident(s.database())
+                case "user" -> "run as a superuser on the destination: ALTER ROLE " + Sql.ident(s.user()) + " RESET session_replication_role;";
+                case "database" -> "run as a superuser on the destination: ALTER DATABASE " + Sql.ident(s.database())
                         + " RESET session_replication_role;";
-                default -> "remove session_replication_role from the server's configuration (postgresql.conf or ALTER SYSTEM)";
+                case "database user" -> "run as a superuser on the destination: ALTER ROLE " + Sql.ident(s.user()) + " IN DATABASE "
+                        + Sql.ident(s.database()) + " RESET session_replication_role;";
+                default -> "remove session_replication_role from the destination server's configuration (postgresql.conf or"
+                        + " ALTER SYSTEM)";
             };
             throw new ConfigException("the destination " + s.name() + " runs its sessions with session_replication_role = " + setting
-                    + ", under which the destination's triggers and foreign-key checks do not fire; only a superuser can change it:"
-                    + " run as one on the destination: " + fix);
+                    + ", under which its triggers and foreign-key checks do not fire, and only a superuser may change that; " + fix);
         }
     }
 

@@ -180,7 +180,7 @@ class ServerSettingsTest {
             TransferRun run = ferry.sync("inc");
             assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
             assertThat(run.firstError()).contains("session_replication_role = replica")
-                    .contains("ALTER ROLE " + q(dst.user()) + " RESET session_replication_role;");
+                    .contains("run as a superuser on the destination: ALTER ROLE " + q(dst.user()) + " RESET session_replication_role;");
             try (Connection d = dst.admin()) {
                 assertThat(Dumps.scalar(d, "SELECT string_agg(v, ',' ORDER BY id) FROM export.t")).isEqualTo("one,two");
                 assertThat(Dumps.scalar(d, "SELECT count(*) FROM public.audit")).isEqualTo("0");
@@ -285,6 +285,9 @@ class ServerSettingsTest {
         if (destination) {
             expected.put("default_transaction_read_only", "off");
         }
+        // every setting Ferry pins is checked here
+        assertThat(expected.keySet()).containsAll(Connections.PINNED.stream()
+                .filter(p -> destination || p.end() == Connections.End.BOTH).map(Connections.Pinned::name).toList());
         // pgjdbc sends the JVM's zone: a database or role default must not win over it
         Map<String, String> notExpected = Map.of("TimeZone", "Pacific/Chatham");
         try (Connection direct = connections.openDirect(s, 10)) {
