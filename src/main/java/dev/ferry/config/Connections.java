@@ -386,6 +386,83 @@ public final class Connections implements AutoCloseable {
         return new SshTunnel.TunnelledDataSource(pg, tunnel);
     }
 
+    /** Which end of a transfer a pinned setting applies to. */
+    public enum End { BOTH, DESTINATION }
+
+    /** A session setting Ferry pins, and why. */
+    public record Pinned(String name, String value, End end, String why) {
+    }
+
+    /**
+     * The session settings Ferry's connections pin, as pg_dump and pg_restore do for an exact copy. They travel in
+     * the startup packet's {@code options}, which outrank {@code ALTER DATABASE/ROLE ... SET} defaults and
+     * postgresql.conf, so no server's configuration can change how a value is printed, parsed or copied.
+     *
+     * <p>pgjdbc itself sends {@code client_encoding=UTF8}, {@code DateStyle=ISO} and {@code TimeZone} (the JVM's zone)
+     * in the same packet, after these: timestamptz text always carries its UTC offset, so any zone gives the same
+     * values. Deliberately not pinned: {@code search_path} (a filter's functions and operators, such as an
+     * extension's, resolve as for the source role in psql; Ferry's own SQL names only pg_catalog objects, which
+     * come first unless a path lists pg_catalog later, and schema-qualifies everything else), {@code lc_numeric} and
+     * {@code lc_time} (only to_char reads them), {@code lock_timeout} (a lock wait that times out fails its transaction
+     * cleanly and is retried, and a DBA's bound keeps Ferry's DDL from queueing readers; the swap sets its own),
+     * {@code transaction_timeout} (PostgreSQL 17+ only, and an unknown name in the startup packet refuses the
+     * connection on older servers), {@code session_replication_role} (only a superuser may set it: see
+     * {@link #checkDestinationSession}).
+     */
+    public static final List<Pinned> PINNED = List.of(
+            new Pinned("DateStyle", "ISO,MDY", End.BOTH, "dates print in ISO form; ambiguous input (a filter's 01/02/2024) reads month first"),
+            new Pinned("IntervalStyle", "postgres", End.BOTH, "intervals print and parse alike (in sql_standard a leading minus applies to every field)"),
+            new Pinned("extra_float_digits", "3", End.BOTH, "real and double print exactly (shortest exact form); below 1 they round"),
+            new Pinned("bytea_output", "hex", End.BOTH, "bytea text is hex whatever the server's default"),
+            new Pinned("standard_conforming_strings", "on", End.BOTH, "backslashes in Ferry's and filters' string literals are literal"),
+            new Pinned("lc_monetary", "C", End.BOTH, "money prints and parses with the same symbol and separators at both ends"),
+            new Pinned("array_nulls", "on", End.BOTH, "an unquoted NULL array element is a NULL, not the string \"NULL\""),
+            new Pinned("xmloption", "content", End.BOTH, "xml content that is not a document is accepted (text and binary input)"),
+            new Pinned("timezone_abbreviations", "Default", End.BOTH, "time zone abbreviations in a filter's timestamps mean the usual zones"),
+            new Pinned("quote_all_identifiers", "off", End.BOTH, "format_type and pg_get_indexdef print names as Ferry compares and re-runs them"),
+            new Pinned("row_security", "off", End.BOTH, "a role under row-level security fails loudly instead of reading or merging a subset of rows"),
+            new Pinned("statement_timeout", "0", End.BOTH, "a role's small default cannot cancel a long COPY or merge run after run"),
+            new Pinned("idle_in_transaction_session_timeout", "0", End.BOTH, "a session waiting on the other end mid-transaction is not killed"),
+            new Pinned("default_transaction_read_only", "off", End.DESTINATION, "a database or role default of read-only does not block writes"
+                    + " (as pg_dumpall's scripts do; a standby still refuses them)"));
+
+    /** The {@code options} startup parameter for one end: {@code -c name=value} for each setting it pins. */
+    static String startupOptions(ConnectionSettings.Role role) {
+        StringBuilder sb = new StringBuilder();
+        for (Pinned p : PINNED) {
+            if (p.end() == End.BOTH || role == ConnectionSettings.Role.DESTINATION) {
+                sb.append(sb.isEmpty() ? "" : " ").append("-c ").append(p.name()).append('=').append(p.value());
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Refuses a destination session whose settings Ferry cannot pin and under which a run would not write as
+     * promised: {@code session_replication_role = replica} (set for the role or database by a superuser) skips the
+     * destination's triggers and foreign-key checks, and only a superuser may override it.
+     */
+    public static void checkDestinationSession(Connection c, ConnectionSettings s) throws SQLException {
+        try (var st = c.createStatement(); var rs = st.executeQuery(
+                "SELECT setting, source FROM pg_catalog.pg_settings WHERE name = 'session_replication_role'")) {
+            if (!rs.next() || !rs.getString(1).equals("replica")) {
+                return;
+            }
+            String setting = rs.getString(1);
+            String fix = switch (rs.getString(2)) {
+                case "user" -> "run as a superuser on the destination: ALTER ROLE " + Sql.ident(s.user()) + " RESET session_replication_role;";
+                case "database" -> "run as a superuser on the destination: ALTER DATABASE " + Sql.ident(s.database())
+                        + " RESET session_replication_role;";
+                case "database user" -> "run as a superuser on the destination: ALTER ROLE " + Sql.ident(s.user()) + " IN DATABASE "
+                        + Sql.ident(s.database()) + " RESET session_replication_role;";
+                default -> "remove session_replication_role from the destination server's configuration (postgresql.conf or"
+                        + " ALTER SYSTEM)";
+            };
+            throw new ConfigException("the destination " + s.name() + " runs its sessions with session_replication_role = " + setting
+                    + ", under which its triggers and foreign-key checks do not fire, and only a superuser may change that; " + fix);
+        }
+    }
+
     /** pgjdbc's settings for a connection: where, who, TLS, and the session settings both ends pin. */
     static PGSimpleDataSource pgDataSource(ConnectionSettings s) {
         PGSimpleDataSource pg = new PGSimpleDataSource();
@@ -397,9 +474,7 @@ public final class Connections implements AutoCloseable {
         pg.setApplicationName("ferry");
         // Rows are read as text and written with COPY as text: exact for every type, no client-side parsing.
         pg.setBinaryTransfer(false);
-        // Both ends print and parse values the same way, whatever the servers' defaults: money in the C locale,
-        // intervals in PostgreSQL style, bytea in hex (pgjdbc itself pins DateStyle ISO and extra_float_digits 3).
-        pg.setOptions("-c lc_monetary=C -c IntervalStyle=postgres -c bytea_output=hex -c standard_conforming_strings=on");
+        pg.setOptions(startupOptions(s.role()));
         pg.setConnectTimeout(s.connectTimeoutSeconds());
         pg.setTcpKeepAlive(true);
         if (s.tls() != null) {

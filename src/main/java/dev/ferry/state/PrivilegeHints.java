@@ -17,6 +17,7 @@ public final class PrivilegeHints {
     private static final Pattern DATABASE = Pattern.compile("permission denied for database \"?([^\"\\s]+)\"?");
     private static final Pattern SCHEMA = Pattern.compile("permission denied for schema \"?([^\"\\s]+)\"?");
     private static final Pattern TABLE = Pattern.compile("permission denied for (?:table|relation) \"?([^\"\\s]+)\"?");
+    private static final Pattern RLS = Pattern.compile("affected by row-level security policy for table \"?([^\"\\s]+)\"?");
     private static final Pattern OWNER = Pattern.compile("must be owner of (?:table|relation) \"?([^\"\\s]+)\"?");
 
     private PrivilegeHints() {
@@ -57,6 +58,12 @@ public final class PrivilegeHints {
             if (source != null) {
                 return "run on the source: GRANT USAGE ON SCHEMA " + Sql.ident(schema) + " TO " + Sql.ident(source.user()) + ";";
             }
+        }
+        if ((m = RLS.matcher(msg)).find()) {
+            // Ferry's sessions pin row_security off: a role under a policy would silently read (or merge) a subset
+            return "the user is subject to row-level security on table " + m.group(1) + ", so it would see only some of its"
+                    + " rows; Ferry copies whole tables: let the user bypass it (as a superuser: ALTER ROLE <user> BYPASSRLS;),"
+                    + " connect as the table's owner, or disable row-level security on that table";
         }
         if ((m = OWNER.matcher(msg)).find() && destination != null) {
             return "Ferry replaces or alters the tables it writes, so it must own them; run on the destination: ALTER TABLE "

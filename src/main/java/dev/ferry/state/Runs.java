@@ -106,6 +106,7 @@ public final class Runs {
             }
         });
         try (Connection c = destination.getConnection()) {
+            Connections.checkDestinationSession(c, run.destination());
             Lease.take(c, schema, spec.name(), run.id());
             int stale = RunHistory.abandonStale(c, schema, spec.name());
             if (stale > 0) {

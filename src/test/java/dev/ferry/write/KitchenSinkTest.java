@@ -31,6 +31,9 @@ class KitchenSinkTest {
                 new Col("c_int2", "smallint", true), new Col("c_int4", "integer", true), new Col("c_int8", "bigint", true),
                 new Col("c_num", "numeric", true), new Col("c_num_ps", "numeric(12,2)", true), new Col("c_num_big", "numeric(40,20)", true),
                 new Col("c_real", "real", true), new Col("c_double", "double precision", true),
+                // values that print exactly only with enough digits (extra_float_digits): extremes, 0.1 + 0.2
+                new Col("c_real_digits", "real", true), new Col("c_double_digits", "double precision", true),
+                new Col("c_real_arr", "real[]", true), new Col("c_double_arr", "double precision[]", true),
                 new Col("c_text", "text", true), new Col("c_varchar", "varchar(10)", true), new Col("c_char", "char(5)", true),
                 new Col("c_bool", "boolean", true), new Col("c_bytea", "bytea", true),
                 new Col("c_date", "date", true), new Col("c_time", "time", true), new Col("c_timetz", "timetz", true),
@@ -68,14 +71,16 @@ class KitchenSinkTest {
         String multirangeEmpty = serverVersion >= 140000 ? ", '{}'" : "";
         String numInf = serverVersion >= 140000 ? "'Infinity'" : "'NaN'";
         rows.add("2, now(), -32768, -2147483648, -9223372036854775808, 'NaN', -9999999999.99, -12345678901234567890.12345678901234567890,"
-                + " 'NaN', 'NaN', '', '', '', false, '\\x', '-infinity', '00:00:00', '00:00:00+1559', '-infinity', '-infinity',"
+                + " 'NaN', 'NaN', 3.4028235e+38, 1.7976931348623157e308, '{3.4028235e+38,NULL,-1.1754944e-38}',"
+                + " '{1.7976931348623157e308,NULL,0.30000000000000004}', '', '', '', false, '\\x', '-infinity', '00:00:00', '00:00:00+1559', '-infinity', '-infinity',"
                 + " '-infinity', '-178000000 years', '00000000-0000-0000-0000-000000000000', '{\"b\": 1,  \"a\": [1, 2,  3], \"a\": 2}',"
                 + " '{}', '<a b=\"1\">text &amp; more</a>', '0.0.0.0/0', '0.0.0.0/0', '00:00:00:00:00:00', '00:00:00:00:00:00:00:00',"
                 + " '-92233720368547758.08', B'00000000', B'', 'empty', 'empty', 'empty', 'empty', '', 'a', '(0,0)', '{1,-1,0}',"
                 + " '[(0,0),(0,0)]', '(0,0),(0,0)', '[(0,0)]', '((0,0))', '<(0,0),0>', 0, '0/0', '{}', '{}', '{}', '{}', '{}', '{}', '{}',"
                 + " '{}', '{}', '{}', 'sad', '{}', 1, ROW(NULL, NULL, NULL), '{}'" + multirangeEmpty);
         rows.add("3, now(), 32767, 2147483647, 9223372036854775807, " + numInf + ", 9999999999.99, 12345678901234567890.12345678901234567890,"
-                + " 'Infinity', 'Infinity', E'tab\\there\\nnew line\\r\\\\back\\\\slash \"quote\" ''single''', 'abcdefghij', 'ab', true,"
+                + " 'Infinity', 'Infinity', 1.1754944e-38, 0.30000000000000004, '{}', '{4.9e-324,-2.2250738585072014e-308}',"
+                + " E'tab\\there\\nnew line\\r\\\\back\\\\slash \"quote\" ''single''', 'abcdefghij', 'ab', true,"
                 + " '\\x00ff00', 'infinity', '24:00:00', '23:59:59.999999-1559', 'infinity', 'infinity', 'infinity', '178000000 years',"
                 + " 'ffffffff-ffff-ffff-ffff-ffffffffffff', '[\"\\u0000 escaped\", null, 1e400]', '{\"a\": {\"b\": [1, 2.50, \"x\", null, true]}}',"
                 + " '<?xml version=\"1.0\"?><root><c/></root>', '2001:db8::ff00:42:8329/64', '2001:db8::/32', 'ff:ff:ff:ff:ff:ff',"
@@ -88,7 +93,8 @@ class KitchenSinkTest {
                 + " '{\"(1,2)\",NULL}', 'happy', '{sad,happy,NULL}', 2147483647, ROW('Main St, \"2\"', '12345', 'ok'),"
                 + " ARRAY[ROW('a', NULL, 'sad'), NULL]::SCHEMA.address[]" + multirange);
         rows.add("4, now(), 0, 0, 0, 0.000000000000000000000000000001, 0.01, 0.00000000000000000001,"
-                + " '-0', '-0', repeat('long ', 2000), 'ünï山', 'ü', NULL, '\\x0a0d09', '4713-01-01 BC', '23:59:59.999999', '00:00:00-1559',"
+                + " '-0', '-0', 1.0000001, 2.718281828459045, '{1.0000001,NaN,-Infinity}', '{0.1,-0,NaN,Infinity}',"
+                + " repeat('long ', 2000), 'ünï山', 'ü', NULL, '\\x0a0d09', '4713-01-01 BC', '23:59:59.999999', '00:00:00-1559',"
                 + " '4713-01-01 00:00:00 BC', '294276-12-31 23:59:59.999999+00', '10000-01-01 00:00:00+00', '1 mon -1 day 00:00:00.000001',"
                 + " '12345678-9abc-def0-1234-56789abcdef0', 'null', '\"string\"', 'plain text &amp; <b>mixed</b> content', '::1', '10.0.0.0/8',"
                 + " '08:00:2b:01:02:03', '08:00:2b:01:02:03:04:05', '0', B'10101010', B'1', '[1,10)', '[-1e-20,1e20)',"
