@@ -38,24 +38,34 @@ final class FullRefreshSwap {
                 refillInPlace(st, target, load, source);
                 return;
             }
-            String tmpKey = DestinationSchema.truncate("_ferry_" + runTag + "_pkey", DestinationSchema.MAX_IDENTIFIER_BYTES);
+            String tmpKey = tempName(runTag, "pkey", -1);
             if (source.hasKey()) {
                 st.execute("ALTER TABLE " + load + " ADD CONSTRAINT " + Sql.ident(tmpKey) + " PRIMARY KEY ("
                         + Sql.idents(source.key()) + ")");
             }
             List<String[]> indexRenames = new ArrayList<>();
+            TableAttachments attached = null;
+            String display = Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
             if (exists) {
                 for (String grant : grants(con, schema, table, load)) {
                     st.execute(grant);
                 }
                 int n = 0;
                 for (String[] idx : secondaryIndexes(con, schema, table)) {
-                    String tmp = DestinationSchema.truncate("_ferry_" + runTag + "_i" + (n++), DestinationSchema.MAX_IDENTIFIER_BYTES);
-                    st.execute(idx[1].replaceFirst(java.util.regex.Pattern.quote(idx[2]),
-                            java.util.regex.Matcher.quoteReplacement(Sql.ident(tmp) + " ON " + (idx[3] != null ? "ONLY " : "") + load)));
+                    String tmp = tempName(runTag, "i", n++);
+                    TableAttachments.run(st, new TableAttachments.Step(idx[1].replaceFirst(java.util.regex.Pattern.quote(idx[2]),
+                            java.util.regex.Matcher.quoteReplacement(Sql.ident(tmp) + " ON " + (idx[3] != null ? "ONLY " : "") + load)),
+                            "index " + Sql.displayIdent(idx[0]) + " (" + idx[1] + ")"), display);
                     indexRenames.add(new String[] {tmp, idx[0]});
                 }
-                st.execute("DROP TABLE " + target);
+                attached = TableAttachments.read(con, schema, table, loadTable, !source.hasKey(), runTag);
+                for (TableAttachments.Step step : attached.onLoad) {
+                    TableAttachments.run(st, step, display);
+                }
+                for (TableAttachments.Step step : attached.beforeDrop) {
+                    st.execute(step.sql());
+                }
+                dropOld(st, target, display);
             }
             st.execute("ALTER TABLE " + load + " RENAME TO " + Sql.ident(table));
             if (source.hasKey()) {
@@ -65,6 +75,39 @@ final class FullRefreshSwap {
             for (String[] r : indexRenames) {
                 st.execute("ALTER INDEX " + Sql.qualified(schema, r[0]) + " RENAME TO " + Sql.ident(r[1]));
             }
+            if (attached != null) {
+                for (String[] r : attached.renames) {
+                    st.execute("ALTER TABLE " + target + " RENAME CONSTRAINT " + Sql.ident(r[0]) + " TO " + Sql.ident(r[1]));
+                }
+                for (TableAttachments.Step step : attached.afterSwap) {
+                    TableAttachments.run(st, step, display);
+                }
+            }
+        }
+    }
+
+    /**
+     * A name for an object of the load table until the swap gives it its real name: unique to the run ({@code runTag})
+     * and to the object ({@code kind}, {@code n}; n below 0 for the only one of its kind), within PostgreSQL's limit.
+     */
+    static String tempName(String runTag, String kind, int n) {
+        return DestinationSchema.truncate("_ferry_" + runTag + "_" + kind + (n < 0 ? "" : String.valueOf(n)),
+                DestinationSchema.MAX_IDENTIFIER_BYTES);
+    }
+
+    /** Drops the old table; objects Ferry does not know how to carry over that depend on it fail the run, naming them. */
+    private static void dropOld(Statement st, String target, String display) throws SQLException {
+        try {
+            st.execute("DROP TABLE " + target);
+        } catch (SQLException e) {
+            if (!"2BP01".equals(e.getSQLState())) {
+                throw e;
+            }
+            String detail = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                    && p.getServerErrorMessage().getDetail() != null ? p.getServerErrorMessage().getDetail() : e.getMessage();
+            throw new DestinationException("a full refresh replaces destination table " + display + ", but other objects depend on it"
+                    + " that Ferry cannot carry over to the new table: " + detail.replace('\n', ' ') + ". Nothing was swapped: "
+                    + display + " keeps its previous contents. Fix: drop those objects, or use an incremental mode for " + display);
         }
     }
 
@@ -131,7 +174,8 @@ final class FullRefreshSwap {
                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
                 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
                 WHERE n.nspname = ? AND c.relname = ? AND NOT i.indisprimary
-                  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid)""";
+                  -- a constraint's own index is re-created with it; a foreign key elsewhere naming this index does not own it
+                  AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = c.oid)""";
         List<String[]> indexes = new ArrayList<>();
         try (PreparedStatement ps = con.prepareStatement(sql)) {
             ps.setString(1, schema);
