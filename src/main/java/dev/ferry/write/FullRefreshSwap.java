@@ -15,10 +15,12 @@ import dev.ferry.read.SourceTable;
  * Puts a fully loaded table in place of the old one, in the load's own transaction, so that readers see either
  * the old table or the new one, never an empty or half-loaded one.
  *
- * <p>The primary key is built after the load (faster than maintaining it row by row). Grants and secondary
- * indexes that users put on the old table are re-created on the new one before the swap, so the swap itself is a
- * drop and a rename. When views depend on the old table, dropping it would break them: the table is then emptied
- * and refilled from the loaded one instead, which keeps the views.
+ * <p>The primary key is built after the load (faster than maintaining it row by row). Grants, secondary indexes and
+ * everything else users attach to the old table ({@link TableAttachments}) are re-created on the new one; what checks
+ * rows is built before the old table is dropped, so that the old table stays readable meanwhile and a row that breaks
+ * it fails the run with the old table untouched. Views that depend on the old table are dropped and re-created on the
+ * new one ({@link DependentViews}); when Ferry's role may not drop them, the table is emptied and refilled from the
+ * loaded one instead, which keeps the views.
  */
 final class FullRefreshSwap {
 
@@ -34,8 +36,10 @@ final class FullRefreshSwap {
             // A reader holding the old table for long makes the swap wait; give up with a clear error rather than
             // queue every later reader behind the swap indefinitely.
             st.execute("SET LOCAL lock_timeout = '60s'");
-            if (exists && hasDependentViews(con, schema, table)) {
-                refillInPlace(st, target, load, source);
+            List<DependentViews.View> views = exists ? DependentViews.read(con, schema, table) : List.of();
+            if (!DependentViews.recreatable(views)) {
+                // Ferry may not drop them: the table stays, refilled (TableLoads.open checked that no column changed type)
+                refillInPlace(con, st, schema, table, loadTable, source);
                 return;
             }
             String tmpKey = tempName(runTag, "pkey", -1);
@@ -65,6 +69,7 @@ final class FullRefreshSwap {
                 for (TableAttachments.Step step : attached.beforeDrop) {
                     st.execute(step.sql());
                 }
+                DependentViews.drop(st, views);
                 dropOld(st, target, display);
             }
             st.execute("ALTER TABLE " + load + " RENAME TO " + Sql.ident(table));
@@ -83,6 +88,7 @@ final class FullRefreshSwap {
                     TableAttachments.run(st, step, display);
                 }
             }
+            DependentViews.create(st, views);
         }
     }
 
@@ -103,37 +109,34 @@ final class FullRefreshSwap {
             if (!"2BP01".equals(e.getSQLState())) {
                 throw e;
             }
-            String detail = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
-                    && p.getServerErrorMessage().getDetail() != null ? p.getServerErrorMessage().getDetail() : e.getMessage();
             throw new DestinationException("a full refresh replaces destination table " + display + ", but other objects depend on it"
-                    + " that Ferry cannot carry over to the new table: " + detail.replace('\n', ' ') + ". Nothing was swapped: "
+                    + " that Ferry cannot carry over to the new table: " + detail(e) + ". Nothing was swapped: "
                     + display + " keeps its previous contents. Fix: drop those objects, or use an incremental mode for " + display);
         }
     }
 
-    private static void refillInPlace(Statement st, String target, String load, SourceTable source) throws SQLException {
+    /** The server's detail of an error (which objects depend on which), on one line. */
+    static String detail(SQLException e) {
+        String detail = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                && p.getServerErrorMessage().getDetail() != null ? p.getServerErrorMessage().getDetail() : e.getMessage();
+        return detail.replace('\n', ' ');
+    }
+
+    private static void refillInPlace(Connection con, Statement st, String schema, String table, String loadTable, SourceTable source)
+            throws SQLException {
+        String target = Sql.qualified(schema, table);
+        String load = Sql.qualified(schema, loadTable);
+        // a column new at the source is added; views keep working, as they name the columns they read
+        java.util.Map<String, SchemaEvolution.Column> have = SchemaEvolution.columns(con, schema, table);
+        for (SchemaEvolution.Column c : SchemaEvolution.columns(con, schema, loadTable).values()) {
+            if (!have.containsKey(c.name())) {
+                st.execute("ALTER TABLE " + target + " ADD COLUMN " + Sql.ident(c.name()) + " " + c.display());
+            }
+        }
         String cols = Sql.idents(DestinationSchema.copyColumns(source));
         st.execute("TRUNCATE " + target);
         st.execute("INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + load);
         st.execute("DROP TABLE " + load);
-    }
-
-    static boolean hasDependentViews(Connection con, String schema, String table) throws SQLException {
-        String sql = """
-                SELECT 1 FROM pg_catalog.pg_depend d
-                JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
-                WHERE d.classid = 'pg_catalog.pg_rewrite'::regclass
-                  AND d.refobjid = (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-                                    WHERE n.nspname = ? AND c.relname = ?)
-                  AND r.ev_class <> d.refobjid
-                LIMIT 1""";
-        try (PreparedStatement ps = con.prepareStatement(sql)) {
-            ps.setString(1, schema);
-            ps.setString(2, table);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
-        }
     }
 
     /** GRANT statements that give the load table the privileges others hold on the old table. */

@@ -163,7 +163,7 @@ final class TableAttachments {
                         WHERE i.indrelid = c.oid AND i.indisreplident),
                        (SELECT ic.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
                         WHERE i.indrelid = c.oid AND i.indisclustered)
-                FROM pg_catalog.pg_class c WHERE c.oid = ?::regclass""", target)) {
+                FROM pg_catalog.pg_class c WHERE c.oid = ?::regclass AND c.relkind IN ('r', 'p')""", target)) {
             if (r[0].equals("true")) {
                 a.afterSwap.add(new Step("ALTER TABLE " + target + " ENABLE ROW LEVEL SECURITY", "row-level security"));
             }
@@ -213,9 +213,10 @@ final class TableAttachments {
 
         // comments on the table and its columns
         for (String[] r : rows(con, """
-                SELECT CASE WHEN d.objsubid = 0 THEN format('COMMENT ON TABLE %s IS %L', ?, d.description)
+                SELECT CASE WHEN d.objsubid = 0 THEN format('COMMENT ON %s %s IS %L',
+                                 CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, ?, d.description)
                             ELSE format('COMMENT ON COLUMN %s.%I IS %L', ?, a.attname, d.description) END
-                FROM pg_catalog.pg_description d
+                FROM pg_catalog.pg_description d JOIN pg_catalog.pg_class c ON c.oid = d.objoid
                 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid
                 WHERE d.classoid = 'pg_catalog.pg_class'::regclass AND d.objoid = ?::regclass
                   AND (d.objsubid = 0 OR NOT a.attisdropped) ORDER BY d.objsubid""", target, target, target)) {
@@ -226,7 +227,7 @@ final class TableAttachments {
         for (String[] r : rows(con, """
                 SELECT format('ALTER TABLE %s SET (%s)', ?, string_agg(o, ', ')) FROM (
                   SELECT pg_catalog.quote_ident(split_part(x, '=', 1)) || '=' || pg_catalog.quote_literal(substr(x, strpos(x, '=') + 1)) o
-                  FROM pg_catalog.pg_class c, unnest(c.reloptions) x WHERE c.oid = ?::regclass
+                  FROM pg_catalog.pg_class c, unnest(c.reloptions) x WHERE c.oid = ?::regclass AND c.relkind IN ('r', 'p')
                   UNION ALL
                   SELECT 'toast.' || pg_catalog.quote_ident(split_part(x, '=', 1)) || '=' || pg_catalog.quote_literal(substr(x, strpos(x, '=') + 1))
                   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_class t ON t.oid = c.reltoastrelid, unnest(t.reloptions) x

@@ -117,7 +117,8 @@ public final class TableLoads {
         });
         if (spec.mode() == Mode.FULL_REFRESH) {
             List<SchemaEvolution.Column> kept = new ArrayList<>();
-            if (DestinationSchema.tableExists(con, schema, table.name())) {
+            boolean exists = DestinationSchema.tableExists(con, schema, table.name());
+            if (exists) {
                 Set<String> copied = new HashSet<>(source.columnNames());
                 for (SchemaEvolution.Column c : SchemaEvolution.columns(con, schema, table.name()).values()) {
                     if (!copied.contains(c.name())) {
@@ -130,6 +131,9 @@ public final class TableLoads {
             DestinationSchema.dropLeftoverLoads(con, schema, table.name());
             // the bulk path adds the metadata columns after the load (see finish); the query path writes them
             DestinationSchema.createTable(con, schema, load.loadTable(), source, kept, !read.isBulkCopy());
+            if (exists) {
+                DependentViews.checkRefillable(con, schema, table.name(), load.loadTable());
+            }
         } else {
             if (DestinationSchema.tableExists(con, schema, table.name())) {
                 SchemaEvolution.Result evolved = SchemaEvolution.reconcile(con, schema, table.name(), source);
