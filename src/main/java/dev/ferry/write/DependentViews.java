@@ -148,9 +148,13 @@ final class DependentViews {
      */
     static void checkRefillable(Connection con, String schema, String table, String loadTable) throws SQLException {
         List<View> views = read(con, schema, table);
-        if (views.isEmpty() || recreatable(views)) {
-            return;
+        if (!recreatable(views)) {
+            checkRefillable(con, schema, table, loadTable, views);
         }
+    }
+
+    /** As above, with the views already read: at the swap, in case views were created since the load began. */
+    static void checkRefillable(Connection con, String schema, String table, String loadTable, List<View> views) throws SQLException {
         Map<String, SchemaEvolution.Column> have = SchemaEvolution.columns(con, schema, table);
         Map<String, SchemaEvolution.Column> want = SchemaEvolution.columns(con, schema, loadTable);
         List<String> changed = new ArrayList<>();

@@ -38,7 +38,8 @@ final class FullRefreshSwap {
             st.execute("SET LOCAL lock_timeout = '60s'");
             List<DependentViews.View> views = exists ? DependentViews.read(con, schema, table) : List.of();
             if (!DependentViews.recreatable(views)) {
-                // Ferry may not drop them: the table stays, refilled (TableLoads.open checked that no column changed type)
+                // Ferry may not drop them: the table stays, refilled, provided no column changed type (as checked in TableLoads.open)
+                DependentViews.checkRefillable(con, schema, table, loadTable, views);
                 refillInPlace(con, st, schema, table, loadTable, source);
                 return;
             }

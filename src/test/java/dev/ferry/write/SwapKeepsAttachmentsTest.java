@@ -10,6 +10,7 @@ import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static dev.ferry.testing.FerryHarness.transfer;
@@ -21,6 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * parameters, column grants. Each table has its own transfer; every test first refreshes it once, attaches something,
  * changes the source and refreshes again.
  */
+@Tag("versions")
 class SwapKeepsAttachmentsTest {
 
     static TestDb src;

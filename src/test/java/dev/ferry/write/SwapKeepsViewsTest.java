@@ -9,6 +9,7 @@ import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static dev.ferry.testing.FerryHarness.transfer;
@@ -19,6 +20,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * views working on the new rows, and never a silent cast: views Ferry's role owns are re-created around the swap;
  * with views it may not re-create, a changed type fails the run before anything is written.
  */
+@Tag("versions")
 class SwapKeepsViewsTest {
 
     static TestDb src;
