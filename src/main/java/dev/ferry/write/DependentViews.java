@@ -45,7 +45,7 @@ final class DependentViews {
                   JOIN pg_catalog.pg_rewrite r ON r.oid = d.objid
                   WHERE r.ev_class <> deps.oid AND deps.depth < 100)
                 SELECT n.nspname, c.relname, c.relkind::text, pg_catalog.pg_get_userbyid(c.relowner),
-                       pg_catalog.pg_has_role(c.relowner, 'MEMBER')::text, pg_catalog.pg_get_viewdef(c.oid),
+                       pg_catalog.pg_has_role(c.relowner, 'USAGE')::text, pg_catalog.pg_get_viewdef(c.oid),
                        (SELECT string_agg(pg_catalog.quote_ident(split_part(x, '=', 1)) || '='
                                           || pg_catalog.quote_literal(substr(x, strpos(x, '=') + 1)), ', ') FROM unnest(c.reloptions) x),
                        c.relispopulated::text, c.relowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
@@ -79,9 +79,6 @@ final class DependentViews {
                 }
                 create.add("CREATE " + (matview ? "MATERIALIZED VIEW " : "VIEW ") + name + (r[6] == null ? "" : " WITH (" + r[6] + ")")
                         + " AS " + def + (matview && !r[7].equals("true") ? " WITH NO DATA" : ""));
-                if (!(r[8].equals("t") || r[8].equals("true"))) {
-                    create.add("ALTER " + (matview ? "MATERIALIZED VIEW " : "VIEW ") + name + " OWNER TO " + Sql.ident(r[3]));
-                }
                 create.addAll(FullRefreshSwap.grants(con, r[0], r[1], name));
                 for (String[] idx : FullRefreshSwap.secondaryIndexes(con, r[0], r[1])) {
                     create.add(idx[1]);
@@ -93,6 +90,9 @@ final class DependentViews {
                 }
                 for (TableAttachments.Step s : a.afterSwap) {
                     create.add(s.sql());
+                }
+                if (!(r[8].equals("t") || r[8].equals("true"))) {
+                    create.add("ALTER " + (matview ? "MATERIALIZED VIEW " : "VIEW ") + name + " OWNER TO " + Sql.ident(r[3]));
                 }
             }
             views.add(new View(name, display, r[2], r[3], mayDrop, create));

@@ -157,12 +157,22 @@ final class TableAttachments {
                 a.afterSwap.add(formatted(con, "SELECT format('COMMENT ON POLICY %I ON %s IS %L', ?, ?, ?)", "a comment", r[1], target, r[2]));
             }
         }
+        // the new table's primary key: the user's, re-created under its name, or Ferry's (when the source has a key)
+        String primaryKey = DestinationSchema.primaryKeyName(table);
+        if (userPrimaryKey) {
+            primaryKey = null;
+            for (String[] r : rows(con, "SELECT conname FROM pg_catalog.pg_constraint WHERE conrelid = ?::regclass AND contype = 'p'", target)) {
+                primaryKey = r[0];
+            }
+        }
         for (String[] r : rows(con, """
                 SELECT c.relrowsecurity::text, c.relforcerowsecurity::text, c.relreplident::text,
-                       (SELECT ic.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-                        WHERE i.indrelid = c.oid AND i.indisreplident),
-                       (SELECT ic.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-                        WHERE i.indrelid = c.oid AND i.indisclustered)
+                       (SELECT CASE WHEN i.indisprimary THEN NULL ELSE ic.relname END FROM pg_catalog.pg_index i
+                        JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid AND i.indisreplident),
+                       (SELECT CASE WHEN i.indisprimary THEN NULL ELSE ic.relname END FROM pg_catalog.pg_index i
+                        JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid WHERE i.indrelid = c.oid AND i.indisclustered),
+                       (SELECT i.indisprimary::text FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisreplident),
+                       (SELECT i.indisprimary::text FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid AND i.indisclustered)
                 FROM pg_catalog.pg_class c WHERE c.oid = ?::regclass AND c.relkind IN ('r', 'p')""", target)) {
             if (r[0].equals("true")) {
                 a.afterSwap.add(new Step("ALTER TABLE " + target + " ENABLE ROW LEVEL SECURITY", "row-level security"));
@@ -170,17 +180,20 @@ final class TableAttachments {
             if (r[1].equals("true")) {
                 a.afterSwap.add(new Step("ALTER TABLE " + target + " FORCE ROW LEVEL SECURITY", "row-level security"));
             }
+            // an index named here is re-created under its name; the primary key may be Ferry's, under Ferry's name
+            String identityIndex = "true".equals(r[5]) ? primaryKey : r[3];
             String identity = switch (r[2]) {
                 case "n" -> "NOTHING";
                 case "f" -> "FULL";
-                case "i" -> r[3] == null ? null : "USING INDEX " + Sql.ident(r[3]);
+                case "i" -> identityIndex == null ? null : "USING INDEX " + Sql.ident(identityIndex);
                 default -> null;
             };
             if (identity != null) {
                 a.afterSwap.add(new Step("ALTER TABLE " + target + " REPLICA IDENTITY " + identity, "the replica identity"));
             }
-            if (r[4] != null) {
-                a.afterSwap.add(new Step("ALTER TABLE " + target + " CLUSTER ON " + Sql.ident(r[4]), "the clustering index"));
+            String clusterIndex = "true".equals(r[6]) ? primaryKey : r[4];
+            if (clusterIndex != null) {
+                a.afterSwap.add(new Step("ALTER TABLE " + target + " CLUSTER ON " + Sql.ident(clusterIndex), "the clustering index"));
             }
         }
 

@@ -77,7 +77,9 @@ class SwapKeepsAttachmentsTest {
         dst.execute("GRANT USAGE ON SCHEMA export TO " + q(tenant),
                 "GRANT SELECT ON export.tenant_rows TO " + q(tenant),
                 "ALTER TABLE export.tenant_rows ENABLE ROW LEVEL SECURITY",
-                "CREATE POLICY own_tenant ON export.tenant_rows FOR SELECT TO " + q(tenant) + " USING (tenant = 'a')");
+                "CREATE POLICY own_tenant ON export.tenant_rows FOR SELECT TO " + q(tenant) + " USING (tenant = 'a')",
+                "CREATE POLICY no_deletes ON export.tenant_rows AS RESTRICTIVE FOR DELETE TO PUBLIC USING (false)",
+                "ALTER TABLE export.tenant_rows FORCE ROW LEVEL SECURITY");
         List<String> before = attachments("export.tenant_rows");
         src.execute("INSERT INTO app.tenant_rows SELECT g, CASE WHEN g % 2 = 0 THEN 'a' ELSE 'b' END, 'new' || g FROM generate_series(61, 80) g",
                 "UPDATE app.tenant_rows SET v = 'changed' WHERE id % 5 = 0");
@@ -201,9 +203,11 @@ class SwapKeepsAttachmentsTest {
     }
 
     @Test
-    void commentsStorageParametersNotNullAndDefaultsSurvive() throws Exception {
+    void commentsStorageParametersNotNullDefaultsAndSettingsSurvive() throws Exception {
         refreshed("described");
         dst.execute("COMMENT ON TABLE export.described IS 'described table'",
+                "ALTER TABLE export.described CLUSTER ON described_pkey", "ALTER TABLE export.described REPLICA IDENTITY FULL",
+                "CREATE STATISTICS export.described_stats (dependencies) ON v, body FROM export.described",
                 "COMMENT ON COLUMN export.described.v IS 'the v column'",
                 "ALTER TABLE export.described SET (fillfactor = 70, autovacuum_enabled = false, toast.autovacuum_enabled = false)",
                 "ALTER TABLE export.described ALTER COLUMN v SET NOT NULL, ALTER COLUMN body SET DEFAULT 'none',"
@@ -297,7 +301,9 @@ class SwapKeepsAttachmentsTest {
                     FROM pg_constraint WHERE conrelid = CAST(?1 AS regclass)
                     UNION ALL SELECT 'referenced by ' || conrelid::regclass || ' ' || conname || ' ' || pg_get_constraintdef(oid)
                     FROM pg_constraint WHERE confrelid = CAST(?1 AS regclass) AND conrelid <> confrelid
-                    UNION ALL SELECT 'index ' || pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = CAST(?1 AS regclass)
+                    UNION ALL SELECT 'index ' || pg_get_indexdef(indexrelid) || ' ' || indisclustered || ' ' || indisreplident
+                    FROM pg_index WHERE indrelid = CAST(?1 AS regclass)
+                    UNION ALL SELECT 'statistics ' || pg_get_statisticsobjdef(oid) FROM pg_statistic_ext WHERE stxrelid = CAST(?1 AS regclass)
                     UNION ALL SELECT 'policy ' || polname || ' ' || polcmd::text || ' ' || polpermissive || ' ' || polroles::regrole[]::text || ' '
                                      || coalesce(pg_get_expr(polqual, polrelid), '') || ' ' || coalesce(pg_get_expr(polwithcheck, polrelid), '')
                     FROM pg_policy WHERE polrelid = CAST(?1 AS regclass)
