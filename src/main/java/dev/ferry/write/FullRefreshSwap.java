@@ -63,7 +63,7 @@ final class FullRefreshSwap {
                             "index " + Sql.displayIdent(idx[0]) + " (" + idx[1] + ")"), display);
                     indexRenames.add(new String[] {tmp, idx[0]});
                 }
-                attached = TableAttachments.read(con, schema, table, loadTable, !source.hasKey(), runTag);
+                attached = TableAttachments.read(con, schema, table, loadTable, !source.hasKey(), runTag, source.key());
                 for (TableAttachments.Step step : attached.onLoad) {
                     TableAttachments.run(st, step, display);
                 }

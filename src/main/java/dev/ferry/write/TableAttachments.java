@@ -7,6 +7,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.StringJoiner;
 
 import dev.ferry.config.Sql;
 
@@ -30,7 +31,11 @@ import dev.ferry.config.Sql;
 final class TableAttachments {
 
     /** A statement, and what it re-creates, as an error names it, e.g. {@code check constraint "positive"}. */
-    record Step(String sql, String what) {
+    record Step(String sql, String what, String probe) {
+
+        Step(String sql, String what) {
+            this(sql, what, null);
+        }
     }
 
     /** Run on the load table before the old table is dropped; they check the new rows. */
@@ -51,6 +56,12 @@ final class TableAttachments {
      */
     static TableAttachments read(Connection con, String schema, String table, String loadTable, boolean userPrimaryKey,
                                  String runTag) throws SQLException {
+        return read(con, schema, table, loadTable, userPrimaryKey, runTag, List.of());
+    }
+
+    /** As above; {@code key}, the source's key columns, lets an error name the rows that break a CHECK or NOT NULL. */
+    static TableAttachments read(Connection con, String schema, String table, String loadTable, boolean userPrimaryKey,
+                                 String runTag, List<String> key) throws SQLException {
         TableAttachments a = new TableAttachments();
         String target = Sql.qualified(schema, table);
         String load = Sql.qualified(schema, loadTable);
@@ -68,7 +79,7 @@ final class TableAttachments {
                   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute l WHERE l.attrelid = ?::regclass AND l.attname = a.attname
                                   AND l.attnotnull)
                 ORDER BY a.attnum""", load, target, load)) {
-            a.onLoad.add(new Step(r[0], "NOT NULL on column " + Sql.displayIdent(r[1])));
+            a.onLoad.add(new Step(r[0], "NOT NULL on column " + Sql.displayIdent(r[1]), probe(load, key, Sql.ident(r[1]) + " IS NULL")));
         }
         for (String[] r : rows(con, """
                 SELECT format('ALTER TABLE %s ALTER COLUMN %I SET DEFAULT %s', ?, a.attname, pg_catalog.pg_get_expr(d.adbin, d.adrelid))
@@ -107,7 +118,9 @@ final class TableAttachments {
                 a.afterSwap.add(new Step("ALTER TABLE " + target + " ADD CONSTRAINT " + Sql.ident(name) + " " + def, what));
             } else if (type.equals("c") || type.equals("f")) {
                 // CHECK and foreign key names are per table: the original name is free on the load table
-                a.onLoad.add(new Step("ALTER TABLE " + load + " ADD CONSTRAINT " + Sql.ident(name) + " " + def, what));
+                String probe = type.equals("c") && def.startsWith("CHECK ") && !def.endsWith(" NOT VALID")
+                        ? probe(load, key, "NOT " + def.substring("CHECK ".length()).replaceAll(" NO INHERIT$", "")) : null;
+                a.onLoad.add(new Step("ALTER TABLE " + load + " ADD CONSTRAINT " + Sql.ident(name) + " " + def, what, probe));
             } else {
                 // an index-backed constraint's name is its index's, which the old table's index holds until the drop
                 String tmp = FullRefreshSwap.tempName(runTag, "c", n++);
@@ -316,18 +329,49 @@ final class TableAttachments {
      * Runs a step; a row that breaks what it re-creates (SQLSTATE class 23) fails the run for good, naming it.
      */
     static void run(Statement st, Step step, String display) throws SQLException {
+        Connection con = st.getConnection();
+        // with a probe, a savepoint lets the rows be looked up after the failure
+        java.sql.Savepoint savepoint = step.probe() == null ? null : con.setSavepoint();
         try {
             st.execute(step.sql());
+            if (savepoint != null) {
+                con.releaseSavepoint(savepoint);
+            }
         } catch (SQLException e) {
             if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
                 throw e;
             }
             String detail = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
                     && p.getServerErrorMessage().getDetail() != null ? " " + p.getServerErrorMessage().getDetail() : "";
+            if (savepoint != null) {
+                con.rollback(savepoint);
+                List<String> keys = new ArrayList<>();
+                for (String[] r : rows(con, step.probe())) {
+                    keys.add(r[0]);
+                }
+                if (!keys.isEmpty()) {
+                    detail = " Rows breaking it: key " + String.join(", ", keys) + (keys.size() == 5 ? " (and maybe more)" : "") + ".";
+                }
+            }
             throw new DestinationException("the new rows of destination table " + display + " break its " + step.what() + "." + detail
                     + " (SQLSTATE " + e.getSQLState() + ") Nothing was swapped: " + display + " keeps its previous contents."
                     + " Fix the rows at the source, or drop the constraint at the destination if it no longer applies");
         }
+    }
+
+    /**
+     * A query for the key of up to five load-table rows meeting {@code condition}, each as {@code (id)=(7)}; null when
+     * the source has no key to name rows by.
+     */
+    private static String probe(String load, List<String> key, String condition) {
+        if (key.isEmpty()) {
+            return null;
+        }
+        StringJoiner values = new StringJoiner(" || ', ' || ", "'(" + String.join(", ", key).replace("'", "''") + ")=(' || ", " || ')'");
+        for (String k : key) {
+            values.add("coalesce(" + Sql.ident(k) + "::text, 'NULL')");
+        }
+        return "SELECT " + values + " FROM " + load + " WHERE " + condition + " LIMIT 5";
     }
 
     private static String kind(String contype) {

@@ -104,7 +104,8 @@ class SwapKeepsAttachmentsTest {
         List<String> attached = attachments("export.amounts");
         src.execute("UPDATE app.amounts SET amount = amount + 1", "UPDATE app.amounts SET amount = -5 WHERE id = 7");
 
-        assertFailsKeepingTheOldTable("check", "export.amounts", "amount_not_negative", "23514");
+        assertThat(assertFailsKeepingTheOldTable("check", "export.amounts", "amount_not_negative", "23514").firstError())
+                .as("names the row").contains("key (id)=(7).");
 
         src.execute("UPDATE app.amounts SET amount = 5 WHERE id = 7");
         refreshed("check");
@@ -277,7 +278,8 @@ class SwapKeepsAttachmentsTest {
     }
 
     /** Runs a refresh that must fail on {@code constraint}: not retried, the old table untouched, no load table left. */
-    private static void assertFailsKeepingTheOldTable(String transfer, String table, String constraint, String sqlState) throws Exception {
+    private static TransferRun assertFailsKeepingTheOldTable(String transfer, String table, String constraint, String sqlState)
+            throws Exception {
         List<String> before;
         try (Connection d = dst.admin()) {
             before = Dumps.dump(d, table, "*", "id");
@@ -291,6 +293,7 @@ class SwapKeepsAttachmentsTest {
                     .as("failed at once, not retried").containsExactly("failed|1");
             FailedLoadTest.assertNoLoadTablesLeft(d);
         }
+        return run;
     }
 
     /** Everything attached to a table, by name, as the catalog describes it. */
