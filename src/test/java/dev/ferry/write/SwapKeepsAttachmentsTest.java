@@ -272,6 +272,45 @@ class SwapKeepsAttachmentsTest {
         }
     }
 
+    @Test
+    void attachmentsWithQuotedAndNonAsciiNamesSurvive() throws Exception {
+        TestDb s2 = TestDb.source("attach_names");
+        TestDb d2 = TestDb.destination("attach_names");
+        s2.execute("CREATE SCHEMA \"Sales Data\"",
+                "CREATE TABLE \"Sales Data\".\"Odd \"\"Name\"\"\" (\"ID\" int PRIMARY KEY, \"Prix €\" numeric(8,2), \"select\" text)",
+                "INSERT INTO \"Sales Data\".\"Odd \"\"Name\"\"\" SELECT g, g * 1.5, 's' || g FROM generate_series(1, 30) g");
+        s2.grantRead("Sales Data");
+        String table = "\"Export Ü\".\"Odd \"\"Name\"\"\"";
+        try (FerryHarness f = FerryHarness.start(s2, d2, "Export Ü", transfer("odd", "\"Sales Data\".\"Odd \"\"Name\"\"\""))) {
+            assertThat(f.sync("odd").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            d2.execute("ALTER TABLE " + table + " ADD CONSTRAINT \"Positive \"\"Prix\"\"\" CHECK (\"Prix €\" > 0),"
+                            + " ADD CONSTRAINT \"Unique Sélect\" UNIQUE (\"select\")",
+                    "CREATE INDEX \"Idx Ü\" ON " + table + " (\"Prix €\")",
+                    "ALTER TABLE " + table + " ENABLE ROW LEVEL SECURITY",
+                    "CREATE POLICY \"Pol \"\"1\"\"\" ON " + table + " FOR SELECT TO PUBLIC USING (\"select\" <> 'it''s')",
+                    "CREATE FUNCTION \"Export Ü\".noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$",
+                    "CREATE TRIGGER \"Trg Ü\" BEFORE UPDATE ON " + table + " FOR EACH ROW EXECUTE FUNCTION \"Export Ü\".noop()",
+                    "COMMENT ON TABLE " + table + " IS 'it''s \"odd\"'",
+                    "COMMENT ON COLUMN " + table + ".\"Prix €\" IS 'price in €'",
+                    "SET ROLE \"" + d2.user() + "\"; CREATE VIEW \"Export Ü\".\"View \"\"x\"\"\" AS SELECT \"ID\", \"Prix €\" FROM " + table
+                            + "; COMMENT ON VIEW \"Export Ü\".\"View \"\"x\"\"\" IS 'a ''view'''");
+            List<String> attached = attachments(d2, table);
+            s2.execute("UPDATE \"Sales Data\".\"Odd \"\"Name\"\"\" SET \"Prix €\" = \"Prix €\" + 1");
+
+            TransferRun run = f.sync("odd");
+
+            assertThat(run.status()).as(run.firstError()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertThat(attachments(d2, table)).isEqualTo(attached);
+            try (Connection s = s2.admin(); Connection d = d2.admin()) {
+                Dumps.assertSameRows(s, "Sales Data", "Odd \"Name\"", d, "Export Ü", "Odd \"Name\"", "\"ID\"");
+                assertThat(Dumps.dump(d, "\"Export Ü\".\"View \"\"x\"\"\"", "*", "1"))
+                        .isEqualTo(Dumps.dump(s, "\"Sales Data\".\"Odd \"\"Name\"\"\"", "\"ID\", \"Prix €\"", "1"));
+                assertThat(Dumps.scalar(d, "SELECT obj_description('\"Export Ü\".\"View \"\"x\"\"\"'::regclass, 'pg_class')"))
+                        .isEqualTo("a 'view'");
+            }
+        }
+    }
+
     private static void refreshed(String transfer) throws Exception {
         TransferRun run = ferry.sync(transfer);
         assertThat(run.status()).as("%s: %s", transfer, run.firstError()).isEqualTo(TransferRun.Status.SUCCEEDED);
@@ -298,7 +337,11 @@ class SwapKeepsAttachmentsTest {
 
     /** Everything attached to a table, by name, as the catalog describes it. */
     private static List<String> attachments(String table) throws Exception {
-        try (Connection d = dst.admin()) {
+        return attachments(dst, table);
+    }
+
+    private static List<String> attachments(TestDb db, String table) throws Exception {
+        try (Connection d = db.admin()) {
             return Dumps.rows(d, """
                     SELECT 'constraint ' || conname || ' ' || pg_get_constraintdef(oid) || ' ' || coalesce(obj_description(oid, 'pg_constraint'), '')
                     FROM pg_constraint WHERE conrelid = CAST(?1 AS regclass)
