@@ -94,6 +94,16 @@ final class FullRefreshSwap {
     }
 
     /**
+     * Before the load: fails when the swap could not carry over what is attached to the existing table (a foreign key
+     * or publication Ferry's role may not change, a type change under views it may not re-create), so that such a run
+     * fails before reading a row rather than after loading them all. The swap checks again.
+     */
+    static void preflight(Connection con, String schema, String table, String loadTable, SourceTable source) throws SQLException {
+        TableAttachments.read(con, schema, table, loadTable, !source.hasKey(), "", source.key());
+        DependentViews.checkRefillable(con, schema, table, loadTable);
+    }
+
+    /**
      * A name for an object of the load table until the swap gives it its real name: unique to the run ({@code runTag})
      * and to the object ({@code kind}, {@code n}; n below 0 for the only one of its kind), within PostgreSQL's limit.
      */
