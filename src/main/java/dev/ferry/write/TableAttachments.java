@@ -322,6 +322,13 @@ final class TableAttachments {
             a.afterSwap.add(new Step("ALTER PUBLICATION " + Sql.ident(r[0]) + " ADD TABLE " + target + r[2],
                     "publication " + Sql.displayIdent(r[0])));
         }
+        // the owner, when a role Ferry's role is a member of owns the table: last, as Ferry's role made all of the above
+        for (String[] r : rows(con, """
+                SELECT format('ALTER TABLE %s OWNER TO %I', ?, pg_catalog.pg_get_userbyid(c.relowner)) FROM pg_catalog.pg_class c
+                WHERE c.oid = ?::regclass AND c.relkind IN ('r', 'p') AND pg_catalog.pg_get_userbyid(c.relowner) <> current_user""",
+                target, target)) {
+            a.afterSwap.add(new Step(r[0], "the owner"));
+        }
         return a;
     }
 

@@ -228,11 +228,15 @@ class SwapKeepsAttachmentsTest {
     }
 
     @Test
-    void aColumnGrantSurvives() throws Exception {
+    void aColumnGrantAndTheOwnerSurvive() throws Exception {
         refreshed("people");
         String analyst = "analyst_cols_" + suffix;
+        String owner = "owners_" + suffix;
         dst.execute("CREATE ROLE " + q(analyst) + " NOLOGIN", "GRANT USAGE ON SCHEMA export TO " + q(analyst),
-                "GRANT SELECT (id, name) ON export.people TO " + q(analyst));
+                "GRANT SELECT (id, name) ON export.people TO " + q(analyst),
+                // a team role that Ferry's role is a member of owns the table
+                "CREATE ROLE " + q(owner) + " NOLOGIN", "GRANT " + q(owner) + " TO " + q(dst.user()),
+                "GRANT CREATE, USAGE ON SCHEMA export TO " + q(owner), "ALTER TABLE export.people OWNER TO " + q(owner));
         List<String> attached = attachments("export.people");
         src.execute("UPDATE app.people SET salary = salary + 1");
 
@@ -397,7 +401,7 @@ class SwapKeepsAttachmentsTest {
                     UNION ALL SELECT 'policy ' || polname || ' ' || polcmd::text || ' ' || polpermissive || ' ' || polroles::regrole[]::text || ' '
                                      || coalesce(pg_get_expr(polqual, polrelid), '') || ' ' || coalesce(pg_get_expr(polwithcheck, polrelid), '')
                     FROM pg_policy WHERE polrelid = CAST(?1 AS regclass)
-                    UNION ALL SELECT 'table ' || relrowsecurity || ' ' || relforcerowsecurity || ' ' || coalesce(reloptions::text, '') || ' '
+                    UNION ALL SELECT 'table ' || pg_get_userbyid(relowner) || ' ' || relrowsecurity || ' ' || relforcerowsecurity || ' ' || coalesce(reloptions::text, '') || ' '
                                      || relreplident::text || ' ' || coalesce(relacl::text, '') || ' ' || coalesce(obj_description(oid, 'pg_class'), '')
                                      || ' ' || coalesce((SELECT reloptions::text FROM pg_class t WHERE t.oid = c.reltoastrelid), '')
                     FROM pg_class c WHERE oid = CAST(?1 AS regclass)
