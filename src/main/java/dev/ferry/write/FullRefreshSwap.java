@@ -94,13 +94,24 @@ final class FullRefreshSwap {
     }
 
     /**
-     * Before the load: fails when the swap could not carry over what is attached to the existing table (a foreign key
-     * or publication Ferry's role may not change, a type change under views it may not re-create), so that such a run
-     * fails before reading a row rather than after loading them all. The swap checks again.
+     * Before the load, when the table exists: fails when the swap could not carry over what is attached to it (a foreign
+     * key or publication Ferry's role may not change, a type change under views it may not re-create), so that such a
+     * run fails before reading a row rather than after loading them all (the swap checks again). And makes the load
+     * table unlogged when the old one is, which costs nothing while it is empty.
      */
-    static void preflight(Connection con, String schema, String table, String loadTable, SourceTable source) throws SQLException {
+    static void prepareLoad(Connection con, String schema, String table, String loadTable, SourceTable source) throws SQLException {
         TableAttachments.read(con, schema, table, loadTable, !source.hasKey(), "", source.key());
         DependentViews.checkRefillable(con, schema, table, loadTable);
+        try (PreparedStatement ps = con.prepareStatement("SELECT relpersistence = 'u' FROM pg_catalog.pg_class WHERE oid = ?::regclass")) {
+            ps.setString(1, Sql.qualified(schema, table));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getBoolean(1)) {
+                    try (Statement st = con.createStatement()) {
+                        st.execute("ALTER TABLE " + Sql.qualified(schema, loadTable) + " SET UNLOGGED");
+                    }
+                }
+            }
+        }
     }
 
     /**

@@ -132,7 +132,7 @@ public final class TableLoads {
             // the bulk path adds the metadata columns after the load (see finish); the query path writes them
             DestinationSchema.createTable(con, schema, load.loadTable(), source, kept, !read.isBulkCopy());
             if (exists) {
-                FullRefreshSwap.preflight(con, schema, table.name(), load.loadTable(), source);
+                FullRefreshSwap.prepareLoad(con, schema, table.name(), load.loadTable(), source);
             }
         } else {
             if (DestinationSchema.tableExists(con, schema, table.name())) {

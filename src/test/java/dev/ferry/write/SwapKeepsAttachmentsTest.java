@@ -208,6 +208,7 @@ class SwapKeepsAttachmentsTest {
         refreshed("described");
         dst.execute("COMMENT ON TABLE export.described IS 'described table'",
                 "ALTER TABLE export.described CLUSTER ON described_pkey", "ALTER TABLE export.described REPLICA IDENTITY FULL",
+                "ALTER TABLE export.described SET UNLOGGED",
                 "CREATE STATISTICS export.described_stats (dependencies) ON v, body FROM export.described",
                 "COMMENT ON COLUMN export.described.v IS 'the v column'",
                 "ALTER TABLE export.described SET (fillfactor = 70, autovacuum_enabled = false, toast.autovacuum_enabled = false)",
@@ -401,7 +402,7 @@ class SwapKeepsAttachmentsTest {
                     UNION ALL SELECT 'policy ' || polname || ' ' || polcmd::text || ' ' || polpermissive || ' ' || polroles::regrole[]::text || ' '
                                      || coalesce(pg_get_expr(polqual, polrelid), '') || ' ' || coalesce(pg_get_expr(polwithcheck, polrelid), '')
                     FROM pg_policy WHERE polrelid = CAST(?1 AS regclass)
-                    UNION ALL SELECT 'table ' || pg_get_userbyid(relowner) || ' ' || relrowsecurity || ' ' || relforcerowsecurity || ' ' || coalesce(reloptions::text, '') || ' '
+                    UNION ALL SELECT 'table ' || pg_get_userbyid(relowner) || ' ' || relpersistence::text || ' ' || relrowsecurity || ' ' || relforcerowsecurity || ' ' || coalesce(reloptions::text, '') || ' '
                                      || relreplident::text || ' ' || coalesce(relacl::text, '') || ' ' || coalesce(obj_description(oid, 'pg_class'), '')
                                      || ' ' || coalesce((SELECT reloptions::text FROM pg_class t WHERE t.oid = c.reltoastrelid), '')
                     FROM pg_class c WHERE oid = CAST(?1 AS regclass)
