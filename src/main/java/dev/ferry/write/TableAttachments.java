@@ -147,7 +147,7 @@ final class TableAttachments {
             }
             a.beforeDrop.add(new Step("ALTER TABLE " + r[1] + " DROP CONSTRAINT " + Sql.ident(r[0]), "foreign key " + Sql.displayIdent(r[0])));
             a.afterSwap.add(new Step("ALTER TABLE " + r[1] + " ADD CONSTRAINT " + Sql.ident(r[0]) + " " + r[2],
-                    "foreign key " + Sql.displayIdent(r[0]) + " of table " + r[1] + " (" + r[2] + ")"));
+                    "foreign key " + Sql.displayIdent(r[0]) + " of table " + r[1] + " (" + r[2] + "), which needs rows the new ones lack"));
             if (r[4] != null) {
                 a.afterSwap.add(formatted(con, "SELECT format('COMMENT ON CONSTRAINT %I ON %s IS %L', ?, ?, ?)", "a comment", r[0], r[1], r[4]));
             }
@@ -360,7 +360,7 @@ final class TableAttachments {
                     detail = " Rows breaking it: key " + String.join(", ", keys) + (keys.size() == 5 ? " (and maybe more)" : "") + ".";
                 }
             }
-            throw new DestinationException("the new rows of destination table " + display + " break its " + step.what() + "." + detail
+            throw new DestinationException("the new rows of destination table " + display + " break " + step.what() + "." + detail
                     + " (SQLSTATE " + e.getSQLState() + ") Nothing was swapped: " + display + " keeps its previous contents."
                     + " Fix the rows at the source, or drop the constraint at the destination if it no longer applies");
         }
