@@ -50,6 +50,8 @@ class SwapKeepsAttachmentsTest {
                 "INSERT INTO app.audited SELECT g, 'v' || g FROM generate_series(1, 20) g",
                 "CREATE TABLE app.described (id int PRIMARY KEY, v text, body text)",
                 "INSERT INTO app.described SELECT g, 'v' || g, repeat('x', g) FROM generate_series(1, 20) g",
+                "CREATE TABLE app.tree (id int PRIMARY KEY, parent_id int)",
+                "INSERT INTO app.tree SELECT g, CASE WHEN g > 1 THEN g / 2 END FROM generate_series(1, 31) g",
                 "CREATE TABLE app.people (id int PRIMARY KEY, name text, salary int)",
                 "INSERT INTO app.people SELECT g, 'n' || g, g * 1000 FROM generate_series(1, 20) g");
         src.grantRead("app");
@@ -57,7 +59,7 @@ class SwapKeepsAttachmentsTest {
                 transfer("rls", "app.tenant_rows") + transfer("check", "app.amounts") + transfer("unique", "app.codes")
                         + transfer("parents", "app.parents") + transfer("children", "app.children")
                         + transfer("trigger", "app.audited") + transfer("described", "app.described")
-                        + transfer("people", "app.people"));
+                        + transfer("people", "app.people") + transfer("tree", "app.tree"));
     }
 
     @AfterAll
@@ -177,6 +179,26 @@ class SwapKeepsAttachmentsTest {
         }
         src.execute("INSERT INTO app.children VALUES (32, 9)");
         assertFailsKeepingTheOldTable("children", "export.children", "child_kind", "23503");
+    }
+
+    @Test
+    void aForeignKeyFromTheRefreshedTableToItselfSurvivesAndIsChecked() throws Exception {
+        refreshed("tree");
+        dst.execute("ALTER TABLE export.tree ADD CONSTRAINT tree_parent FOREIGN KEY (parent_id) REFERENCES export.tree (id)");
+        List<String> attached = attachments("export.tree");
+        src.execute("INSERT INTO app.tree SELECT g, g / 2 FROM generate_series(32, 40) g", "DELETE FROM app.tree WHERE id = 31");
+
+        refreshed("tree");
+
+        assertThat(attachments("export.tree")).isEqualTo(attached);
+        try (Connection s = src.admin(); Connection d = dst.admin()) {
+            Dumps.assertSameRows(s, "app", "tree", d, "export", "tree", "id");
+            assertThat(Dumps.scalar(d, "SELECT confrelid = 'export.tree'::regclass FROM pg_constraint WHERE conname = 'tree_parent'"))
+                    .isEqualTo("t");
+        }
+        src.execute("DELETE FROM app.tree WHERE id = 2");
+        assertFailsKeepingTheOldTable("tree", "export.tree", "tree_parent", "23503");
+        assertThat(attachments("export.tree")).isEqualTo(attached);
     }
 
     @Test
