@@ -50,6 +50,8 @@ class SwapKeepsAttachmentsTest {
                 "INSERT INTO app.audited SELECT g, 'v' || g FROM generate_series(1, 20) g",
                 "CREATE TABLE app.described (id int PRIMARY KEY, v text, body text)",
                 "INSERT INTO app.described SELECT g, 'v' || g, repeat('x', g) FROM generate_series(1, 20) g",
+                "CREATE TABLE app.slots (id int PRIMARY KEY, during int4range)",
+                "INSERT INTO app.slots SELECT g, int4range(g * 10, g * 10 + 5) FROM generate_series(1, 20) g",
                 "CREATE TABLE app.tree (id int PRIMARY KEY, parent_id int)",
                 "INSERT INTO app.tree SELECT g, CASE WHEN g > 1 THEN g / 2 END FROM generate_series(1, 31) g",
                 "CREATE TABLE app.people (id int PRIMARY KEY, name text, salary int)",
@@ -59,7 +61,8 @@ class SwapKeepsAttachmentsTest {
                 transfer("rls", "app.tenant_rows") + transfer("check", "app.amounts") + transfer("unique", "app.codes")
                         + transfer("parents", "app.parents") + transfer("children", "app.children")
                         + transfer("trigger", "app.audited") + transfer("described", "app.described")
-                        + transfer("people", "app.people") + transfer("tree", "app.tree"));
+                        + transfer("people", "app.people") + transfer("tree", "app.tree")
+                        + transfer("slots", "app.slots"));
     }
 
     @AfterAll
@@ -132,6 +135,24 @@ class SwapKeepsAttachmentsTest {
         assertThat(attachments("export.codes")).isEqualTo(attached);
         try (Connection s = src.admin(); Connection d = dst.admin()) {
             Dumps.assertSameRows(s, "app", "codes", d, "export", "codes", "id");
+        }
+    }
+
+    @Test
+    void aRowBreakingAUserExclusionConstraintFailsTheRunAndKeepsTheOldTable() throws Exception {
+        refreshed("slots");
+        dst.execute("ALTER TABLE export.slots ADD CONSTRAINT no_overlap EXCLUDE USING gist (during WITH &&)");
+        List<String> attached = attachments("export.slots");
+        src.execute("UPDATE app.slots SET during = int4range(lower(during) + 1, upper(during) + 1)",
+                "UPDATE app.slots SET during = int4range(12, 30) WHERE id = 5");
+
+        assertFailsKeepingTheOldTable("slots", "export.slots", "no_overlap", "23P01");
+
+        src.execute("UPDATE app.slots SET during = int4range(51, 56) WHERE id = 5");
+        refreshed("slots");
+        assertThat(attachments("export.slots")).isEqualTo(attached);
+        try (Connection s = src.admin(); Connection d = dst.admin()) {
+            Dumps.assertSameRows(s, "app", "slots", d, "export", "slots", "id");
         }
     }
 
