@@ -343,7 +343,9 @@ class SwapKeepsAttachmentsTest {
                     "SET ROLE \"" + d2.user() + "\"; CREATE VIEW \"Export Ü\".\"View \"\"x\"\"\" AS SELECT \"ID\", \"Prix €\" FROM " + table
                             + "; COMMENT ON VIEW \"Export Ü\".\"View \"\"x\"\"\" IS 'a ''view'''");
             List<String> attached = attachments(d2, table);
-            s2.execute("UPDATE \"Sales Data\".\"Odd \"\"Name\"\"\" SET \"Prix €\" = \"Prix €\" + 1");
+            // a changed type too, so that the table must be replaced (with its view re-created), not refilled
+            s2.execute("ALTER TABLE \"Sales Data\".\"Odd \"\"Name\"\"\" ALTER COLUMN \"Prix €\" TYPE numeric(8,3)",
+                    "UPDATE \"Sales Data\".\"Odd \"\"Name\"\"\" SET \"Prix €\" = \"Prix €\" + 1.001");
 
             TransferRun run = f.sync("odd");
 
