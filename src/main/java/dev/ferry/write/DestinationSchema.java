@@ -211,6 +211,14 @@ public final class DestinationSchema {
         }
     }
 
+    /**
+     * A tag for the temporary names of one table's swap: the run's and a hash of the table's name, so that the tables
+     * of one run (parallelTables) swapping at the same time in one schema never reach for the same temporary name.
+     */
+    static String swapTag(UUID runId, String table) {
+        return runId.toString().substring(0, 8) + "_" + shortHash(table);
+    }
+
     /** The conventional primary key name, {@code <table>_pkey}, within the identifier limit. */
     static String primaryKeyName(String table) {
         return derivedName("", table, "_pkey");

@@ -118,7 +118,8 @@ public final class TableLoads {
         });
         if (spec.mode() == Mode.FULL_REFRESH) {
             List<SchemaEvolution.Column> kept = new ArrayList<>();
-            if (DestinationSchema.tableExists(con, schema, table.name())) {
+            boolean exists = DestinationSchema.tableExists(con, schema, table.name());
+            if (exists) {
                 Set<String> copied = new HashSet<>(source.columnNames());
                 for (SchemaEvolution.Column c : SchemaEvolution.columns(con, schema, table.name()).values()) {
                     if (!copied.contains(c.name())) {
@@ -131,6 +132,9 @@ public final class TableLoads {
             DestinationSchema.dropLeftoverLoads(con, schema, spec.name(), table.name(), run.id());
             // the bulk path adds the metadata columns after the load (see finish); the query path writes them
             DestinationSchema.createTable(con, schema, load.loadTable(), source, kept, !read.isBulkCopy());
+            if (exists) {
+                FullRefreshSwap.prepareLoad(con, schema, table.name(), load.loadTable(), source);
+            }
         } else {
             // the table as found, before Ferry's own changes below (a widening rewrites it) can change its identity
             Watermarks.TableIdentity found = DestinationSchema.tableIdentity(con, schema, table.name());
@@ -266,7 +270,7 @@ public final class TableLoads {
                 DestinationSchema.addRunColumns(con, load.schema(), load.loadTable(), load.run());
             }
             FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
-                    load.run().id().toString().substring(0, 8));
+                    DestinationSchema.swapTag(load.run().id(), load.table()));
         } else {
             if (spec.mode() == Mode.XMIN) {
                 Watermarks.save(con, load.schema(), spec.name(), load.source().display(), load.run().id(),
