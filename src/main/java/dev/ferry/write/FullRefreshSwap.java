@@ -43,7 +43,7 @@ final class FullRefreshSwap {
                 refillInPlace(con, st, schema, table, loadTable, source);
                 return;
             }
-            String tmpKey = tempName(runTag, "pkey", -1);
+            String tmpKey = tempName(swapTag, "pkey", -1);
             if (source.hasKey()) {
                 st.execute("ALTER TABLE " + load + " ADD CONSTRAINT " + Sql.ident(tmpKey) + " PRIMARY KEY ("
                         + Sql.idents(source.key()) + ")");
@@ -57,13 +57,13 @@ final class FullRefreshSwap {
                 }
                 int n = 0;
                 for (String[] idx : secondaryIndexes(con, schema, table)) {
-                    String tmp = tempName(runTag, "i", n++);
+                    String tmp = tempName(swapTag, "i", n++);
                     TableAttachments.run(st, new TableAttachments.Step(idx[1].replaceFirst(java.util.regex.Pattern.quote(idx[2]),
                             java.util.regex.Matcher.quoteReplacement(Sql.ident(tmp) + " ON " + (idx[3] != null ? "ONLY " : "") + load)),
                             "index " + Sql.displayIdent(idx[0]) + " (" + idx[1] + ")"), display);
                     indexRenames.add(new String[] {tmp, idx[0]});
                 }
-                attached = TableAttachments.read(con, schema, table, loadTable, !source.hasKey(), runTag, source.key());
+                attached = TableAttachments.read(con, schema, table, loadTable, !source.hasKey(), swapTag, source.key());
                 for (TableAttachments.Step step : attached.onLoad) {
                     TableAttachments.run(st, step, display);
                 }

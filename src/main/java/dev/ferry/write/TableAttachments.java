@@ -55,13 +55,13 @@ final class TableAttachments {
      * the user's (the source has no key, so Ferry adds none) and must be re-created too.
      */
     static TableAttachments read(Connection con, String schema, String table, String loadTable, boolean userPrimaryKey,
-                                 String runTag) throws SQLException {
-        return read(con, schema, table, loadTable, userPrimaryKey, runTag, List.of());
+                                 String swapTag) throws SQLException {
+        return read(con, schema, table, loadTable, userPrimaryKey, swapTag, List.of());
     }
 
     /** As above; {@code key}, the source's key columns, lets an error name the rows that break a CHECK or NOT NULL. */
     static TableAttachments read(Connection con, String schema, String table, String loadTable, boolean userPrimaryKey,
-                                 String runTag, List<String> key) throws SQLException {
+                                 String swapTag, List<String> key) throws SQLException {
         TableAttachments a = new TableAttachments();
         String target = Sql.qualified(schema, table);
         String load = Sql.qualified(schema, loadTable);
@@ -123,7 +123,7 @@ final class TableAttachments {
                 a.onLoad.add(new Step("ALTER TABLE " + load + " ADD CONSTRAINT " + Sql.ident(name) + " " + def, what, probe));
             } else {
                 // an index-backed constraint's name is its index's, which the old table's index holds until the drop
-                String tmp = FullRefreshSwap.tempName(runTag, "c", n++);
+                String tmp = FullRefreshSwap.tempName(swapTag, "c", n++);
                 a.onLoad.add(new Step("ALTER TABLE " + load + " ADD CONSTRAINT " + Sql.ident(tmp) + " " + def, what));
                 a.renames.add(new String[] {tmp, name});
             }
