@@ -183,21 +183,22 @@ public final class DestinationSchema {
      * Drops the load tables that earlier runs of this transfer recorded for this table and left behind (a process
      * that died while COPY streams had committed into one, see {@link TableLoad#loadTableCommitted}). Only tables
      * named in the transfer's own run records are dropped: a user's table that merely looks like a load table, or
-     * another transfer's load in progress, is never touched. Only one run of a transfer runs at a time.
+     * another transfer's load in progress, is never touched. Only one run of a transfer runs at a time, and this
+     * runs before the table's load table is created: a table its own run's record names is an earlier attempt's,
+     * whose failure (a lost connection) kept it from dropping it.
      */
-    static void dropLeftoverLoads(Connection con, String schema, String transfer, String table, UUID currentRun)
+    static void dropLeftoverLoads(Connection con, String schema, String transfer, String table)
             throws SQLException {
         List<String> leftovers = new ArrayList<>();
         try (PreparedStatement ps = con.prepareStatement("SELECT DISTINCT c.relname FROM " + RunHistory.qualified(schema) + " r"
                 + " JOIN pg_catalog.pg_namespace n ON n.nspname = ?"
                 + " JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = r.load_table AND c.relkind = 'r'"
-                + " WHERE r.transfer = ? AND r.load_table IS NOT NULL AND r.status <> 'succeeded' AND r.run_id <> ?"
+                + " WHERE r.transfer = ? AND r.load_table IS NOT NULL AND r.status <> 'succeeded'"
                 + " AND r.destination_table = ? AND r.load_table <> ?")) {
             ps.setString(1, schema);
             ps.setString(2, transfer);
-            ps.setObject(3, currentRun);
-            ps.setString(4, schema + "." + table);
-            ps.setString(5, table);
+            ps.setString(3, schema + "." + table);
+            ps.setString(4, table);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     leftovers.add(rs.getString(1));

@@ -129,7 +129,7 @@ public final class TableLoads {
                     }
                 }
             }
-            DestinationSchema.dropLeftoverLoads(con, schema, spec.name(), table.name(), run.id());
+            DestinationSchema.dropLeftoverLoads(con, schema, spec.name(), table.name());
             // the bulk path adds the metadata columns after the load (see finish); the query path writes them
             DestinationSchema.createTable(con, schema, load.loadTable(), source, kept, !read.isBulkCopy());
             if (exists) {

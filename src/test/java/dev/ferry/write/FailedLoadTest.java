@@ -118,6 +118,50 @@ class FailedLoadTest {
         }
     }
 
+    /**
+     * With several COPY streams the load table is committed before the load. When every destination session dies
+     * mid-load, the failed attempt cannot drop it; the retry in the same run must drop that leftover (its own run's
+     * record names it) instead of failing on "relation already exists".
+     */
+    @Test
+    void aRetryInTheSameRunDropsTheLoadTableItsFailedAttemptLeft() throws Exception {
+        TestDb src = TestDb.source("killstreams");
+        TestDb dst = TestDb.destination("killstreams");
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.events (id bigint PRIMARY KEY, payload text)",
+                "INSERT INTO app.events SELECT g, repeat('x', 400) FROM generate_series(1, 400000) g");
+        src.grantRead("app");
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("events", "app.events",
+                "copyStreams", "2", "retryAttempts", "1", "retryDelay", "100ms"))) {
+            AtomicBoolean killed = new AtomicBoolean();
+            CompletableFuture<Void> killer = CompletableFuture.runAsync(() -> {
+                try (Connection d = dst.admin()) {
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                    while (!killed.get() && System.nanoTime() < deadline) {
+                        if (Integer.parseInt(Dumps.scalar(d, "SELECT count(*) FROM pg_stat_activity WHERE usename = ? AND state = 'active'"
+                                + " AND query LIKE 'COPY %'", dst.user())) >= 2) {
+                            // every session of the load at once, the one that committed the load table included
+                            killed.set(!"0".equals(Dumps.scalar(d, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))"
+                                    + " FROM pg_stat_activity WHERE usename = ?", dst.user())));
+                        }
+                        Thread.sleep(5);
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            TransferRun run = ferry.sync("events");
+            killer.get(70, TimeUnit.SECONDS);
+
+            assertThat(killed).as("the test terminated Ferry's destination sessions during the load").isTrue();
+            assertThat(run.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection s = src.admin(); Connection d = dst.admin()) {
+                assertThat(Dumps.scalar(d, "SELECT attempts FROM export._ferry_runs WHERE run_id = ?", run.id())).isEqualTo("2");
+                Dumps.assertSameRows(s, "app", "events", d, "export", "events", "id");
+                assertNoLoadTablesLeft(d);
+            }
+        }
+    }
+
     static void assertNoLoadTablesLeft(Connection d) throws Exception {
         assertThat(Dumps.rows(d, "SELECT tablename FROM pg_tables WHERE tablename LIKE '\\_ferry\\_%' AND tablename NOT IN ('_ferry_runs', '_ferry_state', '_ferry_leases')"))
                 .isEmpty();
