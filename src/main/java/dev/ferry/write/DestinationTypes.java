@@ -26,7 +26,7 @@ import dev.ferry.read.SourceType;
  *       carried as text otherwise, with a note in the log and the run record.</li>
  *   <li>Anything else (user-defined base or range types) is carried as text, with a note.</li>
  * </ul>
- * Type DDL runs on an autocommit connection: PostgreSQL will not use an enum label added in the transaction that uses
+ * Type DDL runs in a transaction of its own: PostgreSQL will not use an enum label added in the transaction that uses
  * it, so new types and labels are committed before any row is loaded.
  */
 final class DestinationTypes {
@@ -45,29 +45,38 @@ final class DestinationTypes {
     }
 
     /**
-     * Resolves every column's type. Tables of one run (parallelTables) and other transfers into the same schema may
-     * share an enum or composite: the resolution holds a session lock per destination schema, so that one of them
-     * creates the type and the others see it, instead of racing to a "type already exists".
+     * Resolves every column's type, in one transaction committed before any row is loaded (PostgreSQL will not
+     * store an enum label added in the transaction that stores it). Tables of one run (parallelTables) and other
+     * transfers into the same schema may share an enum or composite: the transaction holds a lock per destination
+     * schema, so that one of them creates the type and the others see it, instead of racing to "already exists". A
+     * transaction lock, not a session one: a failure can never leave it held by a pooled session.
      */
     static Resolved resolve(Connection autocommit, String schema, SourceTable table) throws SQLException {
         DestinationTypes d = new DestinationTypes(autocommit, schema);
         List<String> types = new ArrayList<>();
-        d.typeLock("pg_advisory_lock");
+        autocommit.setAutoCommit(false);
+        boolean committed = false;
         try {
+            try (PreparedStatement ps = autocommit.prepareStatement("SELECT pg_catalog.pg_advisory_xact_lock(hashtext(?), 0)")) {
+                ps.setString(1, "ferry types:" + schema);
+                ps.execute();
+            }
             for (SourceColumn c : table.columns()) {
                 types.add(d.type(c.name(), c.type()));
             }
+            autocommit.commit();
+            committed = true;
         } finally {
-            d.typeLock("pg_advisory_unlock");
+            if (!committed) {
+                try {
+                    autocommit.rollback();
+                } catch (SQLException quiet) {
+                    // the failure that got here is the one to report; the pool discards a broken connection
+                }
+            }
         }
+        autocommit.setAutoCommit(true);
         return new Resolved(types, d.notes);
-    }
-
-    private void typeLock(String function) throws SQLException {
-        try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog." + function + "(hashtext(?), 0)")) {
-            ps.setString(1, "ferry types:" + schema);
-            ps.execute();
-        }
     }
 
     private String type(String column, SourceType t) throws SQLException {
