@@ -59,18 +59,29 @@ public final class WebhookUrl {
         return null;
     }
 
-    /** The URL without its user info, query or fragment, for logs and messages. */
+    /**
+     * The URL for logs and messages: scheme, host, port and the path's first segment only. User info, query and
+     * fragment may hold tokens, and so may the rest of the path (Slack, Teams and Discord put theirs there).
+     */
     public static String display(String url) {
         try {
             URI u = new URI(url);
             if (u.getScheme() == null || u.getHost() == null) {
                 return "(a malformed URL)";
             }
-            return u.getScheme() + "://" + u.getHost() + (u.getPort() >= 0 ? ":" + u.getPort() : "")
-                    + (u.getRawPath() == null ? "" : u.getRawPath());
+            return u.getScheme() + "://" + u.getHost() + (u.getPort() >= 0 ? ":" + u.getPort() : "") + firstSegment(u.getRawPath());
         } catch (URISyntaxException e) {
             return "(a malformed URL)";
         }
+    }
+
+    /** {@code /services/...} for {@code /services/T0/B0/secret}; a one-segment path as it is. */
+    private static String firstSegment(String path) {
+        if (path == null || path.isEmpty()) {
+            return "";
+        }
+        int next = path.indexOf('/', 1);
+        return next < 0 || next == path.length() - 1 ? path : path.substring(0, next) + "/...";
     }
 
     /**
@@ -98,6 +109,11 @@ public final class WebhookUrl {
                         parts.add(param.substring(param.indexOf('=') + 1)); // the value, not the parameter's name
                     }
                 }
+            }
+            String path = u.getRawPath();
+            int next = path == null ? -1 : path.indexOf('/', 1);
+            if (next > 0 && next < path.length() - 1) {
+                parts.add(path.substring(next)); // the path past its first segment, as display hides it
             }
             parts.add(u.getRawFragment());
             parts.add(u.getFragment());

@@ -53,9 +53,14 @@ class PlaceholdersTest {
     @Test
     void webhookUrlsShowHostAndPathOnly() {
         String url = "https://user:SECRET1@hooks.example.com:8443/a/b?token=SECRET2#SECRET3";
-        assertThat(WebhookUrl.display(url)).isEqualTo("https://hooks.example.com:8443/a/b");
+        assertThat(WebhookUrl.display(url)).isEqualTo("https://hooks.example.com:8443/a/...");
+        // chat services put the token in the path
+        assertThat(WebhookUrl.display("https://hooks.slack.com/services/T000/B000/SECRETPATH")).isEqualTo("https://hooks.slack.com/services/...");
+        assertThat(WebhookUrl.redact("POST https://hooks.slack.com/services/T000/B000/SECRETPATH failed, /T000/B000/SECRETPATH",
+                "https://hooks.slack.com/services/T000/B000/SECRETPATH")).doesNotContain("SECRETPATH");
+        assertThat(WebhookUrl.display("http://127.0.0.1:9/hook")).isEqualTo("http://127.0.0.1:9/hook");
         assertThat(WebhookUrl.redact("failed: " + url + " and again SECRET2, user:SECRET1", url))
-                .isEqualTo("failed: https://hooks.example.com:8443/a/b and again ***, ***");
+                .isEqualTo("failed: https://hooks.example.com:8443/a/... and again ***, ***");
         assertThat(WebhookUrl.problem(url)).isNull();
         assertThat(WebhookUrl.problem("ftp://h/x?SECRET")).isEqualTo("must be an http:// or https:// URL");
         assertThat(WebhookUrl.problem("http://bad_host/x?SECRET")).doesNotContain("SECRET");
@@ -66,6 +71,6 @@ class PlaceholdersTest {
         TransferSpec spec = TransferSpec.parse(Map.of("name", "t", "source", "s", "destination", "d", "tables", "a.b",
                 "every", "1h", "webhook", url), p -> "routes", problems);
         assertThat(problems).isEmpty();
-        assertThat(spec.toString()).contains("webhook https://hooks.example.com:8443/a/b").doesNotContain("SECRET");
+        assertThat(spec.toString()).contains("webhook https://hooks.example.com:8443/a/...").doesNotContain("SECRET");
     }
 }
