@@ -53,17 +53,19 @@ public final class FerryRuntime implements AutoCloseable {
         if (!Files.isDirectory(routes)) {
             problems.add(routes + ": no such folder; pass --routes DIR to name the folder of YAML routes (default ./routes)");
         }
+        RouteFiles files = RouteFiles.none();
         if (problems.isEmpty()) {
-            // what Camel cannot even load routes from (bad YAML, a missing or empty parameter): it would stop at it
-            // without a file and line
-            problems.addAll(RouteFiles.scan(routes, TransferCatalog.TEMPLATE_ID).problems());
+            // what Camel cannot even load routes from (bad YAML, a missing or empty parameter, a missing template or
+            // direct: consumer): it would stop at it without a file and line, or a run would wait forever
+            files = RouteFiles.scan(routes, TransferCatalog.TEMPLATE_ID);
+            problems.addAll(files.problems());
         }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
         main.setPropertyPlaceholderLocations("file:" + config);
         main.configure().withName("ferry")
-                .withRoutesIncludePattern("file:" + routes + "/*.yaml,file:" + routes + "/*.yml")
+                .withRoutesIncludePattern(files.includePattern()) // the shipped routes, then the folder's
                 .withJmxEnabled(false)
                 .withShutdownTimeout(60)
                 .addConfiguration(FerryConfiguration.class);

@@ -224,6 +224,21 @@ public final class BatchPlanner {
         return t.column(column).declaredType();
     }
 
+    /**
+     * The source's clock as a value of the cursor column's type, in text form ({@code now()} cast to it: a timestamptz,
+     * the session's local timestamp, or today's date), for timestamp and date cursors; null for others. Read once per
+     * table and run, for {@link dev.ferry.state.Watermarks#aheadOfClockWarning}.
+     */
+    public static String sourceClock(java.sql.Connection source, SourceTable t, TransferSpec spec) throws java.sql.SQLException {
+        if (spec.cursor() == null || t.column(spec.cursor()) == null || CursorKind.of(t.column(spec.cursor())) != CursorKind.TEMPORAL) {
+            return null;
+        }
+        try (java.sql.Statement st = source.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT CAST(CAST(now() AS " + type(t, spec.cursor()) + ") AS text)")) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
     /** What arithmetic a cursor column allows, for the lookback. */
     enum CursorKind {
         TEMPORAL, NUMERIC, OTHER;

@@ -44,6 +44,10 @@ public final class TableRead {
     private long batches;
     private long rowsRead;
     private boolean endOfTimeWarned;
+    /** The source's clock at the table's start, as a cursor value (null: not a timestamp or date cursor). */
+    private String sourceClock;
+    private long sourceClockRead;
+    private boolean aheadOfClockWarned;
 
     private final dev.ferry.state.Shutdown shutdown;
 
@@ -168,6 +172,27 @@ public final class TableRead {
     public boolean firstEndOfTime() {
         boolean first = !endOfTimeWarned;
         endOfTimeWarned = true;
+        return first;
+    }
+
+    public String sourceClock() {
+        return sourceClock;
+    }
+
+    public void sourceClock(String clock) {
+        this.sourceClock = clock;
+        this.sourceClockRead = System.nanoTime();
+    }
+
+    /** How long ago the source's clock was read. */
+    public java.time.Duration sinceSourceClock() {
+        return java.time.Duration.ofNanos(System.nanoTime() - sourceClockRead);
+    }
+
+    /** Whether a watermark ahead of the source's clock (see Watermarks#aheadOfClockWarning) is this run's first: warned once. */
+    public boolean firstAheadOfClock() {
+        boolean first = !aheadOfClockWarned;
+        aheadOfClockWarned = true;
         return first;
     }
 

@@ -182,6 +182,67 @@ public final class Watermarks {
                 + " (transfer '" + transfer + "', source_table '" + sourceTable + "') so that the next run reads it again";
     }
 
+    /**
+     * The warning for a cursor watermark ahead of the source's clock, or null: a row dated in the future (or a source
+     * clock set back) moved it there, and until the clock passes it, rows changed now carry cursor values before it
+     * and are skipped. Both values are cursor values in text form, as PostgreSQL writes a timestamptz, timestamp or
+     * date; values that are not (or {@code infinity}, which {@link #endOfTimeWarning} covers) give no warning.
+     *
+     * @param sinceClock how long ago the clock was read: rows committed since then may carry later values
+     */
+    public static String aheadOfClockWarning(String schema, String transfer, String sourceTable, String cursorColumn,
+                                             String watermark, String sourceClock, java.time.Duration sinceClock) {
+        Moment w = Moment.parse(watermark);
+        Moment now = Moment.parse(sourceClock);
+        if (w == null || now == null || w.zoned() != now.zoned()) {
+            return null;
+        }
+        // a timestamp or date has no zone: its writers' clocks may be in any zone, up to 26 hours ahead of Ferry's
+        java.time.LocalDateTime bound = now.at().plus(sinceClock).plusHours(now.zoned() ? 0 : UNZONED_SLACK_HOURS);
+        if (!w.at().isAfter(bound)) {
+            return null;
+        }
+        String column = Sql.displayIdent(cursorColumn);
+        return "transfer '" + transfer + "': " + sourceTable + ": the watermark, cursor " + column + " = '" + watermark
+                + "', is ahead of the source's clock ('" + sourceClock + "'): a row is dated in the future, or the source's"
+                + " clock is behind. Until the clock passes it, rows that change get " + column + " values before the"
+                + " watermark (and its lookback), and are skipped. Correct such rows at the source (or leave them out with a"
+                + " filter such as " + column + " <= now()), then delete the table's row in " + Sql.displayIdent(schema) + "."
+                + TABLE + " (transfer '" + transfer + "', source_table '" + sourceTable + "') so that the next run reads it again";
+    }
+
+    /** The widest gap between two time zones' clocks (UTC-12 to UTC+14). */
+    static final int UNZONED_SLACK_HOURS = 26;
+
+    /** A timestamptz (zoned: an instant, in UTC), timestamp or date, as PostgreSQL writes it in ISO style, to compare. */
+    private record Moment(boolean zoned, java.time.LocalDateTime at) {
+
+        private static final java.util.regex.Pattern ISO = java.util.regex.Pattern.compile(
+                "(\\d{4,})-(\\d\\d)-(\\d\\d)(?: (\\d\\d):(\\d\\d):(\\d\\d)(?:\\.(\\d{1,9}))?"
+                        + "(?:([+-])(\\d\\d)(?::(\\d\\d))?(?::(\\d\\d))?)?)?");
+
+        static Moment parse(String text) {
+            java.util.regex.Matcher m = text == null ? null : ISO.matcher(text);
+            if (m == null || !m.matches()) {
+                return null; // infinity, BC dates, anything else: not compared
+            }
+            try {
+                java.time.LocalDateTime at = java.time.LocalDateTime.of(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
+                        Integer.parseInt(m.group(3)), m.group(4) == null ? 0 : Integer.parseInt(m.group(4)),
+                        m.group(5) == null ? 0 : Integer.parseInt(m.group(5)), m.group(6) == null ? 0 : Integer.parseInt(m.group(6)),
+                        m.group(7) == null ? 0 : Integer.parseInt((m.group(7) + "00000000").substring(0, 9)));
+                if (m.group(8) == null) {
+                    return new Moment(false, at);
+                }
+                int offset = (Integer.parseInt(m.group(9)) * 3600 + (m.group(10) == null ? 0 : Integer.parseInt(m.group(10))) * 60
+                        + (m.group(11) == null ? 0 : Integer.parseInt(m.group(11)))) * ("-".equals(m.group(8)) ? -1 : 1);
+                return new Moment(true, at.minusSeconds(offset)); // in UTC
+            } catch (RuntimeException e) {
+                return null;
+            }
+        }
+    }
+
     private static List<String> list(Array a) throws SQLException {
         return a == null ? null : Arrays.asList((String[]) a.getArray());
     }

@@ -100,12 +100,27 @@ public final class CopyWriter {
                 LOG.warn(warning);
                 RunHistory.note(con, load.schema(), load.recordId(), List.of(warning)); // with the batch that moved it there
             }
+            warnIfAheadOfClock(load, lastCursor);
         }
         RunHistory.progress(con, load.schema(), load.recordId(), load.rows());
         dev.ferry.state.Lease.check(con, load.schema(), spec.name(), load.run().id());
         CrashPoints.reached("before-commit");
         con.commit();
         CrashPoints.reached("between-batches");
+    }
+
+    /**
+     * Warns, once per table and run, when the watermark is ahead of the source's clock (future-dated cursor values,
+     * clock skew): in the log, and in the run record with the transaction that wrote or resumed from it.
+     */
+    static void warnIfAheadOfClock(TableLoad load, String watermark) throws SQLException {
+        TableRead read = load.read();
+        String warning = Watermarks.aheadOfClockWarning(load.schema(), read.spec().name(), load.source().display(),
+                read.spec().cursor(), watermark, read.sourceClock(), read.sinceSourceClock());
+        if (warning != null && read.firstAheadOfClock()) {
+            LOG.warn(warning);
+            RunHistory.note(load.connection(), load.schema(), load.recordId(), List.of(warning));
+        }
     }
 
     /**

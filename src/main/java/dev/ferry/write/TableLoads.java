@@ -87,11 +87,13 @@ public final class TableLoads {
         exchange.setProperty(Failures.RECORD, recordId);
         SourceTable source;
         long[] horizon = null;
+        String sourceClock;
         try (Connection c = connections.dataSource(run.source()).getConnection()) {
             source = SourceCatalog.describe(c, table).select(spec);
             if (spec.mode() == Mode.XMIN) {
                 horizon = xminHorizon(c);
             }
+            sourceClock = spec.mode().incremental() ? BatchPlanner.sourceClock(c, source, spec) : null;
         }
         if (spec.mode().incremental() && !source.hasKey()) {
             throw new SourceTableException("transfer '" + spec.name() + "': " + table.display() + " has no primary key, and mode "
@@ -106,6 +108,7 @@ public final class TableLoads {
         Connection con = destination.getConnection();
         con.setAutoCommit(false);
         TableRead read = new TableRead(source, spec, Connections.beanName(run.source()), shutdown);
+        read.sourceClock(sourceClock);
         TableLoad load = new TableLoad(run, table, source, read, schema, table.name(), loadTable, recordId, con);
         exchange.setProperty(TABLE, load);
         exchange.setProperty(BatchPlanner.READ, read);
@@ -201,6 +204,7 @@ public final class TableLoads {
         if (spec.mode() != Mode.XMIN) {
             if (state != null && state.cursorValue() != null) {
                 read.startAfter(state.cursorValue(), state.keyValue());
+                CopyWriter.warnIfAheadOfClock(load, state.cursorValue()); // even when the run reads nothing new
             }
             return startedOver;
         }

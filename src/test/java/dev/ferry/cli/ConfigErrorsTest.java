@@ -74,10 +74,48 @@ class ConfigErrorsTest {
         int line = 4;
         for (String name : List.of("ferry-table", "ferry-failed", "ferry-notify")) {
             assertThat(err).containsPattern("routes/transfers.yaml:" + line + ": transfer name '" + name + "' is the id of the"
-                    + " route declared at routes/ferry-pipeline.yaml:[0-9]+, and a transfer's name is its route id; rename the transfer");
+                    + " route declared at classpath:ferry/routes/ferry-pipeline.yaml:[0-9]+, and a transfer's name is its route id; rename the transfer");
             line += 13;
         }
         assertThat(err).contains("3 configuration problems");
+    }
+
+    /**
+     * A missing route template or direct: consumer stops the start with exit 2 naming the file and what is missing.
+     * Before, Camel started anyway and each run waited on "No consumers available on endpoint: direct://ferry-table",
+     * retried every minute, and never ended.
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void aMissingTemplateOrDirectConsumerIsRefusedAtStartup() throws Exception {
+        Path typo = folder(transfer("a", "app.a").replace("routeTemplateRef: ferry-transfer", "routeTemplateRef: ferry-transfr"));
+        assertThat(refused(typo)).contains("routes/transfers.yaml:1: routeTemplateRef 'ferry-transfr' names no route template"
+                + " in routes/ or in the routes shipped with Ferry (known: ferry-transfer); fix the name");
+
+        // a customised template sending to a route that does not exist
+        Path dir = folder(transfer("a", "app.a"));
+        String template = java.nio.file.Files.readString(Path.of("routes/ferry-transfer.yaml"));
+        int line = lineOf(template, "- to: direct:ferry-table");
+        java.nio.file.Files.writeString(dir.resolve("routes/ferry-transfer.yaml"),
+                template.replace("- to: direct:ferry-table", "- to: direct:ferry-tables"));
+        assertThat(refused(dir)).contains("routes/ferry-transfer.yaml:" + line + ": sends to direct:ferry-tables, but no route"
+                + " consumes it (from: direct:ferry-tables) in routes/ or in the routes shipped with Ferry, so a run would wait"
+                + " for it forever; add that route or fix the name");
+
+        // a customised pipeline without the error route: it replaces the shipped pipeline, whose ferry-failed is gone
+        dir = folder(transfer("a", "app.a"));
+        String pipeline = java.nio.file.Files.readString(Path.of("routes/ferry-pipeline.yaml"));
+        java.nio.file.Files.writeString(dir.resolve("routes/my-pipeline.yaml"), pipeline.substring(0, pipeline.indexOf("# The error route")));
+        String err = refused(dir);
+        String shipped = new String(FerryConfiguration.class.getClassLoader()
+                .getResourceAsStream("ferry/routes/ferry-transfer.yaml").readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(err).contains("classpath:ferry/routes/ferry-transfer.yaml:" + lineOf(shipped, "deadLetterUri: direct:ferry-failed")
+                        + ": sends to direct:ferry-failed, but no route consumes it")
+                .contains("the shipped ferry-pipeline.yaml is not loaded because routes/my-pipeline.yaml:3 declares its id 'ferry-table'");
+    }
+
+    static int lineOf(String text, String what) {
+        return text.substring(0, text.indexOf(what)).split("\n", -1).length;
     }
 
     @Test

@@ -17,12 +17,16 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class JarSmokeIT {
 
+    /** With a routes folder of transfers only: the template and pipeline come from inside the jar. */
     @Test
     void theDemoRunsFromThePackagedJar() throws Exception {
         Path jar = Path.of("target", "ferry.jar");
         assertThat(jar).exists();
+        Path routes = Files.createTempDirectory("ferry-routes");
+        Files.copy(Path.of("routes", "shop.yaml"), routes.resolve("shop.yaml"));
         Path log = Files.createTempFile("ferry-demo", ".log");
-        Process p = new ProcessBuilder(List.of(javaBin(), "-Xmx256m", "-jar", jar.toString(), "demo", "--once"))
+        Process p = new ProcessBuilder(List.of(javaBin(), "-Xmx256m", "-jar", jar.toString(), "--routes", routes.toString(),
+                "demo", "--once"))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         boolean done = p.waitFor(180, TimeUnit.SECONDS);
         if (!done) {

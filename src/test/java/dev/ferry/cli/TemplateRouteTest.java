@@ -61,6 +61,9 @@ class TemplateRouteTest implements CamelContextAware {
         int second = yaml.indexOf("- templatedRoute", 1);
         Files.writeString(transfers, yaml.substring(0, second) + yaml.substring(second).replace("value: 'dst'", "value: 'dst2'"));
         routes = dir.resolve("routes");
+        // this test loads the folder alone (no shipped routes): the repository's template and pipeline go in it, as a
+        // user who customises them would have them
+        FerryHarness.copyRepoRoutes(routes);
         Path config = Files.createDirectories(Path.of("target/template-route-test")).resolve("application.properties");
         Files.writeString(config, Files.readString(dir.resolve("application.properties"), StandardCharsets.ISO_8859_1)
                 + "ferry.routes = " + routes.toString().replace("\\", "/") + "\n", StandardCharsets.ISO_8859_1);

@@ -13,8 +13,10 @@ import dev.ferry.state.TransferRun;
 
 /**
  * A Ferry installation in a temporary folder, as a user would have it: an application.properties declaring a
- * source {@code src} and a destination {@code dst}, and a routes folder holding the repository's template and
- * pipeline plus the transfers a test declares. Started with schedules off; {@link #sync} runs a transfer now.
+ * source {@code src} and a destination {@code dst}, and a routes folder holding only the transfers a test declares (the
+ * template and pipeline load from the classpath, as the jar ships them; {@link #copyRepoRoutes} puts the repository's
+ * copies in the folder instead, as a user who customises them would). Started with schedules off; {@link #sync} runs
+ * a transfer now.
  */
 public final class FerryHarness implements AutoCloseable {
 
@@ -52,10 +54,6 @@ public final class FerryHarness implements AutoCloseable {
                              Map<String, String> extraProperties) throws IOException {
         Path dir = Files.createTempDirectory("ferry-test");
         Path routes = Files.createDirectories(dir.resolve("routes"));
-        Path repoRoutes = Path.of("routes");
-        for (String f : new String[] {"ferry-transfer.yaml", "ferry-pipeline.yaml"}) {
-            Files.copy(repoRoutes.resolve(f), routes.resolve(f));
-        }
         Files.writeString(routes.resolve("transfers.yaml"), transfersYaml, StandardCharsets.UTF_8);
         Map<String, String> props = new LinkedHashMap<>();
         if (source != null) {
@@ -78,6 +76,13 @@ public final class FerryHarness implements AutoCloseable {
         props.forEach((k, v) -> sb.append(k).append(" = ").append(escape(v)).append('\n'));
         Files.writeString(dir.resolve("application.properties"), sb.toString(), StandardCharsets.ISO_8859_1);
         return dir;
+    }
+
+    /** Copies the repository's template and pipeline (routes/ferry-*.yaml) into a routes folder, to replace the shipped ones. */
+    public static void copyRepoRoutes(Path routes) throws IOException {
+        for (String f : new String[] {"ferry-transfer.yaml", "ferry-pipeline.yaml"}) {
+            Files.copy(Path.of("routes").resolve(f), routes.resolve(f));
+        }
     }
 
     private static String escape(String v) {
