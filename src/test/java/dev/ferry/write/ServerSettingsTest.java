@@ -113,22 +113,31 @@ class ServerSettingsTest {
         TestDb odd = oddSource ? src : dst;
         String yaml = FerryHarness.transfer("full", "app.kitchen", "batchSize", "2")
                 + FerryHarness.transfer("incremental", "app.kitchen", "destination", "inc", "mode", "incremental",
-                        "cursor", "updated_at", "batchSize", "2");
+                        "cursor", "updated_at", "batchSize", "2")
+                // a row filter takes the query path (camel-sql reads each value's text), whatever the columns' types
+                + FerryHarness.transfer("filtered", "app.kitchen", "destination", "flt", "mode", "incremental",
+                        "cursor", "updated_at", "batchSize", "2", "filter", "id > :min", "filter.min", "0");
         // set before Ferry starts: every session it opens, from its startup checks on, meets the odd defaults
         setOdd(odd);
-        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml, FerryHarness.destination("inc", dst, "export_inc"))) {
+        java.util.Map<String, String> destinations = new java.util.HashMap<>(FerryHarness.destination("inc", dst, "export_inc"));
+        destinations.putAll(FerryHarness.destination("flt", dst, "export_flt"));
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml, destinations)) {
             try {
                 assertSucceeded(ferry.sync("full"));
                 assertSucceeded(ferry.sync("incremental"));
+                assertSucceeded(ferry.sync("filtered"));
             } finally {
                 resetOdd(odd);
             }
             KitchenSinkTest.assertEqualColumnByColumn(dst, "export", version, builtInOnly);
             KitchenSinkTest.assertEqualColumnByColumn(dst, "export_inc", version, builtInOnly);
+            KitchenSinkTest.assertEqualColumnByColumn(dst, "export_flt", version, builtInOnly);
             try (Connection s = src.admin(); Connection d = dst.admin()) {
                 assertThat(Dumps.scalar(d, "SELECT string_agg(DISTINCT read_path, '; ') FROM export._ferry_runs")).isEqualTo(readPath);
                 Dumps.assertSameRows(s, "app", "kitchen", d, "export", "kitchen", "id");
                 Dumps.assertSameRows(s, "app", "kitchen", d, "export_inc", "kitchen", "id");
+                Dumps.assertSameRows(s, "app", "kitchen", d, "export_flt", "kitchen", "id");
+                assertThat(Dumps.scalar(d, "SELECT string_agg(DISTINCT read_path, '; ') FROM export_flt._ferry_runs")).isEqualTo("query");
             }
 
             // incremental again, merging into existing rows, after the edge values move around between rows
