@@ -34,15 +34,17 @@ final class FullRefreshSwap {
         String load = Sql.qualified(schema, loadTable);
         boolean exists = DestinationSchema.tableExists(con, schema, table);
         try (Statement st = con.createStatement()) {
-            // A reader holding the old table for long makes the swap wait; give up with a clear error rather than
-            // queue every later reader behind the swap indefinitely.
-            st.execute("SET LOCAL lock_timeout = '60s'");
-            // one swap at a time per schema: tables of one run linked by a foreign key would otherwise each lock the
-            // other's table in their foreign key steps, and deadlock
+            // One swap at a time per schema: tables of one run linked by a foreign key would otherwise each lock the
+            // other's table in their foreign key steps, and deadlock. The turn is awaited without a limit (a swap that
+            // builds indexes may take minutes; timing out would load the table again), each swap's own waits are limited.
+            st.execute("SET LOCAL lock_timeout = 0");
             try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('ferry swap:' || ?), 0)")) {
                 ps.setString(1, schema);
                 ps.execute();
             }
+            // A reader holding the old table for long makes the swap wait; give up with a clear error rather than
+            // queue every later reader behind the swap indefinitely.
+            st.execute("SET LOCAL lock_timeout = '60s'");
             if (exists) {
                 // no DDL or write on the old table from here on, so that nothing is added to it after it is read below
                 // and lost with it; readers go on
