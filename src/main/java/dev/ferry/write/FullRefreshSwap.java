@@ -252,12 +252,47 @@ final class FullRefreshSwap {
                 changed.add(Sql.displayIdent(w.name()) + " is " + h.display() + " there and " + w.display() + " at the source");
             }
         }
+        String display = Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
         if (!changed.isEmpty()) {
-            String display = Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
             throw new DestinationException("destination table " + display + " is not replaced by a full refresh but refilled in place: "
                     + why + ". But column " + String.join("; column ", changed) + ", and refilling would cast the values. Nothing was"
                     + " written. Fix: let Ferry replace the table, as said above");
         }
+        List<String> acting = new ArrayList<>();
+        for (String[] fk : referencingKeys(con, schema, table)) {
+            if (!fk[3].equals("a")) {
+                acting.add(Sql.displayIdent(fk[0]) + " of table " + Sql.displayIdent(fk[1]) + "." + Sql.displayIdent(fk[2]));
+            }
+        }
+        if (!acting.isEmpty()) {
+            throw new DestinationException("destination table " + display + " is not replaced by a full refresh but refilled in place: "
+                    + why + ". But foreign key " + String.join(", foreign key ", acting) + " references it with an ON DELETE action"
+                    + " (or RESTRICT), which emptying the table would apply to the referencing rows. Nothing was written. Fix: let"
+                    + " Ferry replace the table, as said above, or make the foreign key ON DELETE NO ACTION");
+        }
+    }
+
+    /**
+     * The foreign keys of other tables that reference {@code schema.table}: name, the other table's schema and name, and
+     * the ON DELETE action ({@code a}: NO ACTION).
+     */
+    private static List<String[]> referencingKeys(Connection con, String schema, String table) throws SQLException {
+        String sql = """
+                SELECT k.conname, n.nspname, c.relname, k.confdeltype::text
+                FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE k.contype = 'f' AND k.confrelid = ?::regclass AND k.conrelid <> k.confrelid AND k.conparentid = 0
+                ORDER BY 2, 3, 1""";
+        List<String[]> keys = new ArrayList<>();
+        try (PreparedStatement ps = con.prepareStatement(sql)) {
+            ps.setString(1, Sql.qualified(schema, table));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    keys.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)});
+                }
+            }
+        }
+        return keys;
     }
 
     /**
@@ -308,8 +343,16 @@ final class FullRefreshSwap {
             }
         }
         String cols = Sql.idents(DestinationSchema.copyColumns(source));
-        st.execute("TRUNCATE " + target);
-        st.execute("INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + load);
+        if (referencingKeys(con, schema, table).isEmpty()) {
+            st.execute("TRUNCATE " + target);
+            st.execute("INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + load);
+        } else {
+            // a table other tables reference cannot be truncated; deleting and inserting in one statement lets their
+            // (NO ACTION, see checkRefillable) foreign keys be checked once, against the new rows. The inserted rows are
+            // read after the delete has run to its end (the count), so that a key deleted and inserted again is no duplicate.
+            st.execute("WITH gone AS (DELETE FROM " + target + " RETURNING 1) INSERT INTO " + target + " (" + cols + ") SELECT " + cols
+                    + " FROM " + load + " WHERE (SELECT count(*) FROM gone) >= 0");
+        }
         st.execute("DROP TABLE " + load);
     }
 

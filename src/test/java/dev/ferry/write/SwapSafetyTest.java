@@ -37,7 +37,7 @@ class SwapSafetyTest {
         dst = TestDb.destination("swapsafe");
         suffix = dst.database().replaceAll("[^a-z0-9]", "_");
         src.execute("CREATE SCHEMA app");
-        for (String t : List.of("defaults", "ident", "ruled", "published", "pubviews", "slow", "granted", "child")) {
+        for (String t : List.of("defaults", "ident", "ruled", "published", "pubviews", "fkrefill", "slow", "granted", "child")) {
             src.execute("CREATE TABLE app." + t + " (id int PRIMARY KEY, amount int, v text)",
                     "INSERT INTO app." + t + " SELECT g, g, 'v' || g FROM generate_series(1, 20) g");
         }
@@ -47,7 +47,7 @@ class SwapSafetyTest {
                 "INSERT INTO app.orders SELECT g, 1 + g % 200, g FROM generate_series(1, 2000) g");
         src.grantRead("app");
         StringBuilder yaml = new StringBuilder();
-        for (String t : List.of("defaults", "ident", "ruled", "published", "pubviews", "slow", "granted", "child")) {
+        for (String t : List.of("defaults", "ident", "ruled", "published", "pubviews", "fkrefill", "slow", "granted", "child")) {
             yaml.append(transfer(t, "app." + t));
         }
         yaml.append(transfer("linked", "app.customers, app.orders", "parallelTables", "2"));
@@ -158,6 +158,46 @@ class SwapSafetyTest {
             assertThat(Dumps.dump(d, "export.pubviews_view", "*", "id")).isEqualTo(Dumps.dump(s, "app.pubviews", "id, v", "id"));
             assertThat(Dumps.rows(d, "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = ?", pub))
                     .containsExactly("export.pubviews");
+        }
+    }
+
+    @Test
+    void aTableRefilledInPlaceKeepsForeignKeysFromTablesFerryDoesNotOwnAndRefusesOnDeleteActions() throws Exception {
+        refreshed("fkrefill");
+        // a view Ferry's role may not re-create: the table is refilled, which needs no right on the referencing table
+        dst.execute("CREATE VIEW export.fkrefill_view AS SELECT id, v FROM export.fkrefill",
+                "CREATE TABLE export.fkrefill_refs (ref int REFERENCES export.fkrefill (id))",
+                "INSERT INTO export.fkrefill_refs SELECT generate_series(1, 10)");
+        src.execute("UPDATE app.fkrefill SET v = 'changed ' || id", "DELETE FROM app.fkrefill WHERE id = 20");
+
+        refreshed("fkrefill");
+
+        try (Connection s = src.admin(); Connection d = dst.admin()) {
+            Dumps.assertSameRows(s, "app", "fkrefill", d, "export", "fkrefill", "id");
+            assertThat(Dumps.count(d, "export.fkrefill_refs")).isEqualTo(10);
+            assertThat(Dumps.scalar(d, "SELECT count(*) FROM pg_constraint WHERE conrelid = 'export.fkrefill_refs'::regclass"
+                    + " AND confrelid = 'export.fkrefill'::regclass")).isEqualTo("1");
+        }
+
+        // emptying the table would cascade to the referencing rows: refused before anything is written
+        dst.execute("CREATE TABLE export.fkrefill_cascade (ref int REFERENCES export.fkrefill (id) ON DELETE CASCADE)",
+                "INSERT INTO export.fkrefill_cascade SELECT generate_series(1, 5)");
+        src.execute("UPDATE app.fkrefill SET v = 'again ' || id");
+        List<String> before;
+        try (Connection d = dst.admin()) {
+            before = Dumps.dump(d, "export.fkrefill", "*", "id");
+        }
+
+        TransferRun run = ferry.sync("fkrefill");
+
+        assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
+        assertThat(run.firstError()).contains("fkrefill_cascade_ref_fkey of table export.fkrefill_cascade")
+                .contains("ON DELETE action").contains("Nothing was written");
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.dump(d, "export.fkrefill", "*", "id")).isEqualTo(before);
+            assertThat(Dumps.count(d, "export.fkrefill_cascade")).isEqualTo(5);
+            assertThat(Dumps.scalar(d, "SELECT rows = 0 AND attempts = 1 FROM export._ferry_runs WHERE run_id = ?", run.id()))
+                    .as("failed before loading, not retried").isEqualTo("t");
         }
     }
 
