@@ -20,8 +20,10 @@ import dev.ferry.read.SourceTable;
  * everything else users attach to the old table ({@link TableAttachments}) are re-created on the new one; what checks
  * rows is built before the old table is dropped, so that the old table stays readable meanwhile and a row that breaks
  * it fails the run with the old table untouched. Views that depend on the old table are dropped and re-created on the
- * new one ({@link DependentViews}); when Ferry's role may not drop them, the table is emptied and refilled from the
- * loaded one instead, which keeps the views.
+ * new one ({@link DependentViews}); when Ferry's role may not drop them, or rules of other tables read the table, or it
+ * is in a publication, the table is emptied and refilled from the loaded one instead ({@link #refillReason}), which
+ * keeps them. The swap locks the old table against writes and DDL before it reads what to carry over, and swaps in one
+ * schema take turns.
  */
 final class FullRefreshSwap {
 
@@ -336,7 +338,7 @@ final class FullRefreshSwap {
         String target = Sql.qualified(schema, table);
         String load = Sql.qualified(schema, loadTable);
         // a column new at the source is added; views keep working, as they name the columns they read
-        java.util.Map<String, SchemaEvolution.Column> have = SchemaEvolution.columns(con, schema, table);
+        Map<String, SchemaEvolution.Column> have = SchemaEvolution.columns(con, schema, table);
         for (SchemaEvolution.Column c : SchemaEvolution.columns(con, schema, loadTable).values()) {
             if (!have.containsKey(c.name())) {
                 st.execute("ALTER TABLE " + target + " ADD COLUMN " + Sql.ident(c.name()) + " " + c.display());
