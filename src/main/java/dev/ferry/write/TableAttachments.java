@@ -14,7 +14,7 @@ import dev.ferry.config.Sql;
 /**
  * What users attach to a destination table besides grants and plain indexes (those are {@link FullRefreshSwap}'s):
  * constraints, NOT NULL and defaults, foreign keys in both directions, row-level security, triggers, rules, comments,
- * storage and statistics settings, column grants, replica identity, publication membership. A full refresh reads them
+ * storage and statistics settings, column grants, replica identity. A full refresh reads them
  * from the old table and re-creates them around the swap, in the swap's transaction, so that they survive it.
  *
  * <p>Everything that checks rows (constraints, NOT NULL, foreign keys to other tables) is added to the load table
@@ -31,7 +31,7 @@ import dev.ferry.config.Sql;
 final class TableAttachments {
 
     /** A statement, and what it re-creates, as an error names it, e.g. {@code check constraint "positive"}. */
-    record Step(String sql, String what, String probe) {
+    record Step(String sql, String what, Probe probe) {
 
         Step(String sql, String what) {
             this(sql, what, null);
@@ -66,7 +66,6 @@ final class TableAttachments {
         String target = Sql.qualified(schema, table);
         String load = Sql.qualified(schema, loadTable);
         String display = Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
-        int version = con.getMetaData().getDatabaseMajorVersion();
 
         // NOT NULL and defaults the user set on columns; every column of the old table is in the load table
         for (String[] r : rows(con, """
@@ -90,8 +89,9 @@ final class TableAttachments {
         }
         // a sequence owned by a column (serial) would go with the old table: it moves to the new one
         for (String[] r : rows(con, """
-                SELECT format('ALTER SEQUENCE %s OWNED BY %s.%I', s.oid::regclass, ?, a.attname)
+                SELECT format('ALTER SEQUENCE %I.%I OWNED BY %s.%I', sn.nspname, s.relname, ?, a.attname)
                 FROM pg_catalog.pg_depend dp JOIN pg_catalog.pg_class s ON s.oid = dp.objid AND s.relkind = 'S'
+                JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace
                 JOIN pg_catalog.pg_attribute a ON a.attrelid = dp.refobjid AND a.attnum = dp.refobjsubid
                 WHERE dp.classid = 'pg_catalog.pg_class'::regclass AND dp.refclassid = 'pg_catalog.pg_class'::regclass
                   AND dp.refobjid = ?::regclass AND dp.deptype = 'a'""", load, target)) {
@@ -118,7 +118,7 @@ final class TableAttachments {
                 a.afterSwap.add(new Step("ALTER TABLE " + target + " ADD CONSTRAINT " + Sql.ident(name) + " " + def, what));
             } else if (type.equals("c") || type.equals("f")) {
                 // CHECK and foreign key names are per table: the original name is free on the load table
-                String probe = type.equals("c") && def.startsWith("CHECK ") && !def.endsWith(" NOT VALID")
+                Probe probe = type.equals("c") && def.startsWith("CHECK ") && !def.endsWith(" NOT VALID")
                         ? probe(load, key, "NOT " + def.substring("CHECK ".length()).replaceAll(" NO INHERIT$", "")) : null;
                 a.onLoad.add(new Step("ALTER TABLE " + load + " ADD CONSTRAINT " + Sql.ident(name) + " " + def, what, probe));
             } else {
@@ -134,22 +134,25 @@ final class TableAttachments {
 
         // foreign keys in other tables that point at this one: dropped before the drop, added back (and checked) after
         for (String[] r : rows(con, """
-                SELECT k.conname, k.conrelid::regclass::text, pg_catalog.pg_get_constraintdef(k.oid),
+                SELECT k.conname, cn.nspname, c.relname, pg_catalog.pg_get_constraintdef(k.oid),
                        pg_catalog.pg_has_role(c.relowner, 'USAGE')::text, pg_catalog.obj_description(k.oid, 'pg_constraint')
                 FROM pg_catalog.pg_constraint k JOIN pg_catalog.pg_class c ON c.oid = k.conrelid
+                JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
                 WHERE k.contype = 'f' AND k.confrelid = ?::regclass AND k.conrelid <> k.confrelid AND k.conparentid = 0
-                ORDER BY 2, 1""", target)) {
-            if (!r[3].equals("true")) {
-                throw new DestinationException("foreign key " + Sql.displayIdent(r[0]) + " of table " + r[1] + " references destination table "
+                ORDER BY 2, 3, 1""", target)) {
+            String other = Sql.qualified(r[1], r[2]);
+            String otherDisplay = Sql.displayIdent(r[1]) + "." + Sql.displayIdent(r[2]);
+            if (!r[4].equals("true")) {
+                throw new DestinationException("foreign key " + Sql.displayIdent(r[0]) + " of table " + otherDisplay + " references destination table "
                         + display + ", which a full refresh replaces; Ferry must re-point the key at the new table, and only the owner of "
-                        + r[1] + " may. Nothing was written. Fix: ALTER TABLE " + r[1] + " OWNER TO " + Sql.ident(currentUser(con))
+                        + otherDisplay + " may. Nothing was written. Fix: ALTER TABLE " + other + " OWNER TO " + Sql.ident(currentUser(con))
                         + "; or drop the foreign key, or use an incremental mode for " + display);
             }
-            a.beforeDrop.add(new Step("ALTER TABLE " + r[1] + " DROP CONSTRAINT " + Sql.ident(r[0]), "foreign key " + Sql.displayIdent(r[0])));
-            a.afterSwap.add(new Step("ALTER TABLE " + r[1] + " ADD CONSTRAINT " + Sql.ident(r[0]) + " " + r[2],
-                    "foreign key " + Sql.displayIdent(r[0]) + " of table " + r[1] + " (" + r[2] + "), which needs rows the new ones lack"));
-            if (r[4] != null) {
-                a.afterSwap.add(formatted(con, "SELECT format('COMMENT ON CONSTRAINT %I ON %s IS %L', ?, ?, ?)", "a comment", r[0], r[1], r[4]));
+            a.beforeDrop.add(new Step("ALTER TABLE " + other + " DROP CONSTRAINT " + Sql.ident(r[0]), "foreign key " + Sql.displayIdent(r[0])));
+            a.afterSwap.add(new Step("ALTER TABLE " + other + " ADD CONSTRAINT " + Sql.ident(r[0]) + " " + r[3],
+                    "foreign key " + Sql.displayIdent(r[0]) + " of table " + otherDisplay + " (" + r[3] + "), which needs rows the new ones lack"));
+            if (r[5] != null) {
+                a.afterSwap.add(formatted(con, "SELECT format('COMMENT ON CONSTRAINT %I ON %s IS %L', ?, ?, ?)", "a comment", r[0], other, r[5]));
             }
         }
 
@@ -252,10 +255,11 @@ final class TableAttachments {
         // storage parameters of the table and its TOAST table (fillfactor, autovacuum_*...)
         for (String[] r : rows(con, """
                 SELECT format('ALTER TABLE %s SET (%s)', ?, string_agg(o, ', ')) FROM (
-                  SELECT pg_catalog.quote_ident(split_part(x, '=', 1)) || '=' || pg_catalog.quote_literal(substr(x, strpos(x, '=') + 1)) o
+                  SELECT\s""" + option("x") + """
+                   AS o
                   FROM pg_catalog.pg_class c, unnest(c.reloptions) x WHERE c.oid = ?::regclass AND c.relkind IN ('r', 'p')
                   UNION ALL
-                  SELECT 'toast.' || pg_catalog.quote_ident(split_part(x, '=', 1)) || '=' || pg_catalog.quote_literal(substr(x, strpos(x, '=') + 1))
+                  SELECT 'toast.' || """ + option("x") + """
                   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_class t ON t.oid = c.reltoastrelid, unnest(t.reloptions) x
                   WHERE c.oid = ?::regclass) s
                 HAVING count(*) > 0""", target, target, target)) {
@@ -279,8 +283,8 @@ final class TableAttachments {
                 WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attstattarget >= 0
                 UNION ALL
                 SELECT format('ALTER TABLE %s ALTER COLUMN %I SET (%s)', ?, a.attname,
-                              (SELECT string_agg(pg_catalog.quote_ident(split_part(x, '=', 1)) || '='
-                                                 || pg_catalog.quote_literal(substr(x, strpos(x, '=') + 1)), ', ') FROM unnest(a.attoptions) x))
+                              (SELECT string_agg(""" + option("x") + """
+                                  , ', ') FROM unnest(a.attoptions) x))
                 FROM pg_catalog.pg_attribute a
                 WHERE a.attrelid = ?::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attoptions IS NOT NULL
                 UNION ALL
@@ -299,29 +303,6 @@ final class TableAttachments {
             a.afterSwap.add(new Step(r[0], "statistics " + Sql.displayIdent(r[1])));
         }
 
-        // publications the table is in (a dropped table leaves them silently): only their owner may add it back
-        String publications = version >= 15
-                ? """
-                  SELECT p.pubname, pg_catalog.pg_has_role(p.pubowner, 'USAGE')::text,
-                         CASE WHEN pr.prattrs IS NULL THEN '' ELSE ' (' || (SELECT string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum)
-                              FROM pg_catalog.pg_attribute a WHERE a.attrelid = pr.prrelid AND a.attnum = ANY (pr.prattrs)) || ')' END
-                         || CASE WHEN pr.prqual IS NULL THEN '' ELSE ' WHERE (' || pg_catalog.pg_get_expr(pr.prqual, pr.prrelid) || ')' END
-                  FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid
-                  WHERE pr.prrelid = ?::regclass ORDER BY 1"""
-                : """
-                  SELECT p.pubname, pg_catalog.pg_has_role(p.pubowner, 'USAGE')::text, ''
-                  FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid
-                  WHERE pr.prrelid = ?::regclass ORDER BY 1""";
-        for (String[] r : rows(con, publications, target)) {
-            if (!r[1].equals("true")) {
-                throw new DestinationException("destination table " + display + " is in publication " + Sql.displayIdent(r[0])
-                        + ", which a full refresh must add the new table to, and only the publication's owner may. Nothing was written."
-                        + " Fix: ALTER PUBLICATION " + Sql.ident(r[0]) + " OWNER TO " + Sql.ident(currentUser(con))
-                        + "; or take the table out of the publication, or use an incremental mode for " + display);
-            }
-            a.afterSwap.add(new Step("ALTER PUBLICATION " + Sql.ident(r[0]) + " ADD TABLE " + target + r[2],
-                    "publication " + Sql.displayIdent(r[0])));
-        }
         // the owner, when a role Ferry's role is a member of owns the table: last, as Ferry's role made all of the above
         for (String[] r : rows(con, """
                 SELECT format('ALTER TABLE %s OWNER TO %I', ?, pg_catalog.pg_get_userbyid(c.relowner)) FROM pg_catalog.pg_class c
@@ -348,13 +329,13 @@ final class TableAttachments {
             if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
                 throw e;
             }
-            String detail = e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
-                    && p.getServerErrorMessage().getDetail() != null ? " " + p.getServerErrorMessage().getDetail() : "";
+            String detail = FullRefreshSwap.serverDetail(e) != null ? " " + FullRefreshSwap.serverDetail(e) : "";
             if (savepoint != null) {
                 con.rollback(savepoint);
                 List<String> keys = new ArrayList<>();
-                for (String[] r : rows(con, step.probe())) {
-                    keys.add(r[0]);
+                for (String[] r : rows(con, step.probe().sql())) {
+                    keys.add("(" + step.probe().key() + ")=(" + String.join(", ", java.util.Arrays.stream(r)
+                            .map(v -> v == null ? "NULL" : v).toList()) + ")");
                 }
                 if (!keys.isEmpty()) {
                     detail = " Rows breaking it: key " + String.join(", ", keys) + (keys.size() == 5 ? " (and maybe more)" : "") + ".";
@@ -366,19 +347,29 @@ final class TableAttachments {
         }
     }
 
-    /**
-     * A query for the key of up to five load-table rows meeting {@code condition}, each as {@code (id)=(7)}; null when
-     * the source has no key to name rows by.
-     */
-    private static String probe(String load, List<String> key, String condition) {
+    /** A query for the key of up to five load-table rows breaking a constraint, and the key's column names, for an error. */
+    record Probe(String sql, String key) {
+    }
+
+    /** The probe for load-table rows meeting {@code condition}; null when the source has no key to name rows by. */
+    private static Probe probe(String load, List<String> key, String condition) {
         if (key.isEmpty()) {
             return null;
         }
-        StringJoiner values = new StringJoiner(" || ', ' || ", "'(" + String.join(", ", key).replace("'", "''") + ")=(' || ", " || ')'");
+        StringJoiner values = new StringJoiner(", ");
         for (String k : key) {
-            values.add("coalesce(" + Sql.ident(k) + "::text, 'NULL')");
+            values.add(Sql.ident(k) + "::text");
         }
-        return "SELECT " + values + " FROM " + load + " WHERE " + condition + " LIMIT 5";
+        return new Probe("SELECT " + values + " FROM " + load + " WHERE " + condition + " LIMIT 5", String.join(", ", key));
+    }
+
+    /**
+     * A storage option {@code name=value} of an options array element {@code x} (reloptions, attoptions), as SQL that
+     * quotes both for a {@code SET (...)} or {@code WITH (...)} clause.
+     */
+    static String option(String x) {
+        return "pg_catalog.quote_ident(split_part(" + x + ", '=', 1)) || '=' || pg_catalog.quote_literal(substr(" + x
+                + ", strpos(" + x + ", '=') + 1))";
     }
 
     private static String kind(String contype) {
@@ -391,7 +382,7 @@ final class TableAttachments {
         };
     }
 
-    private static String currentUser(Connection con) throws SQLException {
+    static String currentUser(Connection con) throws SQLException {
         return rows(con, "SELECT current_user::text").get(0)[0];
     }
 
