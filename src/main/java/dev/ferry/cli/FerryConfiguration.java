@@ -149,7 +149,8 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
         camel.getRegistry().bind("ferryTransform", new MetadataColumns());
         camel.getRegistry().bind("ferryWriter", new CopyWriter());
-        camel.getRegistry().bind("ferryBulkCopy", new BulkCopy(connections));
+        camel.getRegistry().bind("ferryBulkCopy", new BulkCopy(connections,
+                camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy")));
         camel.getRegistry().bind("ferryFailures", new Failures(connections, runs, retries));
         // one Quartz thread per transfer and then some, so that a transfer stuck in retries never delays another
         org.apache.camel.component.quartz.QuartzComponent quartz = camel.getComponent("quartz",

@@ -159,6 +159,55 @@ class StoppingTest {
         }
     }
 
+    /**
+     * An incremental transfer merging batch after batch, in {@code sync}: it stops at a batch boundary, whole batches
+     * committed with their watermark, and the next sync resumes after them.
+     */
+    @Test
+    void syncStopsWhileMergingAndTheNextSyncResumes() throws Exception {
+        TestDb src = TestDb.source("stopmerge");
+        TestDb dst = TestDb.destination("stopmerge");
+        src.execute("CREATE SCHEMA app",
+                "CREATE FUNCTION app.slowly(id bigint, v text) RETURNS text LANGUAGE plpgsql STABLE"
+                        + " AS $$ BEGIN IF id % 100 = 0 THEN PERFORM pg_sleep(0.001); END IF; RETURN v; END $$",
+                "CREATE TABLE app.events_data (id bigint PRIMARY KEY, payload text, at timestamptz NOT NULL)",
+                "CREATE INDEX ON app.events_data (at, id)",
+                "INSERT INTO app.events_data SELECT g, repeat('p', 100), timestamptz '2025-01-01' + g * interval '1 ms'"
+                        + " FROM generate_series(1, 100000) g",
+                "CREATE VIEW app.events AS SELECT id, app.slowly(id, payload) AS payload, at FROM app.events_data");
+        src.grantRead("app");
+        String yaml = transfer("events", "app.events", "mode", "incremental", "cursor", "at", "key", "id", "batchSize", "2000",
+                "lookback", "0");
+        Path dir = FerryHarness.write(src, dst, "export", yaml, Map.of());
+        Process p = ferry(dir, "sync", "events");
+        try (Connection d = dst.admin()) {
+            waitFor(p, dir, () -> {
+                String rows = scalarOrNull(d, "SELECT rows FROM export._ferry_runs WHERE status = 'running'");
+                return rows != null && Long.parseLong(rows) >= 6000;
+            });
+        }
+        double secs = stop(p, dir);
+        String log = log(dir);
+        assertThat(secs).as("exit %.1fs after SIGTERM; log:\n%s", secs, log).isLessThan(BOUND_SECONDS);
+        long committed;
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.rows(d, "SELECT status FROM export._ferry_runs")).as("log:\n%s", log).containsExactly("interrupted");
+            committed = Long.parseLong(Dumps.scalar(d, "SELECT count(*) FROM export.events"));
+            assertThat(committed % 2000).as("whole batches only").isZero();
+            assertThat(committed).isBetween(6000L, 98_000L);
+            assertThat(Dumps.scalar(d, "SELECT max(id) FROM export.events")).isEqualTo(String.valueOf(committed));
+            assertThat(Dumps.scalar(d, "SELECT key_value[1] FROM export._ferry_state WHERE transfer = 'events'"))
+                    .as("the watermark is the last committed row").isEqualTo(String.valueOf(committed));
+            assertNoSessionLeft(d, dst);
+        }
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml)) {
+            assertThat(ferry.sync("events").rows()).isEqualTo(100_000 - committed);
+        }
+        try (Connection s = src.admin(); Connection d = dst.admin()) {
+            Dumps.assertSameRows(s, "app", "events", d, "export", "events", "id");
+        }
+    }
+
     /** The transfer's YAML, reading from another declared source. */
     static String onSource(String source, String yaml) {
         return yaml.replace("- name: source\n        value: 'src'", "- name: source\n        value: '" + source + "'");
