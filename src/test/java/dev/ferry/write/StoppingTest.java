@@ -208,6 +208,28 @@ class StoppingTest {
         }
     }
 
+    /**
+     * The demo (its embedded servers, its routes, its transfers on a schedule) stops within the bound too. Its
+     * embedded servers stop with the process (their own shutdown hook), so what its runs record is not checked here.
+     */
+    @Test
+    void demoStops() throws Exception {
+        Path dir = Files.createTempDirectory("ferry-demo-stop");
+        List<String> args = List.of(ShutdownTest.javaBin(), "-cp", System.getProperty("java.class.path"), "dev.ferry.cli.Ferry",
+                "--config", Path.of("application.properties").toAbsolutePath().toString(),
+                "--routes", Path.of("routes").toAbsolutePath().toString(), "demo", "--every", "1h");
+        Process p = new ProcessBuilder(args).redirectErrorStream(true).redirectOutput(dir.resolve("ferry.log").toFile()).start();
+        waitFor(p, dir, () -> {
+            try {
+                return log(dir).matches("(?s).*transfer \\S+: run \\S+ started.*");
+            } catch (Exception e) {
+                return false;
+            }
+        });
+        double secs = stop(p, dir);
+        assertThat(secs).as("exit %.1fs after SIGTERM; log:\n%s", secs, log(dir)).isLessThan(BOUND_SECONDS);
+    }
+
     /** The transfer's YAML, reading from another declared source. */
     static String onSource(String source, String yaml) {
         return yaml.replace("- name: source\n        value: 'src'", "- name: source\n        value: '" + source + "'");
