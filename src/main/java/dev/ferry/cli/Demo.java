@@ -101,6 +101,10 @@ public final class Demo {
             long rows = 0;
             long t0 = System.nanoTime();
             for (TransferSpec spec : ferry.catalog().all()) {
+                if (ferry.stopping()) {
+                    failed++;
+                    continue;
+                }
                 TransferRun run = ferry.runOnce(spec.name());
                 rows += run == null ? 0 : run.rows();
                 if (run == null || run.status() != TransferRun.Status.SUCCEEDED) {

@@ -114,6 +114,11 @@ public final class Ferry implements Callable<Integer> {
                 }
                 int failed = 0;
                 for (String name : targets) {
+                    if (ferry.stopping()) {
+                        org.slf4j.LoggerFactory.getLogger("dev.ferry").warn("transfer {}: not started: Ferry is stopping", name);
+                        failed++;
+                        continue;
+                    }
                     TransferRun run = ferry.runOnce(name);
                     if (run == null || run.status() != TransferRun.Status.SUCCEEDED) {
                         failed++;

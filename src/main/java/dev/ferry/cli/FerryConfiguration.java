@@ -51,6 +51,7 @@ public final class FerryConfiguration implements CamelConfiguration {
 
     public static final String CATALOG = "ferryCatalog";
     public static final String CONNECTIONS = "ferryConnections";
+    public static final String SHUTDOWN = "ferryShutdown";
 
     @Override
     public void configure(CamelContext camel) {
@@ -135,6 +136,7 @@ public final class FerryConfiguration implements CamelConfiguration {
                 }
             }
         });
+        camel.getRegistry().bind(SHUTDOWN, shutdown);
         Runs runs = new Runs(catalog, connections);
         Retries retries = new Retries(catalog, new SqlStateRetryDecision(), connections, shutdown);
         camel.getRegistry().bind("ferryRuns", runs);
@@ -147,8 +149,9 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
         camel.getRegistry().bind("ferryTransform", new MetadataColumns());
         camel.getRegistry().bind("ferryWriter", new CopyWriter());
-        camel.getRegistry().bind("ferryBulkCopy", new BulkCopy(connections));
-        camel.getRegistry().bind("ferryFailures", new Failures(connections, runs));
+        camel.getRegistry().bind("ferryBulkCopy", new BulkCopy(connections,
+                camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy")));
+        camel.getRegistry().bind("ferryFailures", new Failures(connections, runs, retries));
         // one Quartz thread per transfer and then some, so that a transfer stuck in retries never delays another
         org.apache.camel.component.quartz.QuartzComponent quartz = camel.getComponent("quartz",
                 org.apache.camel.component.quartz.QuartzComponent.class);

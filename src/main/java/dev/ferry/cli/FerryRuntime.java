@@ -12,6 +12,7 @@ import dev.ferry.config.Connections;
 import dev.ferry.config.Durations;
 import dev.ferry.config.RouteFiles;
 import dev.ferry.config.TransferCatalog;
+import dev.ferry.state.Shutdown;
 import dev.ferry.state.TransferRun;
 import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
@@ -34,6 +35,10 @@ public final class FerryRuntime implements AutoCloseable {
     private final Properties overrides;
     private final Duration scheduleOverride;
     private final Main main = new Main();
+    /** How long a stop waits for running transfers to reach a batch boundary before Camel forces them. */
+    static final int SHUTDOWN_TIMEOUT_SECONDS = 60;
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+    private volatile Thread signalHook;
 
     public FerryRuntime(Path config, Path routes, Trigger trigger, Properties overrides, Duration scheduleOverride) {
         this.config = config.toAbsolutePath().normalize();
@@ -67,7 +72,7 @@ public final class FerryRuntime implements AutoCloseable {
         main.configure().withName("ferry")
                 .withRoutesIncludePattern(files.includePattern()) // the shipped routes, then the folder's
                 .withJmxEnabled(false)
-                .withShutdownTimeout(60)
+                .withShutdownTimeout(SHUTDOWN_TIMEOUT_SECONDS)
                 .addConfiguration(FerryConfiguration.class);
         Properties props = new Properties();
         props.putAll(overrides);
@@ -82,6 +87,49 @@ public final class FerryRuntime implements AutoCloseable {
         main.setOverrideProperties(props);
         main.init();
         main.start();
+        if (trigger == Trigger.MANUAL) {
+            // Camel Main stops Camel on SIGTERM only in run(); a one-off command (sync, demo --once) runs transfers
+            // in its own thread, so it stops them the same way itself: see stopForSignal
+            Thread hook = new Thread(this::stopForSignal, "ferry-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            signalHook = hook;
+        }
+    }
+
+    /**
+     * On SIGTERM or Ctrl-C during a one-off command: asks the running transfer to stop (at its next batch boundary,
+     * or at once when it waits to retry), lets Camel's graceful shutdown wait for it, then waits for the command to
+     * record how it ended and close; the JVM exits when this returns.
+     */
+    private void stopForSignal() {
+        org.slf4j.LoggerFactory.getLogger("dev.ferry").warn("ferry: stopping (signal received): the running transfer stops at"
+                + " its next batch boundary and no further transfer starts");
+        Shutdown shutdown = shutdown();
+        if (shutdown != null) {
+            shutdown.request();
+        }
+        try {
+            if (camel() != null) {
+                camel().stop(); // the graceful shutdown strategy: waits for the running exchange, ends retry waits
+            }
+        } catch (Exception e) {
+            // stopping is best effort: the wait below still bounds the exit
+        }
+        try {
+            closed.await(SHUTDOWN_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Whether Ferry was asked to stop: a command that runs transfers one after another starts no further one. */
+    public boolean stopping() {
+        Shutdown shutdown = shutdown();
+        return shutdown != null && shutdown.requested();
+    }
+
+    private Shutdown shutdown() {
+        return camel() == null ? null : camel().getRegistry().lookupByNameAndType(FerryConfiguration.SHUTDOWN, Shutdown.class);
     }
 
     /** Blocks until the process is asked to stop (SIGTERM, Ctrl-C), then stops Camel gracefully. */
@@ -108,6 +156,23 @@ public final class FerryRuntime implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            closeRuntime();
+        } finally {
+            closed.countDown();
+            Thread hook = signalHook;
+            signalHook = null;
+            if (hook != null && Thread.currentThread() != hook) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // the JVM is already stopping: the hook is running, and has just been released
+                }
+            }
+        }
+    }
+
+    private void closeRuntime() {
         Connections connections = camel() == null ? null : connections();
         try {
             if (trigger == Trigger.MANUAL && camel() != null) {

@@ -149,6 +149,22 @@ public final class SshTunnel implements AutoCloseable {
     }
 
     private void acceptLoop() {
+        try {
+            accept();
+        } finally {
+            if (!closed) {
+                // the loop died (an Error): close the port, so that connections are refused, not left unanswered
+                LOG.error("SSH tunnel of {}: stopped accepting connections; they are refused until Ferry restarts", settings.name());
+                try {
+                    listener.close();
+                } catch (IOException ignored) {
+                    // already closed
+                }
+            }
+        }
+    }
+
+    private void accept() {
         while (!closed) {
             Socket local;
             try {
@@ -159,9 +175,24 @@ public final class SshTunnel implements AutoCloseable {
                 }
                 continue;
             }
-            Thread t = new Thread(() -> forward(local), "ferry-ssh-" + settings.name() + "-channel");
-            t.setDaemon(true);
-            t.start();
+            try {
+                Thread t = new Thread(() -> forward(local), "ferry-ssh-" + settings.name() + "-channel");
+                t.setDaemon(true);
+                t.start();
+            } catch (RuntimeException | Error e) {
+                // no thread for it (say, out of native threads): refuse this connection, so that its client fails
+                // now rather than wait for an answer that would never come, and keep accepting the next ones
+                LOG.warn("SSH tunnel of {}: connection not carried: {}", settings.name(), e.toString());
+                closeQuietly(local);
+            }
+        }
+    }
+
+    private static void closeQuietly(Socket socket) {
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // nothing else to release
         }
     }
 
@@ -179,15 +210,16 @@ public final class SshTunnel implements AutoCloseable {
             up.setDaemon(true);
             up.start();
             pump(local, ch, false);
-        } catch (SQLException | IOException | RuntimeException e) {
+        } catch (SQLException | IOException | RuntimeException | Error e) {
+            // whatever went wrong (an Error too), the database client on the local side is told at once by the
+            // closed socket, instead of waiting forever for the server's answer
             LOG.debug("SSH tunnel of {}: connection not carried: {}", settings.name(), e.getMessage());
-            try {
-                local.close();
-            } catch (IOException ignored) {
-                // nothing else to release
-            }
+            closeQuietly(local);
             if (channel != null) {
                 channel.close(true);
+            }
+            if (e instanceof Error err) {
+                throw err;
             }
         }
     }

@@ -25,10 +25,12 @@ public final class Failures {
 
     private final Connections connections;
     private final Runs runs;
+    private final Retries retries;
 
-    public Failures(Connections connections, Runs runs) {
+    public Failures(Connections connections, Runs runs, Retries retries) {
         this.connections = connections;
         this.runs = runs;
+        this.retries = retries;
     }
 
     public void record(Exchange exchange) {
@@ -39,6 +41,11 @@ public final class Failures {
         TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
         String message = Errors.describe(error, run);
         boolean interrupted = Errors.find(error, RunInterrupted.class) != null;
+        if (!interrupted && retries.stoppedForShutdown(error)) {
+            interrupted = true;
+            message = "stopped for shutdown instead of retrying (the next run covers it); the last attempt failed: "
+                    + Errors.describe(Retries.retried(error), run);
+        }
         TableLoad load = exchange.getProperty("ferryTable", TableLoad.class);
         TableRef table = exchange.getProperty(SOURCE_TABLE, TableRef.class);
         Long recordId = exchange.getProperty(RECORD, Long.class);

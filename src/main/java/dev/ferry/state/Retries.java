@@ -42,6 +42,25 @@ public final class Retries {
         return retry <= allowed;
     }
 
+    /**
+     * Whether a failure was cut short by a shutdown rather than being a failure of the table: Camel's error handler
+     * gave up waiting for the next retry because Ferry is stopping (allowRedeliveryWhileStopping: false in
+     * ferry-transfer.yaml), or a failure that would have been retried came while stopping. The table is recorded
+     * interrupted, and the next run covers it.
+     */
+    public boolean stoppedForShutdown(Throwable failure) {
+        return shutdown.requested() && failure != null
+                && (failure instanceof java.util.concurrent.RejectedExecutionException || decision.isTransient(failure));
+    }
+
+    /** The failure a retry was waiting on, when a shutdown ended the wait (Camel keeps it as a suppressed exception). */
+    public static Throwable retried(Throwable failure) {
+        if (failure instanceof java.util.concurrent.RejectedExecutionException && failure.getSuppressed().length > 0) {
+            return failure.getSuppressed()[0];
+        }
+        return failure;
+    }
+
     /** Logs each retry, with its cause: retry k is attempt k + 1 of retryAttempts + 1. */
     public void beforeRetry(Exchange exchange) {
         int retry = exchange.getIn().getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class);

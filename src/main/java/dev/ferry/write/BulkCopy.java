@@ -31,9 +31,12 @@ import org.apache.camel.ExchangeProperty;
 public final class BulkCopy {
 
     private final Connections connections;
+    /** The threads of the extra COPY streams and of the next batch's staging: Camel's, so that its shutdown sees them. */
+    private final java.util.concurrent.ExecutorService threads;
 
-    public BulkCopy(Connections connections) {
+    public BulkCopy(Connections connections, java.util.concurrent.ExecutorService threads) {
         this.connections = connections;
+        this.threads = threads;
     }
 
     public void copy(@ExchangeProperty(TableLoads.TABLE) TableLoad load) throws SQLException {
@@ -79,7 +82,7 @@ public final class BulkCopy {
     private boolean wholeTable(TableLoad load, Connection source, boolean binary, ParallelCopy.Plan plan) throws SQLException {
         TableRead read = load.read();
         if (plan.streams() > 1) {
-            return done(load, ParallelCopy.run(connections, load, source, binary, plan, read::stopRequested));
+            return done(load, ParallelCopy.run(connections, load, source, binary, plan, read::stopRequested, threads));
         }
         SourceTable t = load.sourceTable();
         String format = binary ? "binary" : "text";
@@ -140,9 +143,7 @@ public final class BulkCopy {
             Connection spare = load.spare(connections.dataSource(load.run().destination()));
             ConnectionSettings source = load.run().source();
             next = new FutureTask<>(() -> stage(source, spare, plan));
-            Thread t = new Thread(next, "ferry-stage-next");
-            t.setDaemon(true);
-            t.start();
+            threads.execute(next); // a FutureTask: any Throwable of the staging is thrown here by await
         }
         try {
             load.addChanged(CopyWriter.merge(load.connection(), load, false));

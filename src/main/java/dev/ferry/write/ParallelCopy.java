@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
@@ -77,7 +76,7 @@ final class ParallelCopy {
      * stream and exports the snapshot; the load's destination connection carries the first stream's rows.
      */
     static CopyPipe.Result run(Connections connections, TableLoad load, Connection source, boolean binary, Plan plan,
-                               BooleanSupplier shutdown) throws SQLException {
+                               BooleanSupplier shutdown, ExecutorService threads) throws SQLException {
         Connection destination = load.connection();
         destination.commit();
         load.loadTableCommitted();
@@ -100,11 +99,6 @@ final class ParallelCopy {
                 + ") FROM STDIN (FORMAT " + format + ")";
         AtomicBoolean failed = new AtomicBoolean();
         BooleanSupplier stop = () -> failed.get() || shutdown.getAsBoolean();
-        ExecutorService threads = Executors.newFixedThreadPool(plan.streams() - 1, r -> {
-            Thread thread = new Thread(r, "ferry-copy-stream");
-            thread.setDaemon(true);
-            return thread;
-        });
         List<Future<CopyPipe.Result>> others = new ArrayList<>();
         try {
             for (int i = 1; i < plan.streams(); i++) {
@@ -119,10 +113,12 @@ final class ParallelCopy {
                 }));
             }
             List<CopyPipe.Result> results = new ArrayList<>();
-            SQLException first = null;
+            Throwable first = null;
             try {
                 results.add(CopyPipe.run(source, copyOut(t, format, plan, 0), destination, in, binary, stop));
-            } catch (SQLException e) {
+            } catch (SQLException | RuntimeException | Error e) {
+                // whatever ends the first stream stops the others, and is thrown once they have stopped: none goes
+                // on copying into a load that is being rolled back
                 failed.set(true);
                 first = e;
             }
@@ -131,7 +127,7 @@ final class ParallelCopy {
                     results.add(f.get());
                 } catch (ExecutionException e) {
                     if (first == null) {
-                        first = e.getCause() instanceof SQLException se ? se : new SQLException(e.getCause().getMessage(), e.getCause());
+                        first = e.getCause();
                     }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -139,14 +135,31 @@ final class ParallelCopy {
                     throw new SQLException("interrupted while copying", "57014", e);
                 }
             }
+            if (first instanceof SQLException se) {
+                throw se;
+            }
+            if (first instanceof RuntimeException re) {
+                throw re;
+            }
+            if (first instanceof Error err) {
+                throw err;
+            }
             if (first != null) {
-                throw first;
+                throw new SQLException(first.getMessage(), first);
             }
             long rows = results.stream().mapToLong(CopyPipe.Result::rows).sum();
             boolean stopped = results.stream().anyMatch(CopyPipe.Result::stopped);
             return new CopyPipe.Result(rows, null, stopped);
-        } finally {
-            threads.shutdownNow();
+        } catch (RuntimeException | Error e) {
+            failed.set(true); // e.g. a stream the pool refused: the ones already started stop, and are waited for
+            for (Future<CopyPipe.Result> f : others) {
+                try {
+                    f.get();
+                } catch (ExecutionException | InterruptedException | java.util.concurrent.CancellationException ignored) {
+                    // the failure being thrown is the one to report
+                }
+            }
+            throw e;
         }
     }
 

@@ -67,9 +67,9 @@ class ShutdownTest {
                 Thread.sleep(20);
             }
         }
-        p.destroy(); // SIGTERM
-        assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("Ferry stopped within a minute").isTrue();
+        double secs = StoppingTest.stop(p, dir);
         String log = Files.readString(dir.resolve("ferry.log"), StandardCharsets.UTF_8);
+        assertThat(secs).as("exit %.1fs after SIGTERM; log:\n%s", secs, log).isLessThan(15);
         assertThat(p.exitValue()).as("log:\n%s", log).isIn(0, 143);
 
         long committed;
@@ -86,6 +86,7 @@ class ShutdownTest {
                     .containsExactly("old");
             assertThat(Dumps.rows(d, "SELECT status FROM export2._ferry_runs WHERE transfer = 'snapshot' ORDER BY id"))
                     .containsExactly("succeeded", "interrupted");
+            StoppingTest.assertNoSessionLeft(d, dst);
         }
 
         try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml, props)) {
