@@ -33,9 +33,8 @@ final class FullRefreshSwap {
         String load = Sql.qualified(schema, loadTable);
         boolean exists = DestinationSchema.tableExists(con, schema, table);
         try (Statement st = con.createStatement()) {
-            // A reader holding the old table for long makes the swap wait; give up with a clear error rather than
-            // queue every later reader behind the swap indefinitely.
-            st.execute("SET LOCAL lock_timeout = '60s'");
+            // A reader holding the old table for long makes the swap wait: lock_timeout (the destination's lockTimeout,
+            // set for the session) gives up rather than queue every later reader behind it (see LockWaits).
             List<DependentViews.View> views = exists ? DependentViews.read(con, schema, table) : List.of();
             if (!DependentViews.recreatable(views)) {
                 // Ferry may not drop them: the table stays, refilled, provided no column changed type (as checked in TableLoads.open)
