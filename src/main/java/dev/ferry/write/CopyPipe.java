@@ -104,7 +104,13 @@ final class CopyPipe {
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted while copying", "57014", e);
         } catch (SQLException e) {
-            throw watchdog.stalled != null ? new SQLException(watchdog.stalled, "08006", e) : e;
+            if (watchdog.stalled == null) {
+                throw e;
+            }
+            // what the closed socket made the blocked call say is not the cause: kept for the trace, not the report
+            SQLException stalled = new SQLException(watchdog.stalled, "08006");
+            stalled.addSuppressed(e);
+            throw stalled;
         } finally {
             watchdog.done = true;
             watch.interrupt();
