@@ -121,7 +121,10 @@ public final class TcpProxy implements AutoCloseable {
     private void pump(Socket from, Socket to, Flow flow, boolean fromClient) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[64 * 1024];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            try {
+                // not closed by a try-with-resources: closing a socket's stream closes the socket
+                InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream();
                 int n;
                 while ((n = in.read(buf)) >= 0) {
                     while (blackHole) {
@@ -139,14 +142,17 @@ public final class TcpProxy implements AutoCloseable {
             } catch (IOException ignored) {
                 // one side went away
             } finally {
-                try {
-                    from.close();
-                    to.close();
-                } catch (IOException ignored) {
-                    // closing both is all we can do
+                // a black hole does not pass a close on either: the other end waits on (heal or close ends it)
+                if (!blackHole || closed) {
+                    try {
+                        from.close();
+                        to.close();
+                    } catch (IOException ignored) {
+                        // closing both is all we can do
+                    }
+                    sockets.remove(from);
+                    sockets.remove(to);
                 }
-                sockets.remove(from);
-                sockets.remove(to);
             }
         }, "tcp-proxy-pump");
         t.setDaemon(true);
