@@ -455,6 +455,12 @@ public final class Connections implements AutoCloseable {
             new Pinned("idle_in_transaction_session_timeout", s -> millis(s.timeouts().answer()), End.BOTH,
                     "a session left in a transaction by a client that vanished (a dead network) ends, releasing its locks;"
                             + " longer than any wait on the other end's statements, so a live run is never cut"),
+            // a server notices a client behind a dead network path only by TCP keepalive (idle + interval x count,
+            // 2 minutes here, 2 hours by the usual operating system default); until then a session reading COPY data
+            // from it stays, holding its transaction; the server ignores these on Unix-domain sockets
+            new Pinned("tcp_keepalives_idle", "60", End.BOTH, "a server probes a silent client after a minute"),
+            new Pinned("tcp_keepalives_interval", "10", End.BOTH, "and every 10 seconds after that"),
+            new Pinned("tcp_keepalives_count", "6", End.BOTH, "and drops it after 6 unanswered probes"),
             new Pinned("default_transaction_read_only", "off", End.DESTINATION, "a database or role default of read-only does not block writes"
                     + " (as pg_dumpall's scripts do; a standby still refuses them)"));
 

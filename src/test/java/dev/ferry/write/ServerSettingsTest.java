@@ -43,6 +43,7 @@ class ServerSettingsTest {
         odd.put("statement_timeout", "'1ms'");
         odd.put("idle_in_transaction_session_timeout", "'10ms'");
         odd.put("lock_timeout", "'1ms'");
+        odd.put("tcp_keepalives_idle", "7200");
         odd.put("default_transaction_read_only", "on");
         odd.put("client_encoding", "'LATIN1'");
         // not pinned: Ferry's own SQL must not need a search path
@@ -248,6 +249,9 @@ class ServerSettingsTest {
         PINNED.put("statement_timeout", "30min");
         PINNED.put("lock_timeout", "1min");
         PINNED.put("idle_in_transaction_session_timeout", "35min");
+        PINNED.put("tcp_keepalives_idle", "60");
+        PINNED.put("tcp_keepalives_interval", "10");
+        PINNED.put("tcp_keepalives_count", "6");
         PINNED.put("client_encoding", "UTF8");
     }
 
