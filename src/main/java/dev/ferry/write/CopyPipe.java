@@ -94,26 +94,16 @@ final class CopyPipe {
             watchdog.destinationSince = System.nanoTime();
             long rows = in.endCopy();
             watchdog.destinationSince = 0;
-            try (Statement st = destination.createStatement()) {
-                // the rest of the transaction (a merge, the swap) is bounded by statementTimeout again
-                st.execute("SET LOCAL statement_timeout = DEFAULT");
-            }
+            bounded(destination);
             done = true;
             return new Result(rows, reader.lastRow, false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted while copying", "57014", e);
         } catch (SQLException e) {
-            if (watchdog.stalled == null) {
-                throw e;
-            }
-            // what the closed socket made the blocked call say is not the cause: kept for the trace, not the report
-            SQLException stalled = new SQLException(watchdog.stalled, "08006");
-            stalled.addSuppressed(e);
-            throw stalled;
+            throw failure(watchdog, e);
         } finally {
-            watchdog.done = true;
-            watch.interrupt();
+            watchdog.stop(watch);
             if (!done) {
                 reader.stop = true;
                 CopyWriter.cancelQuietly(in);
@@ -133,7 +123,7 @@ final class CopyPipe {
      * Lifts statement_timeout for the COPY, for the rest of the connection's transaction (the destination's is put back
      * after the COPY; a source connection is rolled back when released).
      */
-    private static void unbounded(Connection c) throws SQLException {
+    static void unbounded(Connection c) throws SQLException {
         if (!c.getAutoCommit()) {
             try (Statement st = c.createStatement()) {
                 st.execute("SET LOCAL statement_timeout = 0");
@@ -141,11 +131,34 @@ final class CopyPipe {
         }
     }
 
+    /** After a COPY: the rest of the transaction (a merge, the swap) is bounded by statementTimeout again. */
+    static void bounded(Connection c) throws SQLException {
+        if (!c.getAutoCommit()) {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET LOCAL statement_timeout = DEFAULT");
+            }
+        }
+    }
+
+    /**
+     * The failure to report for {@code e}: the stall, when the watchdog cut a connection (what the closed socket made
+     * the blocked call say is not the cause: kept for the trace, not the report), else {@code e} itself.
+     */
+    static SQLException failure(Watchdog watchdog, Exception e) {
+        if (watchdog.stalled == null) {
+            return e instanceof SQLException s ? s : new SQLException(e.getMessage(), "08006", e);
+        }
+        SQLException stalled = new SQLException(watchdog.stalled, "08006");
+        stalled.addSuppressed(e);
+        return stalled;
+    }
+
     /**
      * Watches both ends of one pipe: when an end has been waited on (the source for its next chunk, the destination to
      * take one) for longer than its stallTimeout, closes that end's connection, which ends the blocked read or write.
+     * The query path watches its destination only (its source's reads are bounded by pgjdbc's socketTimeout).
      */
-    private static final class Watchdog implements Runnable {
+    static final class Watchdog implements Runnable {
         private final Connection source;
         private final ConnectionSettings sourceSettings;
         private final Connection destination;
@@ -171,9 +184,14 @@ final class CopyPipe {
             return t;
         }
 
+        void stop(Thread watch) {
+            done = true;
+            watch.interrupt();
+        }
+
         @Override
         public void run() {
-            Duration sourceStall = sourceSettings.timeouts().stall();
+            Duration sourceStall = sourceSettings == null ? Duration.ZERO : sourceSettings.timeouts().stall();
             Duration destinationStall = destinationSettings.timeouts().stall();
             long tick = Math.max(10, Math.min(1000, Math.min(quarter(sourceStall), quarter(destinationStall))));
             while (!done && stalled == null) {

@@ -169,6 +169,30 @@ class TimeoutTest {
         }
     }
 
+    /** The query path (a filter) writes its rows into a COPY of its own: the same stall bound holds there. */
+    @Test
+    void aDestinationGoneSilentMidCopyOfTheQueryPathIsCutAfterStallTimeout() throws Exception {
+        try (FaultTest.Setup s = setup("to_dst_query", 150_000);
+             FerryHarness ferry = FerryHarness.start(s.src(), s.dst(), "export",
+                     incremental("filter", "customer >= :c", "filter.c", "0", "batchSize", "200000"), s.props());
+             LogCapture log = LogCapture.of("dev.ferry.transfer")) {
+            s.dstProxy().blackHoleAfter("COPY ", 2 << 20);
+
+            Timed t = timed(ferry);
+
+            assertThat(s.dstProxy().isBlackHole()).as("the destination went silent mid-COPY").isTrue();
+            assertThat(t.run().status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(t.millis()).isLessThan(STALL_MS + AFTER_DEAD_DESTINATION_MS);
+            assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("moved no bytes to the destination 'dst' for 2s")
+                    .contains("ferry.destination.dst.stallTimeout"));
+
+            s.dstProxy().heal();
+            assertThat(awaitNoTransaction(s.dst(), 10_000)).isEmpty();
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertSame(s);
+        }
+    }
+
     @Test
     void aDestinationGoneSilentMidMergeFailsWithinItsBoundAndItsSessionEnds() throws Exception {
         try (FaultTest.Setup s = setup("to_dst_merge", 3_000);
