@@ -101,7 +101,8 @@ final class CopyPipe {
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted while copying", "57014", e);
         } catch (SQLException e) {
-            throw failure(watchdog, e);
+            SQLException stalled = stall(watchdog, e);
+            throw stalled != null ? stalled : e;
         } finally {
             watchdog.stop(watch);
             if (!done) {
@@ -141,12 +142,12 @@ final class CopyPipe {
     }
 
     /**
-     * The failure to report for {@code e}: the stall, when the watchdog cut a connection (what the closed socket made
-     * the blocked call say is not the cause: kept for the trace, not the report), else {@code e} itself.
+     * The stall to report instead of {@code e} when the watchdog cut a connection (what the closed socket made the
+     * blocked call say is not the cause: kept for the trace, not the report); null when it did not.
      */
-    static SQLException failure(Watchdog watchdog, Exception e) {
+    static SQLException stall(Watchdog watchdog, Exception e) {
         if (watchdog.stalled == null) {
-            return e instanceof SQLException s ? s : new SQLException(e.getMessage(), "08006", e);
+            return null;
         }
         SQLException stalled = new SQLException(watchdog.stalled, "08006");
         stalled.addSuppressed(e);

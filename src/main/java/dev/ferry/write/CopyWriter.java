@@ -193,7 +193,11 @@ public final class CopyWriter {
             CopyPipe.bounded(con);
             done = true;
         } catch (SQLException | IOException e) {
-            throw CopyPipe.failure(watchdog, e);
+            SQLException stalled = CopyPipe.stall(watchdog, e);
+            if (stalled != null) {
+                throw stalled;
+            }
+            throw e;
         } finally {
             watchdog.stop(watch);
             if (!done) {

@@ -79,12 +79,11 @@ final class HardDeletes {
             CopyPipe.bounded(dest);
             done = true;
         } catch (java.io.IOException e) {
-            if (watchdog.stalled != null) {
-                throw CopyPipe.failure(watchdog, e);
-            }
-            throw new SQLException("hard deletes: streaming source keys failed: " + e.getMessage(), e);
+            SQLException stalled = CopyPipe.stall(watchdog, e);
+            throw stalled != null ? stalled : new SQLException("hard deletes: streaming source keys failed: " + e.getMessage(), e);
         } catch (SQLException e) {
-            throw CopyPipe.failure(watchdog, e);
+            SQLException stalled = CopyPipe.stall(watchdog, e);
+            throw stalled != null ? stalled : e;
         } finally {
             watchdog.stop(watch);
             if (!done) {

@@ -29,10 +29,11 @@ class TimeoutTest {
     static final long CONNECT_MS = 3_000;
     /**
      * Once a destination's path is dead, what follows the first failure waits for it too, each step within its own
-     * bound (connectTimeout for a new connection, statementTimeout + stallTimeout for a pooled one): the retry,
-     * recording the failure, releasing the transfer's lock. Plus slack for a loaded machine.
+     * bound (connectTimeout for a new connection, statementTimeout + stallTimeout for a pooled one): the retry (which
+     * may wait for two connections), recording the failure, releasing the transfer's lock. Plus slack for a loaded
+     * machine.
      */
-    static final long AFTER_DEAD_DESTINATION_MS = 3 * Math.max(CONNECT_MS, ANSWER_MS) + 3_000;
+    static final long AFTER_DEAD_DESTINATION_MS = 4 * Math.max(CONNECT_MS, ANSWER_MS) + 3_000;
 
     static FaultTest.Setup setup(String prefix, int rows) throws Exception {
         FaultTest.Setup s = FaultTest.setup(prefix, rows);
