@@ -142,6 +142,42 @@ class TimeoutTest {
         }
     }
 
+    /**
+     * Incremental batches: the source goes silent while a batch is read (staged while the batch before it merges). The
+     * stall fails the batch, the batches committed before it stay with their watermark, and the next run resumes.
+     */
+    @Test
+    void aSourceGoneSilentMidBatchIsCutAfterStallTimeoutAndCommittedBatchesStay() throws Exception {
+        try (FaultTest.Setup s = setup("to_src_batch", 60_000);
+             FerryHarness ferry = FerryHarness.start(s.src(), s.dst(), "export", incremental("batchSize", "10000", "lookback", "0"),
+                     s.props());
+             LogCapture log = LogCapture.of("dev.ferry.transfer")) {
+            s.srcProxy().blackHoleAfter("COPY (", 3 << 20);
+
+            Timed t = timed(ferry);
+
+            assertThat(s.srcProxy().isBlackHole()).as("the source went silent mid-batch").isTrue();
+            assertThat(t.run().status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(t.millis()).isLessThan(STALL_MS + CONNECT_MS + ANSWER_MS + 4_000);
+            assertThat(log.lines()).anySatisfy(l -> assertThat(l).contains("moved no bytes from the source 'src' for 2s")
+                    .contains("ferry.source.src.stallTimeout"));
+            try (Connection src = s.src().admin(); Connection d = s.dst().admin()) {
+                long written = Long.parseLong(Dumps.scalar(d, "SELECT count(*) FROM export.orders"));
+                assertThat(written).as("some batches were committed, not all").isBetween(10_000L, 50_000L);
+                assertThat(Dumps.scalar(d, "SELECT cursor_value::timestamptz = (SELECT max(updated_at) FROM export.orders)"
+                        + " FROM export._ferry_state WHERE transfer = 'orders'")).as("the watermark is the last row committed").isEqualTo("t");
+                // what was committed is exactly the source's first rows in cursor order
+                List<String> first = Dumps.rows(src, "SELECT id FROM app.orders ORDER BY updated_at, id LIMIT " + written);
+                assertThat(Dumps.rows(d, "SELECT id FROM export.orders ORDER BY updated_at, id")).isEqualTo(first);
+            }
+            assertThat(inTransaction(s.dst())).as("no session of Ferry's is left in a transaction").isEmpty();
+
+            s.srcProxy().heal();
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertSame(s);
+        }
+    }
+
     @Test
     void aDestinationGoneSilentMidCopyIsCutAfterStallTimeout() throws Exception {
         try (FaultTest.Setup s = setup("to_dst_copy", 150_000);
