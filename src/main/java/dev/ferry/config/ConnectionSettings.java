@@ -1,6 +1,7 @@
 package dev.ferry.config;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -56,6 +57,40 @@ public final class ConnectionSettings {
         }
     }
 
+    /**
+     * How long one statement may run, as PostgreSQL's {@code statement_timeout} (COPY streams excepted: they are bounded
+     * by {@link #DEFAULT_STALL_TIMEOUT}). The longest single statements on a 10M-row table (the primary key and index
+     * builds of a swap, a hard-delete anti-join, a sorted first fetch) take seconds to a few minutes; 30 minutes leaves
+     * a slow or busy server ample room and still ends a statement that would never finish.
+     */
+    public static final Duration DEFAULT_STATEMENT_TIMEOUT = Duration.ofMinutes(30);
+    /**
+     * How long a statement waits for a lock, as PostgreSQL's {@code lock_timeout}: DDL on a live table (schema
+     * evolution, a type change, the swap) queues every later reader of the table behind it while it waits.
+     */
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofMinutes(1);
+    /**
+     * How long a COPY stream may move no byte before it counts as stalled (a dead network, a stuck server) and is
+     * cut and retried. A batch query's first row (a sort of a 10M-row table without a usable index) comes well
+     * within it; the kernel's own timers would take from 15 minutes to hours.
+     */
+    public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofMinutes(5);
+
+    /** The timeouts of one connection; a zero duration means no bound. */
+    public record Timeouts(Duration statement, Duration lock, Duration stall) {
+        public static final Timeouts DEFAULT = new Timeouts(DEFAULT_STATEMENT_TIMEOUT, DEFAULT_LOCK_TIMEOUT, DEFAULT_STALL_TIMEOUT);
+
+        /**
+         * The longest a non-COPY statement's answer can be due: the server ends a statement at {@link #statement()},
+         * so once a stall bound more has passed without a byte the connection is dead (pgjdbc's socketTimeout), and a
+         * session idle in a transaction that long has lost its client (idle_in_transaction_session_timeout). Zero
+         * (no bound) when statements are unbounded.
+         */
+        public Duration answer() {
+            return statement.isZero() ? Duration.ZERO : statement.plus(stall);
+        }
+    }
+
     private final Role role;
     private final String name;
     private final String hostname;
@@ -67,14 +102,20 @@ public final class ConnectionSettings {
     private final int connectTimeoutSeconds;
     private final Tls tls;
     private final Ssh ssh;
+    private final Timeouts timeouts;
 
     public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
                               Secret password, String schema) {
-        this(role, name, hostname, port, database, user, password, schema, 10, null, null);
+        this(role, name, hostname, port, database, user, password, schema, 10, null, null, Timeouts.DEFAULT);
     }
 
     public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
                               Secret password, String schema, int connectTimeoutSeconds, Tls tls, Ssh ssh) {
+        this(role, name, hostname, port, database, user, password, schema, connectTimeoutSeconds, tls, ssh, Timeouts.DEFAULT);
+    }
+
+    public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
+                              Secret password, String schema, int connectTimeoutSeconds, Tls tls, Ssh ssh, Timeouts timeouts) {
         this.role = Objects.requireNonNull(role);
         this.name = Objects.requireNonNull(name);
         this.hostname = hostname;
@@ -86,6 +127,7 @@ public final class ConnectionSettings {
         this.connectTimeoutSeconds = connectTimeoutSeconds;
         this.tls = tls;
         this.ssh = ssh;
+        this.timeouts = Objects.requireNonNull(timeouts);
     }
 
     public Role role() {
@@ -124,6 +166,11 @@ public final class ConnectionSettings {
     /** How long to wait for a connection before the attempt fails. */
     public int connectTimeoutSeconds() {
         return connectTimeoutSeconds;
+    }
+
+    /** Statement, lock and stall bounds ({@code statementTimeout}, {@code lockTimeout}, {@code stallTimeout}). */
+    public Timeouts timeouts() {
+        return timeouts;
     }
 
     /** TLS settings, or null for pgjdbc's default (sslmode prefer). */

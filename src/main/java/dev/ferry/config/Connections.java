@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -31,7 +32,7 @@ import org.postgresql.ds.PGSimpleDataSource;
  *
  * <p>Keys: {@code ferry.source.<name>.hostname|port|database|user|password} and the same under
  * {@code ferry.destination.<name>.} plus {@code schema}; optionally {@code passwordFile}, {@code connectTimeout},
- * {@code sslmode}, {@code sslrootcert}, and {@code ssh.*} for a tunnel through a bastion host. Values may use
+ * {@code statementTimeout}, {@code lockTimeout}, {@code stallTimeout} (see {@link ConnectionSettings.Timeouts}), {@code sslmode}, {@code sslrootcert}, and {@code ssh.*} for a tunnel through a bastion host. Values may use
  * placeholders such as {@code {{env:APP_DB_PASSWORD}}}, so secrets can stay out of the file; they are resolved once
  * ({@link Placeholders}), so what a variable or file holds is used as it is.
  *
@@ -48,7 +49,7 @@ public final class Connections implements AutoCloseable {
     public static final int POOL_SIZE = 16;
 
     static final Set<String> SOURCE_KEYS = Set.of("hostname", "port", "database", "user", "password", "passwordFile",
-            "connectTimeout", "sslmode", "sslrootcert", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey",
+            "connectTimeout", "statementTimeout", "lockTimeout", "stallTimeout", "sslmode", "sslrootcert", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey",
             "ssh.privateKeyFile", "ssh.passphrase", "ssh.passphraseFile", "ssh.knownHosts", "ssh.hostKeyFingerprint",
             "ssh.acceptAnyHostKey");
     static final Set<String> DESTINATION_KEYS;
@@ -162,16 +163,12 @@ public final class Connections implements AutoCloseable {
             }
         }
         int port = port(fields.get("port"), 5432, configName, prefix + "port", problems);
-        int connectTimeout = 10;
-        String timeoutText = blank(fields.get("connectTimeout"));
-        if (timeoutText != null) {
-            try {
-                connectTimeout = (int) Math.max(1, Durations.parse(timeoutText.matches("[0-9]+") ? timeoutText + "s" : timeoutText)
-                        .toSeconds());
-            } catch (IllegalArgumentException e) {
-                problems.add(configName + ": " + prefix + "connectTimeout: '" + timeoutText + "' is not a duration such as 10s");
-            }
-        }
+        int connectTimeout = (int) Math.max(1, duration(fields, "connectTimeout", Duration.ofSeconds(10), configName, prefix, problems)
+                .toSeconds());
+        ConnectionSettings.Timeouts timeouts = new ConnectionSettings.Timeouts(
+                duration(fields, "statementTimeout", ConnectionSettings.DEFAULT_STATEMENT_TIMEOUT, configName, prefix, problems),
+                duration(fields, "lockTimeout", ConnectionSettings.DEFAULT_LOCK_TIMEOUT, configName, prefix, problems),
+                duration(fields, "stallTimeout", ConnectionSettings.DEFAULT_STALL_TIMEOUT, configName, prefix, problems));
         Secret password = secret(fields, "password", "passwordFile", configName, prefix, problems);
 
         ConnectionSettings.Tls tls = null;
@@ -227,7 +224,22 @@ public final class Connections implements AutoCloseable {
             return null;
         }
         return new ConnectionSettings(role, name, fields.get("hostname").trim(), port, fields.get("database"),
-                fields.get("user"), password, fields.get("schema"), connectTimeout, tls, ssh);
+                fields.get("user"), password, fields.get("schema"), connectTimeout, tls, ssh, timeouts);
+    }
+
+    /** A duration field (a bare number is seconds; {@code 0} means no bound), or its default when not set. */
+    private static Duration duration(Map<String, String> fields, String field, Duration dflt, String configName, String prefix,
+                                     List<String> problems) {
+        String text = blank(fields.get(field));
+        if (text == null) {
+            return dflt;
+        }
+        try {
+            return text.matches("[0-9]+") ? Duration.ofSeconds(Long.parseLong(text)) : Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            problems.add(configName + ": " + prefix + field + ": '" + text + "' is not a duration such as " + Durations.format(dflt));
+            return dflt;
+        }
     }
 
     private static int port(String text, int dflt, String configName, String key, List<String> problems) {
@@ -389,8 +401,21 @@ public final class Connections implements AutoCloseable {
     /** Which end of a transfer a pinned setting applies to. */
     public enum End { BOTH, DESTINATION }
 
-    /** A session setting Ferry pins, and why. */
-    public record Pinned(String name, String value, End end, String why) {
+    /** A session setting Ferry pins, and why: a fixed value, or one a connection's settings give. */
+    public record Pinned(String name, java.util.function.Function<ConnectionSettings, String> value, End end, String why) {
+        Pinned(String name, String value, End end, String why) {
+            this(name, s -> value, end, why);
+        }
+
+        /** The value for this connection. */
+        public String value(ConnectionSettings s) {
+            return value.apply(s);
+        }
+    }
+
+    /** A duration as PostgreSQL reads a timeout setting: milliseconds, 0 for none. */
+    static String millis(Duration d) {
+        return String.valueOf(d.toMillis());
     }
 
     /**
@@ -403,11 +428,13 @@ public final class Connections implements AutoCloseable {
      * values. Deliberately not pinned: {@code search_path} (a filter's functions and operators, such as an
      * extension's, resolve as for the source role in psql; Ferry's own SQL names only pg_catalog objects, which
      * come first unless a path lists pg_catalog later, and schema-qualifies everything else), {@code lc_numeric} and
-     * {@code lc_time} (only to_char reads them), {@code lock_timeout} (a lock wait that times out fails its transaction
-     * cleanly and is retried, and a DBA's bound keeps Ferry's DDL from queueing readers; the swap sets its own),
-     * {@code transaction_timeout} (PostgreSQL 17+ only, and an unknown name in the startup packet refuses the
+     * {@code lc_time} (only to_char reads them), {@code transaction_timeout} (PostgreSQL 17+ only, and an unknown name in the startup packet refuses the
      * connection on older servers), {@code session_replication_role} (only a superuser may set it: see
      * {@link #checkDestinationSession}).
+     *
+     * <p>The timeouts are Ferry's own bounds, from the connection's settings ({@link ConnectionSettings.Timeouts}), so
+     * that a role's small default cannot cancel a long merge run after run, nor a missing one let a statement or a lock
+     * wait run forever. COPY streams run with no statement_timeout (see {@link dev.ferry.write.CopyPipe}'s stall bound).
      */
     public static final List<Pinned> PINNED = List.of(
             new Pinned("DateStyle", "ISO,MDY", End.BOTH, "dates print in ISO form; ambiguous input (a filter's 01/02/2024) reads month first"),
@@ -421,17 +448,28 @@ public final class Connections implements AutoCloseable {
             new Pinned("timezone_abbreviations", "Default", End.BOTH, "time zone abbreviations in a filter's timestamps mean the usual zones"),
             new Pinned("quote_all_identifiers", "off", End.BOTH, "format_type and pg_get_indexdef print names as Ferry compares and re-runs them"),
             new Pinned("row_security", "off", End.BOTH, "a role under row-level security fails loudly instead of reading or merging a subset of rows"),
-            new Pinned("statement_timeout", "0", End.BOTH, "a role's small default cannot cancel a long COPY or merge run after run"),
-            new Pinned("idle_in_transaction_session_timeout", "0", End.BOTH, "a session waiting on the other end mid-transaction is not killed"),
+            new Pinned("statement_timeout", s -> millis(s.timeouts().statement()), End.BOTH,
+                    "statementTimeout bounds every statement but COPY streams; a role's small default cannot cancel a long merge"),
+            new Pinned("lock_timeout", s -> millis(s.timeouts().lock()), End.BOTH,
+                    "lockTimeout bounds a lock wait, so Ferry's DDL never queues the table's readers behind it for long"),
+            new Pinned("idle_in_transaction_session_timeout", s -> millis(s.timeouts().answer()), End.BOTH,
+                    "a session left in a transaction by a client that vanished (a dead network) ends, releasing its locks;"
+                            + " longer than any wait on the other end's statements, so a live run is never cut"),
+            // a server notices a client behind a dead network path only by TCP keepalive (idle + interval x count,
+            // 2 minutes here, 2 hours by the usual operating system default); until then a session reading COPY data
+            // from it stays, holding its transaction; the server ignores these on Unix-domain sockets
+            new Pinned("tcp_keepalives_idle", "60", End.BOTH, "a server probes a silent client after a minute"),
+            new Pinned("tcp_keepalives_interval", "10", End.BOTH, "and every 10 seconds after that"),
+            new Pinned("tcp_keepalives_count", "6", End.BOTH, "and drops it after 6 unanswered probes"),
             new Pinned("default_transaction_read_only", "off", End.DESTINATION, "a database or role default of read-only does not block writes"
                     + " (as pg_dumpall's scripts do; a standby still refuses them)"));
 
     /** The {@code options} startup parameter for one end: {@code -c name=value} for each setting it pins. */
-    static String startupOptions(ConnectionSettings.Role role) {
+    static String startupOptions(ConnectionSettings s) {
         StringBuilder sb = new StringBuilder();
         for (Pinned p : PINNED) {
-            if (p.end() == End.BOTH || role == ConnectionSettings.Role.DESTINATION) {
-                sb.append(sb.isEmpty() ? "" : " ").append("-c ").append(p.name()).append('=').append(p.value());
+            if (p.end() == End.BOTH || s.role() == ConnectionSettings.Role.DESTINATION) {
+                sb.append(sb.isEmpty() ? "" : " ").append("-c ").append(p.name()).append('=').append(p.value(s));
             }
         }
         return sb.toString();
@@ -474,8 +512,12 @@ public final class Connections implements AutoCloseable {
         pg.setApplicationName("ferry");
         // Rows are read as text and written with COPY as text: exact for every type, no client-side parsing.
         pg.setBinaryTransfer(false);
-        pg.setOptions(startupOptions(s.role()));
+        pg.setOptions(startupOptions(s));
         pg.setConnectTimeout(s.connectTimeoutSeconds());
+        // a read that waits longer than any statement's answer is due is a dead connection (COPY streams have their
+        // own, shorter stall bound); the cancel of a timed-out statement travels on its own connection, bounded alike
+        pg.setSocketTimeout((int) Math.min(Integer.MAX_VALUE, (s.timeouts().answer().toMillis() + 999) / 1000));
+        pg.setCancelSignalTimeout(s.connectTimeoutSeconds());
         pg.setTcpKeepAlive(true);
         if (s.tls() != null) {
             if (s.tls().sslmode() != null) {

@@ -17,8 +17,9 @@ import dev.ferry.write.DestinationException;
  *
  * <p>Transient: connection failures (class 08: refused, reset, broken), the server shutting down or starting up
  * (57P01, 57P02, 57P03), a cancelled statement (57014), serialization failures and deadlocks (40001, 40P01),
- * insufficient resources such as too many connections (class 53), a lock wait timeout (55P03), socket timeouts and
- * resets, an exhausted connection pool, and SSH tunnel drops.
+ * insufficient resources such as too many connections (class 53), a lock wait timeout (55P03; but not of DDL on a live
+ * destination table, which fails the run as a DestinationException, see dev.ferry.write.LockWaits), socket timeouts
+ * and resets (a stalled COPY stream among them), an exhausted connection pool, and SSH tunnel drops.
  *
  * <p>Permanent: everything else, notably authentication (28P01, 28000), missing privileges (42501) or objects
  * (42P01), other class 42 errors, data errors (class 22) and constraint violations (class 23), and Ferry's own

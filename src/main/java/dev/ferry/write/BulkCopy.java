@@ -93,7 +93,8 @@ public final class BulkCopy {
         // FREEZE: the table was created in this transaction, so its rows can be written frozen
         String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
                 + ") FROM STDIN (FORMAT " + format + ", FREEZE)";
-        return done(load, CopyPipe.run(source, out, load.connection(), in, binary, read::stopRequested));
+        return done(load, CopyPipe.run(source, load.run().source(), out, load.connection(), load.run().destination(), in, binary,
+                read::stopRequested));
     }
 
     /** Counts a whole-table copy; false when a shutdown stopped it. */
@@ -123,7 +124,7 @@ public final class BulkCopy {
         Keyset keyset = Keyset.of(read, binary);
         CopyPipe.Result r = load.takeStaged();
         if (r == null) {
-            r = stage(load.run().source(), load.connection(), Stage.plan(load, keyset, binary));
+            r = stage(load.run().source(), load.run().destination(), load.connection(), Stage.plan(load, keyset, binary));
         }
         load.addRows(r.rows());
         String lastCursor = null;
@@ -142,7 +143,8 @@ public final class BulkCopy {
             Stage plan = Stage.plan(load, keyset, binary); // planned here: the read's position is this batch's end
             Connection spare = load.spare(connections.dataSource(load.run().destination()));
             ConnectionSettings source = load.run().source();
-            next = new FutureTask<>(() -> stage(source, spare, plan));
+            ConnectionSettings destination = load.run().destination();
+            next = new FutureTask<>(() -> stage(source, destination, spare, plan));
             threads.execute(next); // a FutureTask: any Throwable of the staging is thrown here by await
         }
         try {
@@ -187,7 +189,8 @@ public final class BulkCopy {
     }
 
     /** Copies one batch from the source into a new temporary stage in the destination session's open transaction. */
-    private CopyPipe.Result stage(ConnectionSettings sourceSettings, Connection destination, Stage plan) throws SQLException {
+    private CopyPipe.Result stage(ConnectionSettings sourceSettings, ConnectionSettings destinationSettings, Connection destination,
+                                  Stage plan) throws SQLException {
         Connection source = connections.dataSource(sourceSettings).getConnection();
         boolean clean = false;
         try {
@@ -195,7 +198,8 @@ public final class BulkCopy {
             try (Statement st = destination.createStatement()) {
                 st.execute(plan.createStage());
             }
-            CopyPipe.Result r = CopyPipe.run(source, plan.copyOut(), destination, plan.copyIn(), plan.binary(), () -> false);
+            CopyPipe.Result r = CopyPipe.run(source, sourceSettings, plan.copyOut(), destination, destinationSettings, plan.copyIn(),
+                    plan.binary(), () -> false);
             clean = true;
             return r;
         } finally {

@@ -2,12 +2,17 @@ package dev.ferry.write;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
+import dev.ferry.config.ConnectionSettings;
+import dev.ferry.config.Durations;
 import org.postgresql.PGConnection;
+import org.postgresql.core.BaseConnection;
 import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyOut;
 
@@ -18,6 +23,10 @@ import org.postgresql.copy.CopyOut;
  * messages into 1 MiB chunks and hands them over a queue of four to the writer, so that both servers work at the
  * same time and memory stays at a few MiB whatever the table's size. The only thing read from the data is where
  * each row message starts, to keep the last row for callers that need its key.
+ *
+ * <p>A COPY stream runs as long as the table is large, so no statement_timeout bounds it; instead an end that moves
+ * no byte for its {@code stallTimeout} is stalled (a dead network, a stuck server): a watchdog closes that end's socket,
+ * which ends the blocked read or write at once, and the copy fails as a broken connection, which is retried.
  */
 final class CopyPipe {
 
@@ -39,16 +48,24 @@ final class CopyPipe {
     record Result(long rows, byte[] lastRow, boolean stopped) {
     }
 
-    static Result run(Connection source, String copyOut, Connection destination, String copyIn, boolean binary,
-                      BooleanSupplier stop) throws SQLException {
+    static Result run(Connection source, ConnectionSettings sourceSettings, String copyOut, Connection destination,
+                      ConnectionSettings destinationSettings, String copyIn, boolean binary, BooleanSupplier stop) throws SQLException {
         BlockingQueue<Chunk> chunks = new ArrayBlockingQueue<>(4);
-        Reader reader = new Reader(source, copyOut, chunks, binary);
+        Watchdog watchdog = new Watchdog(source, sourceSettings, destination, destinationSettings);
+        Reader reader = new Reader(source, copyOut, chunks, binary, watchdog);
         Thread t = new Thread(reader, "ferry-copy-reader");
         t.setDaemon(true);
-        CopyIn in = destination.unwrap(PGConnection.class).getCopyAPI().copyIn(copyIn);
-        t.start();
         boolean done = false;
+        CopyIn in = null;
+        Thread watch = watchdog.start();
         try {
+            unbounded(source);
+            unbounded(destination);
+            watchdog.destinationSince = System.nanoTime();
+            in = destination.unwrap(PGConnection.class).getCopyAPI().copyIn(copyIn);
+            watchdog.destinationSince = 0;
+            watchdog.sourceSince = System.nanoTime();
+            t.start();
             while (true) {
                 if (stop.getAsBoolean()) {
                     return new Result(reader.rows, null, true);
@@ -67,27 +84,150 @@ final class CopyPipe {
                 if (chunk == END) {
                     break;
                 }
+                watchdog.destinationSince = System.nanoTime();
                 in.writeToCopy(chunk.bytes(), 0, chunk.length());
+                watchdog.destinationSince = 0;
             }
             if (reader.failure != null) {
                 throw reader.failure;
             }
+            watchdog.destinationSince = System.nanoTime();
             long rows = in.endCopy();
+            watchdog.destinationSince = 0;
+            bounded(destination);
             done = true;
             return new Result(rows, reader.lastRow, false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted while copying", "57014", e);
+        } catch (SQLException e) {
+            SQLException stalled = stall(watchdog, e);
+            throw stalled != null ? stalled : e;
         } finally {
+            watchdog.stop(watch);
             if (!done) {
                 reader.stop = true;
                 CopyWriter.cancelQuietly(in);
                 chunks.clear();
             }
+            if (t.isAlive()) {
+                try {
+                    t.join(TimeUnit.SECONDS.toMillis(30));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+    }
+
+    /**
+     * Lifts statement_timeout for the COPY, for the rest of the connection's transaction (the destination's is put back
+     * after the COPY; a source connection is rolled back when released).
+     */
+    static void unbounded(Connection c) throws SQLException {
+        if (!c.getAutoCommit()) {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET LOCAL statement_timeout = 0");
+            }
+        }
+    }
+
+    /** After a COPY: the rest of the transaction (a merge, the swap) is bounded by statementTimeout again. */
+    static void bounded(Connection c) throws SQLException {
+        if (!c.getAutoCommit()) {
+            try (Statement st = c.createStatement()) {
+                st.execute("SET LOCAL statement_timeout = DEFAULT");
+            }
+        }
+    }
+
+    /**
+     * The stall to report instead of {@code e} when the watchdog cut a connection (what the closed socket made the
+     * blocked call say is not the cause: kept for the trace, not the report); null when it did not.
+     */
+    static SQLException stall(Watchdog watchdog, Exception e) {
+        if (watchdog.stalled == null) {
+            return null;
+        }
+        SQLException stalled = new SQLException(watchdog.stalled, "08006");
+        stalled.addSuppressed(e);
+        return stalled;
+    }
+
+    /**
+     * Watches both ends of one pipe: when an end has been waited on (the source for its next chunk, the destination to
+     * take one) for longer than its stallTimeout, closes that end's connection, which ends the blocked read or write.
+     * The query path watches its destination only (its source's reads are bounded by pgjdbc's socketTimeout).
+     */
+    static final class Watchdog implements Runnable {
+        private final Connection source;
+        private final ConnectionSettings sourceSettings;
+        private final Connection destination;
+        private final ConnectionSettings destinationSettings;
+        /** When the current wait on each end began (System.nanoTime), 0 while not waiting on it. */
+        volatile long sourceSince;
+        volatile long destinationSince;
+        volatile boolean done;
+        /** What stalled, once an end was cut. */
+        volatile String stalled;
+
+        Watchdog(Connection source, ConnectionSettings sourceSettings, Connection destination, ConnectionSettings destinationSettings) {
+            this.source = source;
+            this.sourceSettings = sourceSettings;
+            this.destination = destination;
+            this.destinationSettings = destinationSettings;
+        }
+
+        Thread start() {
+            Thread t = new Thread(this, "ferry-copy-watchdog");
+            t.setDaemon(true);
+            t.start();
+            return t;
+        }
+
+        void stop(Thread watch) {
+            done = true;
+            watch.interrupt();
+        }
+
+        @Override
+        public void run() {
+            Duration sourceStall = sourceSettings == null ? Duration.ZERO : sourceSettings.timeouts().stall();
+            Duration destinationStall = destinationSettings.timeouts().stall();
+            long tick = Math.max(10, Math.min(1000, Math.min(quarter(sourceStall), quarter(destinationStall))));
+            while (!done && stalled == null) {
+                try {
+                    Thread.sleep(tick);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (done) {
+                    return;
+                }
+                if (past(sourceSince, sourceStall)) {
+                    cut(source, sourceSettings, sourceStall, "from");
+                } else if (past(destinationSince, destinationStall)) {
+                    cut(destination, destinationSettings, destinationStall, "to");
+                }
+            }
+        }
+
+        private static long quarter(Duration d) {
+            return d.isZero() ? Long.MAX_VALUE : d.toMillis() / 4;
+        }
+
+        private static boolean past(long since, Duration bound) {
+            return since != 0 && !bound.isZero() && System.nanoTime() - since > bound.toNanos();
+        }
+
+        private void cut(Connection c, ConnectionSettings s, Duration bound, String direction) {
+            stalled = "the COPY stream moved no bytes " + direction + " the " + s.role().key() + " '" + s.name() + "' for "
+                    + Durations.format(bound) + " (a dead network or a stuck server): its connection was closed and the"
+                    + " table is retried. " + s.propertyPrefix() + "stallTimeout sets how long a stream may stall";
             try {
-                t.join(TimeUnit.SECONDS.toMillis(30));
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                c.unwrap(BaseConnection.class).abort(Runnable::run);
+            } catch (SQLException | RuntimeException e) {
+                // already closed: the blocked call has ended anyway
             }
         }
     }
@@ -98,13 +238,15 @@ final class CopyPipe {
         private final String sql;
         private final BlockingQueue<Chunk> chunks;
         private final boolean binary;
+        private final Watchdog watchdog;
         private volatile SQLException failure;
         private volatile boolean stop;
         private byte[] lastRow;
         private volatile long rows; // published at each chunk handed over, not per row
 
-        Reader(Connection source, String sql, BlockingQueue<Chunk> chunks, boolean binary) {
+        Reader(Connection source, String sql, BlockingQueue<Chunk> chunks, boolean binary, Watchdog watchdog) {
             this.source = source;
+            this.watchdog = watchdog;
             this.sql = sql;
             this.chunks = chunks;
             this.binary = binary;
@@ -155,18 +297,22 @@ final class CopyPipe {
             } catch (Error e) {
                 failure = new SQLException("reading the source failed: " + e, e);
             } finally {
+                watchdog.sourceSince = 0; // done with the source: the writer's end of the copy is the destination's wait
                 if (failure != null) {
                     CopyWriter.cancelQuietly(out);
                 }
             }
         }
 
+        /** Hands a chunk over; the wait for the writer is not a wait on the source, so the stall clock restarts after it. */
         private void put(Chunk chunk) throws InterruptedException {
+            watchdog.sourceSince = 0;
             while (!chunks.offer(chunk, 1, TimeUnit.SECONDS)) {
                 if (stop) {
                     throw new InterruptedException("the writer stopped");
                 }
             }
+            watchdog.sourceSince = System.nanoTime();
         }
 
         /** A row message: in binary form, not the header alone nor the trailer (field count -1). */

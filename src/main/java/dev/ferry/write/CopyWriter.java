@@ -56,7 +56,8 @@ public final class CopyWriter {
             target = "pg_temp." + STAGE;
         }
         // a full refresh is one query for the whole table: a shutdown abandons it, as it does a bulk one (the old table stays)
-        Copied copied = copy(con, target, t, batch, mode == Mode.FULL_REFRESH ? read::stopRequested : () -> false);
+        Copied copied = copy(con, load.run().destination(), target, t, batch,
+                mode == Mode.FULL_REFRESH ? read::stopRequested : () -> false);
         load.readBy("query");
         load.addRows(copied.rows);
         if (copied.stopped) {
@@ -174,16 +175,23 @@ public final class CopyWriter {
     private record Copied(long rows, byte[][] last, boolean stopped) {
     }
 
-    private static Copied copy(Connection con, String target, SourceTable t, RowBatch batch, java.util.function.BooleanSupplier stop)
-            throws SQLException, IOException {
+    /** Writes a batch's rows into a COPY; like {@link CopyPipe}, bounded by the destination's stallTimeout, not statementTimeout. */
+    private static Copied copy(Connection con, dev.ferry.config.ConnectionSettings destination, String target, SourceTable t,
+                               RowBatch batch, java.util.function.BooleanSupplier stop) throws SQLException, IOException {
         String copy = "COPY " + target + " (" + Sql.idents(DestinationSchema.copyColumns(t)) + ") FROM STDIN";
-        CopyIn in = con.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
+        CopyPipe.unbounded(con);
+        CopyPipe.Watchdog watchdog = new CopyPipe.Watchdog(null, null, con, destination);
+        Thread watch = watchdog.start();
+        CopyIn in = null;
         long rows = 0;
         byte[][] last = null;
         Iterator<byte[][]> it = batch.rows();
         boolean done = false;
         try {
-            CopyTextEncoder encoder = new CopyTextEncoder(new CopyInStream(in), BUFFER);
+            watchdog.destinationSince = System.nanoTime();
+            in = con.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
+            watchdog.destinationSince = 0;
+            CopyTextEncoder encoder = new CopyTextEncoder(new CopyInStream(in, watchdog), BUFFER);
             while (it.hasNext()) {
                 if (stop.getAsBoolean()) {
                     return new Copied(rows, last, true); // the finally cancels the COPY and closes the result set
@@ -194,9 +202,19 @@ public final class CopyWriter {
                 rows++;
             }
             encoder.flush();
+            watchdog.destinationSince = System.nanoTime();
             in.endCopy();
+            watchdog.destinationSince = 0;
+            CopyPipe.bounded(con);
             done = true;
+        } catch (SQLException | IOException e) {
+            SQLException stalled = CopyPipe.stall(watchdog, e);
+            if (stalled != null) {
+                throw stalled;
+            }
+            throw e;
         } finally {
+            watchdog.stop(watch);
             if (!done) {
                 cancelQuietly(in);
             }
@@ -214,9 +232,11 @@ public final class CopyWriter {
     /** Hands the encoder's full buffers to COPY without another copy. */
     static final class CopyInStream extends java.io.OutputStream {
         private final CopyIn in;
+        private final CopyPipe.Watchdog watchdog;
 
-        CopyInStream(CopyIn in) {
+        CopyInStream(CopyIn in, CopyPipe.Watchdog watchdog) {
             this.in = in;
+            this.watchdog = watchdog;
         }
 
         @Override
@@ -227,7 +247,9 @@ public final class CopyWriter {
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
             try {
+                watchdog.destinationSince = System.nanoTime();
                 in.writeToCopy(b, off, len);
+                watchdog.destinationSince = 0;
             } catch (SQLException e) {
                 throw new IOException(e.getMessage(), e);
             }

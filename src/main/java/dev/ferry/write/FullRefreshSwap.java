@@ -44,9 +44,9 @@ final class FullRefreshSwap {
                 ps.setString(1, schema);
                 ps.execute();
             }
-            // A reader holding the old table for long makes the swap wait; give up with a clear error rather than
-            // queue every later reader behind the swap indefinitely.
-            st.execute("SET LOCAL lock_timeout = '60s'");
+            // A reader holding the old table for long makes the swap wait: the session's lock_timeout (the destination's
+            // lockTimeout) gives up rather than queue every later reader behind it (see LockWaits).
+            st.execute("SET LOCAL lock_timeout TO DEFAULT");
             if (exists) {
                 // no DDL or write on the old table from here on, so that nothing is added to it after it is read below
                 // and lost with it; readers go on

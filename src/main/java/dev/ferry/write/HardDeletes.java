@@ -45,9 +45,16 @@ final class HardDeletes {
         }
         String select = "SELECT " + keys + " FROM " + t.ref().quoted()
                 + (spec.filter() != null ? " WHERE (" + spec.filter().sql() + ")" : "");
-        CopyIn in = dest.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp._ferry_keys FROM STDIN");
+        // a COPY as long as the table: bounded by the destination's stallTimeout, not statementTimeout (see CopyPipe)
+        CopyPipe.unbounded(dest);
+        CopyPipe.Watchdog watchdog = new CopyPipe.Watchdog(null, null, dest, load.run().destination());
+        Thread watch = watchdog.start();
+        CopyIn in = null;
         boolean done = false;
         try (Connection src = source.getConnection(); PreparedStatement ps = src.prepareStatement(select)) {
+            watchdog.destinationSince = System.nanoTime();
+            in = dest.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp._ferry_keys FROM STDIN");
+            watchdog.destinationSince = 0;
             ps.setFetchSize(Math.max(spec.fetchSize(), 10_000));
             if (spec.filter() != null) {
                 int i = 1;
@@ -55,7 +62,7 @@ final class HardDeletes {
                     ps.setString(i++, spec.filterValues().get(name));
                 }
             }
-            CopyTextEncoder enc = new CopyTextEncoder(new CopyWriter.CopyInStream(in), CopyWriter.BUFFER);
+            CopyTextEncoder enc = new CopyTextEncoder(new CopyWriter.CopyInStream(in, watchdog), CopyWriter.BUFFER);
             try (ResultSet rs = ps.executeQuery()) {
                 byte[][] row = new byte[t.key().size()][];
                 while (rs.next()) {
@@ -66,11 +73,19 @@ final class HardDeletes {
                 }
             }
             enc.flush();
+            watchdog.destinationSince = System.nanoTime();
             in.endCopy();
+            watchdog.destinationSince = 0;
+            CopyPipe.bounded(dest);
             done = true;
         } catch (java.io.IOException e) {
-            throw new SQLException("hard deletes: streaming source keys failed: " + e.getMessage(), e);
+            SQLException stalled = CopyPipe.stall(watchdog, e);
+            throw stalled != null ? stalled : new SQLException("hard deletes: streaming source keys failed: " + e.getMessage(), e);
+        } catch (SQLException e) {
+            SQLException stalled = CopyPipe.stall(watchdog, e);
+            throw stalled != null ? stalled : e;
         } finally {
+            watchdog.stop(watch);
             if (!done) {
                 CopyWriter.cancelQuietly(in);
             }

@@ -115,7 +115,8 @@ final class ParallelCopy {
             List<CopyPipe.Result> results = new ArrayList<>();
             Throwable first = null;
             try {
-                results.add(CopyPipe.run(source, copyOut(t, format, plan, 0), destination, in, binary, stop));
+                results.add(CopyPipe.run(source, load.run().source(), copyOut(t, format, plan, 0), destination, load.run().destination(),
+                        in, binary, stop));
             } catch (SQLException | RuntimeException | Error e) {
                 // whatever ends the first stream stops the others, and is thrown once they have stopped: none goes
                 // on copying into a load that is being rolled back
@@ -174,7 +175,7 @@ final class ParallelCopy {
                 st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
             }
             destination.setAutoCommit(false);
-            CopyPipe.Result r = CopyPipe.run(source, out, destination, in, binary, stop);
+            CopyPipe.Result r = CopyPipe.run(source, load.run().source(), out, destination, load.run().destination(), in, binary, stop);
             if (r.stopped()) {
                 destination.rollback();
                 return r;

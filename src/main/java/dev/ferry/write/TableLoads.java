@@ -101,7 +101,16 @@ public final class TableLoads {
         }
         List<String> notes = new ArrayList<>();
         try (Connection c = destination.getConnection()) {
-            DestinationTypes.Resolved types = DestinationTypes.resolve(c, schema, source);
+            DestinationTypes.Resolved types;
+            try {
+                types = DestinationTypes.resolve(c, schema, source);
+            } catch (SQLException e) {
+                if (!LockWaits.timedOut(e)) {
+                    throw e;
+                }
+                throw LockWaits.failure(destination, run.destination(), "changing the enum or composite types of", schema,
+                        table.name(), LockWaits.pid(c), "No row was written");
+            }
             source = source.withDestinationTypes(types.types());
             notes.addAll(types.notes());
         }
@@ -142,7 +151,16 @@ public final class TableLoads {
             // the table as found, before Ferry's own changes below (a widening rewrites it) can change its identity
             Watermarks.TableIdentity found = DestinationSchema.tableIdentity(con, schema, table.name());
             if (found != null) {
-                SchemaEvolution.Result evolved = SchemaEvolution.reconcile(con, schema, table.name(), source);
+                SchemaEvolution.Result evolved;
+                try {
+                    evolved = SchemaEvolution.reconcile(con, schema, table.name(), source);
+                } catch (SQLException e) {
+                    if (!LockWaits.timedOut(e)) {
+                        throw e;
+                    }
+                    throw LockWaits.failure(destination, run.destination(), "the schema evolution of", schema, table.name(),
+                            LockWaits.pid(con), "Nothing was changed: the table and its watermark stay as they were");
+                }
                 load.destinationOnly(evolved.destinationOnlyNames());
                 notes.addAll(evolved.notes());
             }
@@ -273,8 +291,17 @@ public final class TableLoads {
             if (read.isBulkCopy()) {
                 DestinationSchema.addRunColumns(con, load.schema(), load.loadTable(), load.run());
             }
-            FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
-                    DestinationSchema.swapTag(load.run().id(), load.table()));
+            try {
+                FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
+                        DestinationSchema.swapTag(load.run().id(), load.table()));
+            } catch (SQLException e) {
+                if (!LockWaits.timedOut(e)) {
+                    throw e;
+                }
+                throw LockWaits.failure(connections.dataSource(load.run().destination()), load.run().destination(), "the swap of",
+                        load.schema(), load.table(), LockWaits.pid(con), "Nothing was swapped: " + load.destinationDisplay()
+                                + " keeps its previous contents");
+            }
         } else {
             if (spec.mode() == Mode.XMIN) {
                 Watermarks.save(con, load.schema(), spec.name(), load.source().display(), load.run().id(),

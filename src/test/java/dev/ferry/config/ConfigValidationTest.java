@@ -54,6 +54,7 @@ class ConfigValidationTest {
                 "ferry.source.src.user", "reader",
                 "ferry.source.src.password", "{{env:FERRY_TEST_SURELY_UNSET_PASSWORD}}",
                 "ferry.source.src.hostnam", "typo",
+                "ferry.source.src.stallTimeout", "soon",
                 "ferry.destination.dst.hostname", "localhost",
                 "ferry.destination.dst.database", "warehouse",
                 "ferry.destination.dst.user", "writer"));
@@ -67,9 +68,10 @@ class ConfigValidationTest {
         assertThat(e).as("startup must fail with a ConfigException").isNotNull();
         assertThat(e.problems()).containsExactlyInAnyOrder(
                 "application.properties: ferry.source.src.hostnam: unknown field 'hostnam'; a source takes connectTimeout,"
-                        + " database, hostname, password, passwordFile, port, ssh.acceptAnyHostKey, ssh.host, ssh.hostKeyFingerprint,"
-                        + " ssh.knownHosts, ssh.passphrase, ssh.passphraseFile, ssh.port, ssh.privateKey, ssh.privateKeyFile, ssh.user,"
-                        + " sslmode, sslrootcert, user",
+                        + " database, hostname, lockTimeout, password, passwordFile, port, ssh.acceptAnyHostKey, ssh.host,"
+                        + " ssh.hostKeyFingerprint, ssh.knownHosts, ssh.passphrase, ssh.passphraseFile, ssh.port, ssh.privateKey,"
+                        + " ssh.privateKeyFile, ssh.user, sslmode, sslrootcert, stallTimeout, statementTimeout, user",
+                "application.properties: ferry.source.src.stallTimeout: 'soon' is not a duration such as 5m",
                 "application.properties: ferry.source.src.password: cannot resolve its value: environment variable"
                         + " FERRY_TEST_SURELY_UNSET_PASSWORD is not set",
                 "application.properties: ferry.source.src.port: '54x' is not a TCP port (1-65535)",

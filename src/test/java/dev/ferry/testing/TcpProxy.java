@@ -11,7 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A TCP proxy on loopback that a test puts between Ferry and a database, to cut connections at chosen moments
- * ({@link #cutAll}) or refuse new ones for a while ({@link #refuse}), as a network failure would.
+ * ({@link #cutAll}) or refuse new ones for a while ({@link #refuse}), as a network failure would; or to turn into a
+ * black hole ({@link #blackHole}, {@link #blackHoleAfter}): it then accepts connections, forwards nothing and closes
+ * nothing, as a dead network path (a NAT that dropped its state, a paused VM, a pulled cable) looks to both ends.
  */
 public final class TcpProxy implements AutoCloseable {
 
@@ -21,6 +23,15 @@ public final class TcpProxy implements AutoCloseable {
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private volatile boolean refusing;
     private volatile boolean closed;
+    private volatile boolean blackHole;
+    private volatile byte[] marker;
+    private volatile long bytesAfterMarker;
+
+    /** One proxied connection: whether the marker went through it, and the bytes since. */
+    private static final class Flow {
+        volatile boolean marked;
+        long after;
+    }
 
     public TcpProxy(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -52,6 +63,32 @@ public final class TcpProxy implements AutoCloseable {
         this.refusing = refuse;
     }
 
+    /** From now on nothing is forwarded either way, on open connections and new ones, and nothing is closed. */
+    public void blackHole() {
+        this.blackHole = true;
+    }
+
+    /**
+     * Turns into a black hole once a connection has sent {@code marker} (text in a statement, sent from the client
+     * side; forwarded) and then moved more than {@code bytes} more bytes either way: 0 for right after the statement
+     * went through, unanswered.
+     */
+    public void blackHoleAfter(String marker, long bytes) {
+        this.bytesAfterMarker = bytes;
+        this.marker = marker.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    public boolean isBlackHole() {
+        return blackHole;
+    }
+
+    /** The network comes back: forwarding resumes for new connections; those the black hole swallowed are closed. */
+    public void heal() {
+        marker = null;
+        cutAll(); // first: a swallowed chunk must never be delivered late
+        blackHole = false;
+    }
+
     public int connections() {
         return sockets.size() / 2;
     }
@@ -64,11 +101,15 @@ public final class TcpProxy implements AutoCloseable {
                     client.close();
                     continue;
                 }
-                Socket upstream = new Socket(targetHost, targetPort);
                 sockets.add(client);
+                if (blackHole) {
+                    continue; // held open, never answered
+                }
+                Socket upstream = new Socket(targetHost, targetPort);
                 sockets.add(upstream);
-                pump(client, upstream);
-                pump(upstream, client);
+                Flow flow = new Flow();
+                pump(client, upstream, flow, true);
+                pump(upstream, client, flow, false);
             } catch (IOException e) {
                 if (closed) {
                     return;
@@ -77,29 +118,76 @@ public final class TcpProxy implements AutoCloseable {
         }
     }
 
-    private void pump(Socket from, Socket to) {
+    private void pump(Socket from, Socket to, Flow flow, boolean fromClient) {
         Thread t = new Thread(() -> {
             byte[] buf = new byte[64 * 1024];
-            try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
+            try {
+                // not closed by a try-with-resources: closing a socket's stream closes the socket
+                InputStream in = from.getInputStream();
+                OutputStream out = to.getOutputStream();
                 int n;
                 while ((n = in.read(buf)) >= 0) {
+                    while (blackHole) {
+                        // what was read is lost, and nothing more is read: the sender's buffers fill up and it blocks
+                        if (from.isClosed()) {
+                            return;
+                        }
+                        Thread.sleep(20);
+                    }
                     out.write(buf, 0, n);
+                    watch(flow, fromClient, buf, n);
                 }
+            } catch (InterruptedException ignored) {
+                // the proxy is closing
             } catch (IOException ignored) {
                 // one side went away
             } finally {
-                try {
-                    from.close();
-                    to.close();
-                } catch (IOException ignored) {
-                    // closing both is all we can do
+                // a black hole does not pass a close on either: the other end waits on (heal or close ends it)
+                if (!blackHole || closed) {
+                    try {
+                        from.close();
+                        to.close();
+                    } catch (IOException ignored) {
+                        // closing both is all we can do
+                    }
+                    sockets.remove(from);
+                    sockets.remove(to);
                 }
-                sockets.remove(from);
-                sockets.remove(to);
             }
         }, "tcp-proxy-pump");
         t.setDaemon(true);
         t.start();
+    }
+
+    private void watch(Flow flow, boolean fromClient, byte[] buf, int n) {
+        byte[] m = marker;
+        if (m == null) {
+            return;
+        }
+        synchronized (flow) {
+            if (!flow.marked && fromClient && indexOf(buf, n, m) >= 0) {
+                flow.marked = true;
+            }
+            if (flow.marked) {
+                flow.after += n;
+                if (flow.after > bytesAfterMarker) {
+                    blackHole = true;
+                }
+            }
+        }
+    }
+
+    private static int indexOf(byte[] buf, int n, byte[] m) {
+        outer:
+        for (int i = 0; i + m.length <= n; i++) {
+            for (int j = 0; j < m.length; j++) {
+                if (buf[i + j] != m[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     @Override

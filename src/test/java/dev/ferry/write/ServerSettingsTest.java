@@ -42,6 +42,8 @@ class ServerSettingsTest {
         odd.put("quote_all_identifiers", "on");
         odd.put("statement_timeout", "'1ms'");
         odd.put("idle_in_transaction_session_timeout", "'10ms'");
+        odd.put("lock_timeout", "'1ms'");
+        odd.put("tcp_keepalives_idle", "7200");
         odd.put("default_transaction_read_only", "on");
         odd.put("client_encoding", "'LATIN1'");
         // not pinned: Ferry's own SQL must not need a search path
@@ -252,8 +254,13 @@ class ServerSettingsTest {
         PINNED.put("timezone_abbreviations", "Default");
         PINNED.put("quote_all_identifiers", "off");
         PINNED.put("row_security", "off");
-        PINNED.put("statement_timeout", "0");
-        PINNED.put("idle_in_transaction_session_timeout", "0");
+        // Ferry's own bounds (the defaults of statementTimeout, lockTimeout, and their sum with stallTimeout)
+        PINNED.put("statement_timeout", "30min");
+        PINNED.put("lock_timeout", "1min");
+        PINNED.put("idle_in_transaction_session_timeout", "35min");
+        PINNED.put("tcp_keepalives_idle", "60");
+        PINNED.put("tcp_keepalives_interval", "10");
+        PINNED.put("tcp_keepalives_count", "6");
         PINNED.put("client_encoding", "UTF8");
     }
 
@@ -285,6 +292,42 @@ class ServerSettingsTest {
                     resetOdd(src);
                     resetOdd(dst);
                 }
+            }
+        }
+    }
+
+    /** The timeouts a connection declares reach its sessions, at each end separately, over odd role defaults. */
+    @Test
+    void timeoutsComeFromEachConnectionsSettings() throws Exception {
+        TestDb src = TestDb.source("pin_timeouts");
+        TestDb dst = TestDb.destination("pin_timeouts");
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.t (id int PRIMARY KEY)");
+        src.grantRead("app");
+        Map<String, String> props = Map.of("ferry.source.src.statementTimeout", "45s", "ferry.source.src.lockTimeout", "3s",
+                "ferry.source.src.stallTimeout", "15s", "ferry.destination.dst.statementTimeout", "0",
+                "ferry.destination.dst.lockTimeout", "250ms");
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("t", "app.t"), props)) {
+            Connections connections = ferry.runtime().connections();
+            for (TestDb db : List.of(src, dst)) {
+                db.server().execute("postgres", "ALTER ROLE " + q(db.user()) + " SET statement_timeout = '1ms'",
+                        "ALTER ROLE " + q(db.user()) + " SET lock_timeout = '1ms'");
+            }
+            try {
+                Map<String, String> source = new LinkedHashMap<>(PINNED);
+                source.putAll(Map.of("statement_timeout", "45s", "lock_timeout", "3s", "idle_in_transaction_session_timeout", "1min"));
+                Map<String, String> destination = new LinkedHashMap<>(PINNED);
+                // no statement bound: then no idle bound either (a statement at the other end may run for as long)
+                destination.putAll(Map.of("statement_timeout", "0", "lock_timeout", "250ms", "idle_in_transaction_session_timeout", "0"));
+                try (Connection c = connections.openDirect(connections.source("src"), 10)) {
+                    check(c, source, Map.of(), "src");
+                }
+                try (Connection c = connections.openDirect(connections.destination("dst"), 10)) {
+                    check(c, destination, Map.of(), "dst");
+                }
+                assertSucceeded(ferry.sync("t"));
+            } finally {
+                resetOdd(src);
+                resetOdd(dst);
             }
         }
     }
