@@ -48,6 +48,8 @@ import org.snakeyaml.engine.v2.nodes.Tag;
  */
 public final class RouteFiles {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("dev.ferry");
+
     /** A transfer's file, the line of its {@code templatedRoute}, and the line of each parameter. */
     public record Location(String file, int line, Map<String, Integer> parameterLines) {
 
@@ -123,6 +125,9 @@ public final class RouteFiles {
                 loaded.add(shipped);
             } else {
                 replaced.put(shipped.display(), by);
+                // an installation from before the templates shipped in the jar holds old copies: say which one runs
+                LOG.warn("routes: the shipped {} is not loaded because {}: that copy runs instead. If it is an unchanged copy"
+                        + " from an older Ferry, delete it to run the shipped one, which carries later fixes", shipped.display(), by);
             }
         }
         loaded.addAll(user);

@@ -104,12 +104,12 @@ final class CopyPipe {
             SQLException stalled = stall(watchdog, e);
             throw stalled != null ? stalled : e;
         } finally {
-            watchdog.stop(watch);
             if (!done) {
                 reader.stop = true;
-                CopyWriter.cancelQuietly(in);
+                watchdog.cancelWatched(in);
                 chunks.clear();
             }
+            watchdog.stop(watch);
             if (t.isAlive()) {
                 try {
                     t.join(TimeUnit.SECONDS.toMillis(30));
@@ -188,6 +188,16 @@ final class CopyPipe {
         void stop(Thread watch) {
             done = true;
             watch.interrupt();
+        }
+
+        /**
+         * Cancels an unfinished COPY into the destination while still watching it: cancelling waits for the server's
+         * answer, which a dead path never sends, so the wait gets the same stall bound as the copy.
+         */
+        void cancelWatched(org.postgresql.copy.CopyOperation in) {
+            destinationSince = System.nanoTime();
+            CopyWriter.cancelQuietly(in);
+            destinationSince = 0;
         }
 
         @Override

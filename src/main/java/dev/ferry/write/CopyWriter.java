@@ -214,10 +214,10 @@ public final class CopyWriter {
             }
             throw e;
         } finally {
-            watchdog.stop(watch);
             if (!done) {
-                cancelQuietly(in);
+                watchdog.cancelWatched(in);
             }
+            watchdog.stop(watch);
             if (it instanceof AutoCloseable c) {
                 try {
                     c.close();

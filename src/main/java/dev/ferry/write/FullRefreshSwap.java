@@ -36,17 +36,9 @@ final class FullRefreshSwap {
         String load = Sql.qualified(schema, loadTable);
         boolean exists = DestinationSchema.tableExists(con, schema, table);
         try (Statement st = con.createStatement()) {
-            // One swap at a time per schema: tables of one run linked by a foreign key would otherwise each lock the
-            // other's table in their foreign key steps, and deadlock. The turn is awaited without a limit (a swap that
-            // builds indexes may take minutes; timing out would load the table again), each swap's own waits are limited.
-            st.execute("SET LOCAL lock_timeout = 0");
-            try (PreparedStatement ps = con.prepareStatement("SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('ferry swap:' || ?), 0)")) {
-                ps.setString(1, schema);
-                ps.execute();
-            }
+            awaitSwapTurn(con, schema);
             // A reader holding the old table for long makes the swap wait: the session's lock_timeout (the destination's
             // lockTimeout) gives up rather than queue every later reader behind it (see LockWaits).
-            st.execute("SET LOCAL lock_timeout TO DEFAULT");
             if (exists) {
                 // no DDL or write on the old table from here on, so that nothing is added to it after it is read below
                 // and lost with it; readers go on
@@ -295,6 +287,33 @@ final class FullRefreshSwap {
             }
         }
         return keys;
+    }
+
+    /**
+     * One swap at a time per schema: tables of one run linked by a foreign key would otherwise each lock the other's
+     * table in their foreign key steps, and deadlock. The turn is awaited without a limit (a swap that builds indexes
+     * may take minutes, and giving up would load the whole table again), in short polls: one long lock wait would meet
+     * the session's statement_timeout and socket timeout. Each swap's own waits stay bounded.
+     */
+    private static void awaitSwapTurn(Connection con, String schema) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement(
+                "SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('ferry swap:' || ?), 0)")) {
+            ps.setString(1, schema);
+            while (true) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (rs.getBoolean(1)) {
+                        return;
+                    }
+                }
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SQLException("interrupted while waiting for the schema's turn to swap", "57014", e);
+                }
+            }
+        }
     }
 
     /**

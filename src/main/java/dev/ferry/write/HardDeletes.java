@@ -85,10 +85,10 @@ final class HardDeletes {
             SQLException stalled = CopyPipe.stall(watchdog, e);
             throw stalled != null ? stalled : e;
         } finally {
-            watchdog.stop(watch);
             if (!done) {
-                CopyWriter.cancelQuietly(in);
+                watchdog.cancelWatched(in);
             }
+            watchdog.stop(watch);
         }
         StringJoiner match = new StringJoiner(" AND ");
         for (String k : t.key()) {

@@ -123,6 +123,19 @@ final class ParallelCopy {
                 failed.set(true);
                 first = e;
             }
+            if (first == null) {
+                // the first stream's sessions now wait, in their transactions, for streams that may take much longer:
+                // an idle-in-transaction bound sized for one statement would end them while the load is healthy
+                for (Connection c : List.of(source, destination)) {
+                    try (Statement st = c.createStatement()) {
+                        st.execute("SET LOCAL idle_in_transaction_session_timeout = 0");
+                    } catch (SQLException e) {
+                        failed.set(true);
+                        first = e;
+                        break;
+                    }
+                }
+            }
             for (Future<CopyPipe.Result> f : others) {
                 try {
                     results.add(f.get());

@@ -9,6 +9,7 @@ import java.util.stream.Stream;
 
 import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
+import dev.ferry.testing.LogCapture;
 import dev.ferry.testing.TestDb;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -76,7 +77,12 @@ class ShippedRoutesTest {
         assertThat(shipped).contains(tables);
         Files.writeString(dir.resolve("routes/ferry-transfer.yaml"), "# our copy: every transfer copies app.items unless told\n"
                 + shipped.replace(tables, tables + "        defaultValue: app.items\n"));
-        assertThat(sync(dir, "defaulted", err)).as(err[0]).isZero();
+        try (LogCapture log = LogCapture.of("dev.ferry")) {
+            assertThat(sync(dir, "defaulted", err)).as(err[0]).isZero();
+            // an old copy left in the folder would win silently: the start says which copy runs
+            assertThat(log.lines()).anyMatch(l -> l.contains("the shipped classpath:ferry/routes/ferry-transfer.yaml is not loaded"
+                    + " because routes/ferry-transfer.yaml:") && l.contains("declares its id 'ferry-transfer': that copy runs instead"));
+        }
         try (Connection s = src.admin(); Connection d = dst.admin()) {
             Dumps.assertSameRows(s, "app", "items", d, "custom", "items", "id");
             assertThat(Dumps.rows(d, "SELECT transfer || ' ' || status FROM custom._ferry_runs")).isEqualTo(List.of("defaulted succeeded"));
