@@ -132,9 +132,9 @@ class StoppingTest {
             ferry.sync("snapshot");
         }
         src.execute("ALTER TABLE app.snapshot RENAME TO snapshot_data", "UPDATE app.snapshot_data SET v = 'new'",
-                // sleeps 1 ms every 100 rows: the copy takes a few seconds
+                // sleeps 1 ms every 20 rows: the copy takes several seconds, so the signal lands while it copies
                 "CREATE FUNCTION app.slowly(id int, v text) RETURNS text LANGUAGE plpgsql STABLE"
-                        + " AS $$ BEGIN IF id % 100 = 0 THEN PERFORM pg_sleep(0.001); END IF; RETURN v; END $$",
+                        + " AS $$ BEGIN IF id % 20 = 0 THEN PERFORM pg_sleep(0.001); END IF; RETURN v; END $$",
                 "CREATE VIEW app.snapshot AS SELECT id, app.slowly(id, v) AS v FROM app.snapshot_data");
         Path dir = FerryHarness.write(src, dst, "export", yaml, Map.of());
         Process p = ferry(dir, "sync", "snapshot");

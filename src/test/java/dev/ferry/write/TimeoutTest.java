@@ -302,7 +302,7 @@ class TimeoutTest {
                 t = timed(ferry);
 
                 assertThat(t.run().status()).isEqualTo(TransferRun.Status.FAILED);
-                assertThat(t.millis()).as("one lock wait, not six").isLessThan(2 * LOCK_MS + 3_000);
+                assertThat(t.millis()).as("one lock wait, not six").isLessThan(5 * LOCK_MS); // attempts == 1 proves no retry; this bounds the one wait loosely, for a loaded machine
                 assertThat(t.run().firstError()).contains("the swap of destination table export.orders waited 2s for a lock on it")
                         .contains("pid " + pid + " (role ").contains("ferry.destination.dst.lockTimeout")
                         .contains("export.orders keeps its previous contents");
@@ -342,7 +342,7 @@ class TimeoutTest {
                 t = timed(ferry);
 
                 assertThat(t.run().status()).isEqualTo(TransferRun.Status.FAILED);
-                assertThat(t.millis()).as("one lock wait, not six").isLessThan(2 * LOCK_MS + 3_000);
+                assertThat(t.millis()).as("one lock wait, not six").isLessThan(5 * LOCK_MS); // attempts == 1 proves no retry; this bounds the one wait loosely, for a loaded machine
                 assertThat(t.run().firstError()).contains("the schema evolution of destination table export.orders waited 2s")
                         .contains("pid " + pid + " (role ").contains("ferry.destination.dst.lockTimeout");
                 reader.rollback();
