@@ -260,6 +260,17 @@ public final class TableLoads {
         return null;
     }
 
+    /** PostgreSQL's statement_timeout ended the statement (57014 is also a cancel for other reasons, such as a stop). */
+    static boolean statementTimedOut(SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException sql && "57014".equals(sql.getSQLState()) && sql.getMessage() != null
+                    && sql.getMessage().contains("statement timeout")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The source's oldest running transaction and next transaction id, epoch-extended (never wrap). */
     static long[] xminHorizon(Connection source) throws SQLException {
         try (PreparedStatement ps = source.prepareStatement(
@@ -295,6 +306,14 @@ public final class TableLoads {
                 FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
                         DestinationSchema.swapTag(load.run().id(), load.table()));
             } catch (SQLException e) {
+                if (statementTimedOut(e)) {
+                    // building the key or indexes, or checking constraints, outlasted the bound: a retry would copy the
+                    // whole table again only to time out the same way
+                    throw new DestinationException("the swap of " + load.destinationDisplay() + " ran one statement (building its"
+                            + " primary key or indexes, or checking constraints) longer than the destination's statementTimeout ("
+                            + load.run().destination().timeouts().statement() + "); nothing was swapped: the table keeps its"
+                            + " previous contents. Raise ferry.destination." + load.run().destination().name() + ".statementTimeout");
+                }
                 if (!LockWaits.timedOut(e)) {
                     throw e;
                 }

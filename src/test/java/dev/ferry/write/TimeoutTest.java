@@ -282,6 +282,35 @@ class TimeoutTest {
     }
 
     /**
+     * A swap statement that outlasts statementTimeout (here checking a user's slow CHECK constraint on the new rows)
+     * fails the run once: a retry would copy the whole table again only to time out the same way.
+     */
+    @Test
+    void aSwapStatementOverStatementTimeoutFailsOnceNamingTheSetting() throws Exception {
+        try (FaultTest.Setup s = setup("to_swap_stmt", 3_000);
+             FerryHarness ferry = FerryHarness.start(s.src(), s.dst(), "export", fullRefresh("retryAttempts", "5"), s.props())) {
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            s.dst().execute("CREATE FUNCTION export.slow_ok(id bigint) RETURNS boolean LANGUAGE plpgsql IMMUTABLE"
+                            + " AS $$ BEGIN PERFORM pg_sleep(0.002); RETURN true; END $$",
+                    "ALTER TABLE export.orders ADD CONSTRAINT slow_check CHECK (export.slow_ok(id))");
+            List<String> before = table(s.dst(), "export.orders");
+            s.src().execute("UPDATE app.orders SET note = 'changed' WHERE id % 3 = 0");
+
+            Timed t = timed(ferry);
+
+            assertThat(t.run().status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(t.run().firstError()).contains("longer than the destination's statementTimeout")
+                    .contains("ferry.destination.dst.statementTimeout").contains("keeps its previous contents");
+            assertThat(table(s.dst(), "export.orders")).isEqualTo(before);
+            try (Connection d = s.dst().admin()) {
+                assertThat(Dumps.scalar(d, "SELECT attempts FROM export._ferry_runs WHERE run_id = ?", t.run().id()))
+                        .as("not retried").isEqualTo("1");
+            }
+            assertThat(inTransaction(s.dst())).isEmpty();
+        }
+    }
+
+    /**
      * A reader holding the destination table makes the swap wait: after lockTimeout the run fails, once (copying the
      * table again would only wait again), naming the table, who holds it and the setting; the old table stays.
      */
