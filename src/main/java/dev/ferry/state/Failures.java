@@ -43,7 +43,7 @@ public final class Failures {
         boolean interrupted = Errors.find(error, RunInterrupted.class) != null;
         if (!interrupted && retries.stoppedForShutdown(error)) {
             interrupted = true;
-            message = "stopped for shutdown instead of retrying (the next run covers it); the last attempt failed: "
+            message = "stopped for shutdown after a transient failure (the next run covers it); the last attempt failed: "
                     + Errors.describe(Retries.retried(error), run);
         }
         TableLoad load = exchange.getProperty("ferryTable", TableLoad.class);

@@ -56,7 +56,7 @@ class StoppingTest {
             try (Connection d = dst.admin()) {
                 assertThat(Dumps.rows(d, "SELECT status, attempts, error FROM export._ferry_runs ORDER BY id")).as("log:\n%s", log)
                         .singleElement().asString()
-                        .startsWith("interrupted|2|stopped for shutdown instead of retrying (the next run covers it); the last attempt failed:")
+                        .startsWith("interrupted|2|stopped for shutdown after a transient failure (the next run covers it); the last attempt failed:")
                         .contains("refused");
                 assertThat(Dumps.scalar(d, "SELECT to_regclass('export.u') IS NULL")).as("the next transfer never started").isEqualTo("t");
                 assertNoSessionLeft(d, dst);
