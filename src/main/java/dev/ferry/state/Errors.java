@@ -17,9 +17,9 @@ public final class Errors {
             String state = sql.getSQLState();
             String msg = firstLine(sql.getMessage());
             // the server's detail names the row or key involved, e.g. "Key (email)=(x) is duplicated."
-            if (sql instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
-                    && p.getServerErrorMessage().getDetail() != null) {
-                msg += ": " + p.getServerErrorMessage().getDetail();
+            String detail = serverDetail(sql);
+            if (detail != null) {
+                msg += ": " + detail;
             }
             return msg + (state != null ? " (SQLSTATE " + state + ")" : "");
         }
@@ -80,5 +80,11 @@ public final class Errors {
         }
         int nl = s.indexOf('\n');
         return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    /** The server's detail line of a PostgreSQL error (the row or key involved), or null. */
+    public static String serverDetail(SQLException e) {
+        return e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
+                ? p.getServerErrorMessage().getDetail() : null;
     }
 }

@@ -342,16 +342,11 @@ final class FullRefreshSwap {
 
     /** The server's detail of an error (which objects depend on which), on one line. */
     static String detail(SQLException e) {
-        String detail = serverDetail(e);
+        String detail = dev.ferry.state.Errors.serverDetail(e);
         return (detail != null ? detail : e.getMessage()).replace('\n', ' ');
     }
 
     /** The server's DETAIL line of an error, or null. */
-    static String serverDetail(SQLException e) {
-        return e instanceof org.postgresql.util.PSQLException p && p.getServerErrorMessage() != null
-                ? p.getServerErrorMessage().getDetail() : null;
-    }
-
     private static void refillInPlace(Connection con, Statement st, String schema, String table, String loadTable, SourceTable source)
             throws SQLException {
         String target = Sql.qualified(schema, table);

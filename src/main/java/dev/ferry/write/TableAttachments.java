@@ -329,7 +329,8 @@ final class TableAttachments {
             if (e.getSQLState() == null || !e.getSQLState().startsWith("23")) {
                 throw e;
             }
-            String detail = FullRefreshSwap.serverDetail(e) != null ? " " + FullRefreshSwap.serverDetail(e) : "";
+            String server = dev.ferry.state.Errors.serverDetail(e);
+            String detail = server != null ? " " + server : "";
             if (savepoint != null) {
                 con.rollback(savepoint);
                 List<String> keys = new ArrayList<>();
