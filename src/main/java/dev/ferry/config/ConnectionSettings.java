@@ -15,6 +15,13 @@ import java.util.Objects;
  */
 public final class ConnectionSettings {
 
+    /**
+     * Sessions Ferry opens at most to one database (connections are opened on demand and closed when idle). A table
+     * being copied holds one at each end per COPY stream, and two at the destination in incremental batches; see
+     * {@link TransferSpec} for the check of parallelTables and copyStreams against it.
+     */
+    public static final int POOL_SIZE = 16;
+
     public enum Role {
         SOURCE("source"), DESTINATION("destination");
 

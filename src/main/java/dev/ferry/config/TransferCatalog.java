@@ -119,7 +119,7 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
      *
      * @throws ConfigException listing every problem found
      */
-    public synchronized void validate(CamelContext camel, Connections connections, RouteFiles files) {
+    public synchronized void validate(CamelContext camel, Declared connections, RouteFiles files) {
         this.files = files;
         List<String> problems = new ArrayList<>();
         transfers.clear();
@@ -238,5 +238,20 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
 
     public synchronized List<TransferSpec> all() {
         return List.copyOf(transfers.values());
+    }
+
+    /** The connections declared in the properties, as the catalog checks transfers against them. */
+    public interface Declared {
+        boolean declaresSource(String name);
+
+        boolean declaresDestination(String name);
+
+        java.util.Map<String, ConnectionSettings> sources();
+
+        java.util.Map<String, ConnectionSettings> destinations();
+
+        ConnectionSettings destination(String name);
+
+        String configName();
     }
 }

@@ -140,11 +140,11 @@ public record TransferSpec(
         // every table being copied holds sessions of the destination's pool: one per COPY stream in a full refresh, two
         // in incremental batches (one merges while the other stages the next); the transfer's lock and run records two more
         int perTable = mode == Mode.FULL_REFRESH || mode == null ? (copyStreams == null ? 1 : copyStreams) : 2;
-        if ((long) parallelTables * perTable + 2 > Connections.POOL_SIZE) {
+        if ((long) parallelTables * perTable + 2 > ConnectionSettings.POOL_SIZE) {
             problems.add(where.apply("parallelTables") + ": " + label + ": parameter 'parallelTables': " + parallelTables
                     + " tables at once" + (perTable > 1 ? ", " + perTable + " sessions each," : "") + " need "
                     + ((long) parallelTables * perTable + 2) + " connections to the destination, more than the "
-                    + Connections.POOL_SIZE + " Ferry keeps per connection; lower parallelTables"
+                    + ConnectionSettings.POOL_SIZE + " Ferry keeps per connection; lower parallelTables"
                     + (mode == Mode.FULL_REFRESH && perTable > 1 ? " or copyStreams" : ""));
         }
 

@@ -7,6 +7,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.List;
 
 import dev.ferry.config.Sql;
 import dev.ferry.config.TableRef;
@@ -164,5 +166,38 @@ public final class RunHistory {
     public static void runFailed(Connection con, String schema, TransferRun run, String error) throws SQLException {
         long id = start(con, schema, run, null, null, null);
         fail(con, schema, id, 0, error);
+    }
+
+    /**
+     * Drops the load tables that earlier runs of this transfer recorded for this table and left behind (a process
+     * that died while COPY streams had committed into one, see TableLoad#loadTableCommitted). Only tables
+     * named in the transfer's own run records are dropped: a user's table that merely looks like a load table, or
+     * another transfer's load in progress, is never touched. Only one run of a transfer runs at a time, and this
+     * runs before the table's load table is created: a table its own run's record names is an earlier attempt's,
+     * whose failure (a lost connection) kept it from dropping it.
+     */
+    public static void dropLeftoverLoads(Connection con, String schema, String transfer, String table)
+            throws SQLException {
+        List<String> leftovers = new ArrayList<>();
+        try (PreparedStatement ps = con.prepareStatement("SELECT DISTINCT c.relname FROM " + qualified(schema) + " r"
+                + " JOIN pg_catalog.pg_namespace n ON n.nspname = ?"
+                + " JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = r.load_table AND c.relkind = 'r'"
+                + " WHERE r.transfer = ? AND r.load_table IS NOT NULL AND r.status <> 'succeeded'"
+                + " AND r.destination_table = ? AND r.load_table <> ?")) {
+            ps.setString(1, schema);
+            ps.setString(2, transfer);
+            ps.setString(3, schema + "." + table);
+            ps.setString(4, table);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    leftovers.add(rs.getString(1));
+                }
+            }
+        }
+        try (Statement st = con.createStatement()) {
+            for (String name : leftovers) {
+                st.execute("DROP TABLE IF EXISTS " + Sql.qualified(schema, name));
+            }
+        }
     }
 }

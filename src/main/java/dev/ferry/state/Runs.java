@@ -3,10 +3,10 @@ package dev.ferry.state;
 import java.sql.Connection;
 import java.sql.SQLException;
 
-import dev.ferry.config.Connections;
+import dev.ferry.connect.Connections;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.config.TransferSpec;
-import dev.ferry.write.DestinationSchema;
+import dev.ferry.destination.DestinationSchema;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -167,7 +167,7 @@ public final class Runs {
     }
 
     /** Counts a failed run, for the backoff between scheduled runs. */
-    void failed(TransferRun run) {
+    public void failed(TransferRun run) {
         health.merge(run.spec().name(), new Health(1, Instant.now()),
                 (old, one) -> new Health(old.failures() + 1, Instant.now()));
     }

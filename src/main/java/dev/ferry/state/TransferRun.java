@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import dev.ferry.config.ConnectionSettings;
 import dev.ferry.config.TableRef;
 import dev.ferry.config.TransferSpec;
+import dev.ferry.failure.Errors;
 
 /** One run of one transfer: its id, what it covers, and how each table ended. Lives on the exchange as {@code ferryRun}. */
 public final class TransferRun {
@@ -194,5 +195,10 @@ public final class TransferRun {
     @Override
     public String toString() {
         return "run " + id + " of transfer " + spec.name();
+    }
+
+    /** What failed, in one line that names the cause, with the fix when it is a known permission or connection error. */
+    public static String describe(Throwable error, TransferRun run) {
+        return run == null ? Errors.describe(error) : Errors.describe(error, run.source(), run.destination(), run.spec().tables());
     }
 }

@@ -1,5 +1,6 @@
 package dev.ferry.state;
 
+import dev.ferry.destination.TableIdentity;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -20,7 +21,7 @@ import dev.ferry.config.Sql;
  * The transfer's cursor and key columns are stored with it: when they change, the old watermark no longer means
  * anything and the table is read again from the start.
  *
- * <p>So is the destination table the watermark's rows went into ({@link TableIdentity}), recorded when a run opens
+ * <p>So is the destination table the watermark's rows went into ({@link dev.ferry.destination.TableIdentity}), recorded when a run opens
  * the table: a table dropped, truncated or replaced since no longer holds what the watermark says was written, and
  * the next run reads it again from the start instead of resuming.
  */
@@ -49,14 +50,6 @@ public final class Watermarks {
             return this.mode.equals(mode) && java.util.Objects.equals(this.cursorColumn, cursorColumn)
                     && this.keyColumns.equals(keyColumns);
         }
-    }
-
-    /**
-     * Which destination table a watermark's rows were written into: its oid (a table dropped and created again, or
-     * replaced by another under the same name, has a new one) and its storage, the relfilenode (for a partitioned
-     * table, its partitions'), which TRUNCATE renews, as do table rewrites (VACUUM FULL, CLUSTER, some ALTER TABLEs).
-     */
-    public record TableIdentity(long oid, String storage) {
     }
 
     private Watermarks() {

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.Map;
 import java.util.Properties;
 
-import dev.ferry.cli.FerryRuntime;
+import dev.ferry.app.FerryRuntime;
 import dev.ferry.testing.FerryHarness;
 import org.junit.jupiter.api.Test;
 

@@ -314,7 +314,7 @@ class SecretsTest {
 
     static Run ferry(Path dir, Map<String, String> env, String... command) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
-                "-cp", System.getProperty("java.class.path"), "dev.ferry.cli.Ferry",
+                "-cp", System.getProperty("java.class.path"), "dev.ferry.app.Ferry",
                 "--config", dir.resolve("application.properties").toString(), "--routes", dir.resolve("routes").toString()));
         cmd.addAll(List.of(command));
         Path log = Files.createTempFile("ferry-out", ".log");

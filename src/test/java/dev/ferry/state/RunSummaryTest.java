@@ -1,5 +1,6 @@
 package dev.ferry.state;
 
+import dev.ferry.pipeline.Notifications;
 import java.util.List;
 
 import dev.ferry.testing.FerryHarness;

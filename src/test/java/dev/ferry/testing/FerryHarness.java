@@ -8,7 +8,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 
-import dev.ferry.cli.FerryRuntime;
+import dev.ferry.app.FerryRuntime;
 import dev.ferry.state.TransferRun;
 
 /**

@@ -10,7 +10,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.util.Properties;
 
-import dev.ferry.cli.EmbeddedServer;
+import dev.ferry.app.EmbeddedServer;
 
 /**
  * The PostgreSQL servers tests run against, one for sources and one for destinations, started once per test JVM.

@@ -1,0 +1,272 @@
+package dev.ferry.app;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import dev.ferry.config.ConnectionSettings;
+import dev.ferry.connect.Connections;
+import dev.ferry.config.Mode;
+import dev.ferry.config.Sql;
+import dev.ferry.config.TableRef;
+import dev.ferry.config.TransferCatalog;
+import dev.ferry.config.TransferSpec;
+import dev.ferry.source.SourceCatalog;
+import dev.ferry.source.SourceTable;
+import dev.ferry.source.SourceTableException;
+import dev.ferry.failure.Errors;
+import dev.ferry.failure.PrivilegeHints;
+import org.postgresql.PGConnection;
+
+/**
+ * {@code ferry check}: the setup docs' permissions checklist, run against the real databases. For each source and
+ * destination the transfers use: reachable, authenticated, a supported PostgreSQL; for a source, USAGE and SELECT
+ * on each table and the cursor and key columns present; for a destination, the right to create its schema (or ALL on
+ * a pre-created one), TEMPORARY, and a dry run of the write path (a temporary table, one row through COPY, rolled
+ * back). Every failed item carries the statement or setting that fixes it.
+ */
+final class Check {
+
+    /**
+     * One line of the report.
+     *
+     * @param configProblem when the failure is a mistake in the configuration (a missing table or column), the
+     *                      message that names its file and line, for the startup report
+     */
+    record Item(Status status, String subject, String text, String fix, String configProblem) {
+
+        enum Status { PASS, WARN, FAIL }
+
+        Item(Status status, String subject, String text, String fix) {
+            this(status, subject, text, fix, null);
+        }
+
+        String line() {
+            return String.format("%-4s  %s: %s%s", status, subject, text, fix == null ? "" : "\n      fix: " + fix);
+        }
+    }
+
+    private final Connections connections;
+    private final TransferCatalog catalog;
+    private final List<Item> items = new ArrayList<>();
+
+    private Check(Connections connections, TransferCatalog catalog) {
+        this.connections = connections;
+        this.catalog = catalog;
+    }
+
+    static List<Item> run(Connections connections, TransferCatalog catalog, List<TransferSpec> transfers) {
+        Check c = new Check(connections, catalog);
+        Map<ConnectionSettings, List<TransferSpec>> sources = new LinkedHashMap<>();
+        Map<ConnectionSettings, List<TransferSpec>> destinations = new LinkedHashMap<>();
+        for (TransferSpec t : transfers) {
+            sources.computeIfAbsent(connections.source(t.source()), k -> new ArrayList<>()).add(t);
+            destinations.computeIfAbsent(connections.destination(t.destination()), k -> new ArrayList<>()).add(t);
+        }
+        sources.forEach(c::source);
+        destinations.forEach(c::destination);
+        return c.items;
+    }
+
+    private void pass(String subject, String text) {
+        items.add(new Item(Item.Status.PASS, subject, text, null));
+    }
+
+    private void warn(String subject, String text, String fix) {
+        items.add(new Item(Item.Status.WARN, subject, text, fix));
+    }
+
+    private void fail(String subject, String text, String fix) {
+        items.add(new Item(Item.Status.FAIL, subject, text, fix));
+    }
+
+    private static String subject(ConnectionSettings s) {
+        return s.role().key() + " '" + s.name() + "'";
+    }
+
+    /** Connects and checks the server's version; null when the connection failed (and was reported). */
+    private Connection connect(ConnectionSettings s) {
+        String subject = subject(s);
+        Connection c;
+        try {
+            c = connections.openDirect(s, Math.min(s.connectTimeoutSeconds(), 15));
+        } catch (SQLException e) {
+            fail(subject, "cannot connect to " + s.hostname() + ":" + s.port() + "/" + s.database() + " as " + s.user()
+                    + (s.ssh() != null ? " through " + s.ssh() : "") + ": " + Errors.describe(e), fixFor(e, s));
+            return null;
+        }
+        pass(subject, "reachable and authenticated: " + s.user() + "@" + s.hostname() + ":" + s.port() + "/" + s.database()
+                + (s.ssh() != null ? " through the SSH tunnel " + s.ssh() : "") + tlsNote(c));
+        try {
+            int version = c.getMetaData().getDatabaseMajorVersion();
+            String full = scalar(c, "SHOW server_version");
+            if (version >= 13) {
+                pass(subject, "PostgreSQL " + full + " (13 and later are supported)");
+            } else if (version == 12) {
+                warn(subject, "PostgreSQL " + full + ": 12 is supported on a best-effort basis", "upgrade to PostgreSQL 13 or later");
+            } else {
+                fail(subject, "PostgreSQL " + full + " is not supported", "Ferry needs PostgreSQL 13 or later (12 best effort)");
+            }
+        } catch (SQLException e) {
+            fail(subject, "cannot read the server version: " + Errors.describe(e), null);
+        }
+        return c;
+    }
+
+    private static String tlsNote(Connection c) {
+        try {
+            String ssl = scalar(c, "SELECT CASE WHEN ssl THEN 'TLS ' || version ELSE 'no TLS' END FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
+            return ssl == null ? "" : " (" + ssl + ")";
+        } catch (SQLException e) {
+            return "";
+        }
+    }
+
+    private String fixFor(SQLException e, ConnectionSettings s) {
+        if (Errors.describe(e).startsWith("SSH tunnel")) {
+            return null; // the message says what to do
+        }
+        return PrivilegeHints.hint(e, s.role() == ConnectionSettings.Role.SOURCE ? s : null,
+                s.role() == ConnectionSettings.Role.DESTINATION ? s : null);
+    }
+
+    private void source(ConnectionSettings s, List<TransferSpec> transfers) {
+        try (Connection c = connect(s)) {
+            if (c == null) {
+                return;
+            }
+            for (TransferSpec t : transfers) {
+                for (TableRef table : t.tables()) {
+                    String subject = subject(s) + ", transfer '" + t.name() + "'";
+                    try {
+                        SourceTable st = SourceCatalog.describe(c, table).select(t);
+                        // the cursor, then the key; a cursor that is also a key column is listed once
+                        java.util.Set<String> needed = new java.util.LinkedHashSet<>();
+                        if (t.cursor() != null) {
+                            needed.add(t.cursor());
+                        }
+                        needed.addAll(st.key());
+                        if (t.mode().incremental() && !st.hasKey()) {
+                            items.add(new Item(Item.Status.FAIL, subject, table.display() + " has no primary key, and mode "
+                                    + t.mode().key() + " merges by key", "set the transfer's 'key' parameter to columns that identify a row",
+                                    catalog.where(t.name(), "tables") + ": transfer '" + t.name() + "': " + table.display()
+                                            + " has no primary key, and mode " + t.mode().key() + " merges rows by key; set the 'key'"
+                                            + " parameter to columns that identify a row"));
+                        } else {
+                            pass(subject, "can read " + table.display() + " (USAGE on its schema, SELECT on it"
+                                    + (needed.isEmpty() ? "" : "; columns " + String.join(", ", needed.stream().map(Sql::displayIdent).toList())
+                                    + " present") + ")");
+                        }
+                    } catch (SourceTableException e) {
+                        int fix = e.getMessage().indexOf("; run on the source: ");
+                        String text = fix > 0 ? e.getMessage().substring(0, fix) : e.getMessage();
+                        String config = null;
+                        if (e.kind() != SourceTableException.Kind.PRIVILEGE) {
+                            String param = e.kind() == SourceTableException.Kind.MISSING ? "tables" : e.parameter();
+                            config = catalog.where(t.name(), param) + ": " + (e.getMessage().startsWith("transfer '")
+                                    ? e.getMessage() : "transfer '" + t.name() + "': " + e.getMessage());
+                        }
+                        items.add(new Item(Item.Status.FAIL, subject, text, fix > 0 ? e.getMessage().substring(fix + 2) : null, config));
+                    } catch (SQLException e) {
+                        fail(subject, "cannot inspect " + table.display() + ": " + Errors.describe(e), fixFor(e, s));
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            // closing failed: nothing to report
+        }
+    }
+
+    private void destination(ConnectionSettings s, List<TransferSpec> transfers) {
+        String subject = subject(s);
+        try (Connection c = connect(s)) {
+            if (c == null) {
+                return;
+            }
+            String schema = s.schema();
+            String db = Sql.ident(s.database());
+            String user = Sql.ident(s.user());
+            boolean schemaExists = "1".equals(scalar(c, "SELECT 1 FROM pg_namespace WHERE nspname = ?", schema));
+            if (schemaExists) {
+                boolean all = "t".equals(scalar(c, "SELECT has_schema_privilege(?, 'CREATE') AND has_schema_privilege(?, 'USAGE')",
+                        schema, schema));
+                if (all) {
+                    pass(subject, "schema " + Sql.displayIdent(schema) + " exists, and " + s.user() + " may create tables in it");
+                } else {
+                    fail(subject, "schema " + Sql.displayIdent(schema) + " exists, but " + s.user() + " may not create tables in it",
+                            "run on the destination: GRANT ALL ON SCHEMA " + Sql.ident(schema) + " TO " + user + ";");
+                }
+            } else if ("t".equals(scalar(c, "SELECT has_database_privilege(current_database(), 'CREATE')"))) {
+                pass(subject, "CREATE on database " + s.database() + ": Ferry can create schema " + Sql.displayIdent(schema));
+            } else {
+                fail(subject, "schema " + Sql.displayIdent(schema) + " does not exist and " + s.user() + " may not create it",
+                        "run on the destination: GRANT CREATE ON DATABASE " + db + " TO " + user + "; (or create the schema and"
+                                + " GRANT ALL ON SCHEMA " + Sql.ident(schema) + " TO " + user + ";)");
+            }
+            if ("t".equals(scalar(c, "SELECT has_database_privilege(current_database(), 'TEMPORARY')"))) {
+                pass(subject, "TEMPORARY on database " + s.database() + " (incremental transfers stage rows in temporary tables)");
+            } else {
+                fail(subject, s.user() + " may not create temporary tables", "run on the destination: GRANT TEMPORARY ON DATABASE "
+                        + db + " TO " + user + ";");
+            }
+            if (schemaExists) {
+                for (TransferSpec t : transfers) {
+                    for (TableRef table : t.tables()) {
+                        String owner = scalar(c, "SELECT pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n"
+                                + " ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?", schema, table.name());
+                        if (owner != null && !owner.equals(s.user()) && t.mode() == Mode.FULL_REFRESH) {
+                            fail(subject + ", transfer '" + t.name() + "'", "destination table " + Sql.displayIdent(schema) + "."
+                                    + Sql.displayIdent(table.name()) + " belongs to " + owner + "; a full refresh replaces it, which"
+                                    + " only its owner may do", "run on the destination: ALTER TABLE " + Sql.qualified(schema, table.name())
+                                    + " OWNER TO " + user + ";");
+                        }
+                    }
+                }
+            }
+            dryRun(c, s);
+        } catch (SQLException e) {
+            fail(subject, "checking failed: " + Errors.describe(e), fixFor(e, s));
+        }
+    }
+
+    /** The write path without writing: a temporary table, one row through COPY, rolled back. */
+    private void dryRun(Connection c, ConnectionSettings s) {
+        String subject = subject(s);
+        try {
+            c.setAutoCommit(false);
+            try (Statement st = c.createStatement()) {
+                st.execute("CREATE TEMP TABLE _ferry_check (id int, note text) ON COMMIT DROP");
+                long rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp._ferry_check FROM STDIN",
+                        new ByteArrayInputStream("1\tferry check\n".getBytes(StandardCharsets.UTF_8)));
+                if (rows != 1) {
+                    throw new SQLException("COPY wrote " + rows + " rows instead of 1");
+                }
+            } finally {
+                c.rollback();
+            }
+            pass(subject, "write path works: a temporary table and COPY (dry run, rolled back)");
+        } catch (SQLException | java.io.IOException e) {
+            fail(subject, "the write path failed in a dry run: " + Errors.describe(e),
+                    e instanceof SQLException sql ? fixFor(sql, s) : null);
+        }
+    }
+
+    private static String scalar(Connection c, String sql, String... params) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setString(i + 1, params[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+}

@@ -1,0 +1,201 @@
+package dev.ferry.app;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+import dev.ferry.config.ConfigException;
+import dev.ferry.config.Durations;
+import dev.ferry.config.TransferSpec;
+import dev.ferry.state.TransferRun;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ScopeType;
+
+/** The command line: {@code java -jar ferry.jar [run|sync|demo|list] [--config FILE] [--routes DIR]}. */
+@Command(name = "ferry", mixinStandardHelpOptions = true, version = "Ferry 0.1.0",
+        description = "Moves PostgreSQL tables into PostgreSQL destinations on a schedule.",
+        subcommands = {Ferry.Run.class, Ferry.Sync.class, Ferry.CheckCommand.class, Ferry.Demo.class, Ferry.ListTransfers.class},
+        footer = {"", "Exit status: 0 success, 1 a transfer failed, 2 bad configuration or usage."})
+public final class Ferry implements Callable<Integer> {
+
+    public static final int OK = 0;
+    public static final int FAILED = 1;
+    public static final int BAD_CONFIG = 2;
+
+    @Option(names = "--config", scope = ScopeType.INHERIT, paramLabel = "FILE", defaultValue = "application.properties",
+            description = "Properties file declaring the connections (default: ${DEFAULT-VALUE}).")
+    Path config;
+
+    @Option(names = "--routes", scope = ScopeType.INHERIT, paramLabel = "DIR", defaultValue = "routes",
+            description = "Folder of YAML routes declaring the transfers (default: ${DEFAULT-VALUE}).")
+    Path routes;
+
+    public static void main(String[] args) {
+        System.exit(execute(args));
+    }
+
+    /** Runs a command line and returns its exit status (tests call this instead of main). */
+    public static int execute(String... args) {
+        CommandLine cl = new CommandLine(new Ferry());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof ConfigException ce) {
+                cmd.getErr().println(ce.getMessage());
+                return BAD_CONFIG;
+            }
+            ConfigException nested = dev.ferry.failure.Errors.find(e, ConfigException.class);
+            if (nested != null) {
+                cmd.getErr().println(nested.getMessage());
+                return BAD_CONFIG;
+            }
+            cmd.getErr().println("ferry: " + dev.ferry.failure.Errors.describe(e));
+            return FAILED;
+        });
+        cl.setExitCodeExceptionMapper(e -> BAD_CONFIG);
+        return cl.execute(args);
+    }
+
+    /** Without a command, Ferry runs every transfer on its schedule. */
+    @Override
+    public Integer call() throws Exception {
+        return new Run().runWith(this);
+    }
+
+    @Command(name = "run", description = "Run every transfer on its schedule until stopped (SIGTERM stops cleanly).")
+    static final class Run implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Override
+        public Integer call() throws Exception {
+            return runWith(parent);
+        }
+
+        int runWith(Ferry f) throws Exception {
+            try (FerryRuntime ferry = new FerryRuntime(f.config, f.routes, FerryRuntime.Trigger.SCHEDULED, null, null)) {
+                ferry.start();
+                for (TransferSpec spec : ferry.catalog().all()) {
+                    org.slf4j.LoggerFactory.getLogger("dev.ferry").info("transfer {}: {} -> {}, {}, {}", spec.name(), spec.source(),
+                            spec.destination(), spec.mode().key(), spec.scheduleText());
+                }
+                ferry.awaitShutdown();
+            }
+            return OK;
+        }
+    }
+
+    @Command(name = "sync", description = "Run the named transfers once, now, and exit 0 if all succeeded.")
+    static final class Sync implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Option(names = "--all", description = "Run every transfer.")
+        boolean all;
+
+        @Parameters(paramLabel = "TRANSFER", arity = "0..*", description = "Names of transfers to run.")
+        List<String> names = new ArrayList<>();
+
+        @Override
+        public Integer call() throws Exception {
+            if (names.isEmpty() && !all) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "name at least one transfer, or pass --all");
+            }
+            try (FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, null, null)) {
+                ferry.start();
+                List<String> targets = all ? ferry.catalog().all().stream().map(TransferSpec::name).toList() : names;
+                List<String> unknown = targets.stream().filter(n -> !ferry.catalog().contains(n)).toList();
+                if (!unknown.isEmpty()) {
+                    throw new ConfigException("no transfer named " + String.join(", ", unknown) + "; declared transfers: "
+                            + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
+                }
+                int failed = 0;
+                for (String name : targets) {
+                    if (ferry.stopping()) {
+                        org.slf4j.LoggerFactory.getLogger("dev.ferry").warn("transfer {}: not started: Ferry is stopping", name);
+                        failed++;
+                        continue;
+                    }
+                    TransferRun run = ferry.runOnce(name);
+                    if (run == null || run.status() != TransferRun.Status.SUCCEEDED) {
+                        failed++;
+                    }
+                }
+                return failed == 0 ? OK : FAILED;
+            }
+        }
+    }
+
+    @Command(name = "check", description = "Connect to every source and destination and check what the transfers need;"
+            + " exit 0 only when all passed.")
+    static final class CheckCommand implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Parameters(paramLabel = "TRANSFER", arity = "0..1", description = "Check only this transfer's connections.")
+        String transfer;
+
+        @Override
+        public Integer call() throws Exception {
+            java.util.Properties props = new java.util.Properties();
+            props.setProperty("ferry.preflight", "false"); // the check itself reports what the startup check would
+            try (FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, props, null)) {
+                ferry.start();
+                if (transfer != null && !ferry.catalog().contains(transfer)) {
+                    throw new ConfigException("no transfer named " + transfer + "; declared transfers: "
+                            + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
+                }
+                List<TransferSpec> specs = transfer == null ? ferry.catalog().all() : List.of(ferry.catalog().get(transfer));
+                List<Check.Item> items = Check.run(ferry.connections(), ferry.catalog(), specs);
+                long failed = items.stream().filter(i -> i.status() == Check.Item.Status.FAIL).count();
+                long warned = items.stream().filter(i -> i.status() == Check.Item.Status.WARN).count();
+                for (Check.Item i : items) {
+                    System.out.println(i.line());
+                }
+                System.out.printf("%d checks: %d passed, %d warning(s), %d failed%n", items.size(), items.size() - failed - warned,
+                        warned, failed);
+                return failed == 0 ? OK : FAILED;
+            }
+        }
+    }
+
+    @Command(name = "demo", description = "Start embedded PostgreSQL with sample data and run the example transfers.")
+    static final class Demo implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Option(names = "--once", description = "Run every transfer once, then exit.")
+        boolean once;
+
+        @Option(names = "--every", paramLabel = "DURATION", defaultValue = "20s",
+                description = "How often each transfer runs (default: ${DEFAULT-VALUE}).")
+        String every;
+
+        @Override
+        public Integer call() throws Exception {
+            Duration d = Durations.parse(every);
+            return dev.ferry.app.Demo.run(parent.config, parent.routes, once, d);
+        }
+    }
+
+    @Command(name = "list", description = "List the declared transfers and their schedules.")
+    static final class ListTransfers implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Override
+        public Integer call() throws Exception {
+            try (FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, null, null)) {
+                ferry.start();
+                for (TransferSpec spec : ferry.catalog().all()) {
+                    System.out.printf("%-24s %s -> %s  %-12s %-22s %s%n", spec.name(), spec.source(), spec.destination(),
+                            spec.mode().key(), spec.scheduleText(), spec.tables());
+                }
+            }
+            return OK;
+        }
+    }
+}

@@ -1,0 +1,194 @@
+package dev.ferry.app;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.ferry.config.ConfigException;
+import dev.ferry.config.ConnectionSettings;
+import dev.ferry.connect.Connections;
+import dev.ferry.config.Durations;
+import dev.ferry.config.Placeholders;
+import dev.ferry.config.ReservedNames;
+import dev.ferry.config.RouteFiles;
+import dev.ferry.config.Secret;
+import dev.ferry.config.TransferCatalog;
+import dev.ferry.config.WebhookUrl;
+import dev.ferry.source.BatchPlanner;
+import dev.ferry.source.RawRowMapperFactory;
+import dev.ferry.pipeline.Failures;
+import dev.ferry.pipeline.Notifications;
+import dev.ferry.pipeline.Retries;
+import dev.ferry.state.Runs;
+import dev.ferry.state.Shutdown;
+import dev.ferry.failure.SqlStateRetryDecision;
+import dev.ferry.pipeline.BulkCopy;
+import dev.ferry.pipeline.CopyWriter;
+import dev.ferry.pipeline.MetadataColumns;
+import dev.ferry.pipeline.TableLoads;
+import org.apache.camel.CamelConfiguration;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Predicate;
+import org.apache.camel.Processor;
+import org.apache.camel.StartupListener;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.EventNotifierSupport;
+import org.apache.camel.model.Model;
+
+/**
+ * Wires Ferry into a Camel Main application, before the routes are read: reads the connections from the
+ * properties, binds the beans the routes call, and hooks the transfer catalog into the {@code ferry-transfer}
+ * template. When Camel starts, every connection and transfer is validated, and all problems are reported together
+ * before any transfer can run.
+ *
+ * <p>Settings (properties, set by the command line): {@code ferry.routes} (the routes folder, for file:line in
+ * messages), {@code ferry.config} (the properties file's name, for messages), {@code ferry.every} (run every
+ * transfer on this interval instead of its own schedule: the demo's).
+ */
+public final class FerryConfiguration implements CamelConfiguration {
+
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("dev.ferry");
+
+    public static final String CATALOG = "ferryCatalog";
+    public static final String CONNECTIONS = "ferryConnections";
+    public static final String SHUTDOWN = "ferryShutdown";
+
+    @Override
+    public void configure(CamelContext camel) {
+        String configName = camel.getPropertiesComponent().resolveProperty("ferry.config").orElse("application.properties");
+        Path routes = Path.of(camel.getPropertiesComponent().resolveProperty("ferry.routes").orElse("routes"));
+        TransferCatalog catalog = new TransferCatalog(camel);
+        camel.getPropertiesComponent().resolveProperty("ferry.every").ifPresent(e -> catalog.overrideSchedule(Durations.parse(e)));
+        camel.getCamelContextExtension().getContextPlugin(Model.class)
+                .addRouteTemplateDefinitionConverter(TransferCatalog.TEMPLATE_ID, catalog);
+
+        Connections connections = Connections.fromProperties(camel, configName);
+        List<String> problems = new ArrayList<>(connections.problems());
+        for (ConnectionSettings d : connections.destinations().values()) {
+            String reserved = ReservedNames.schemaProblem(d.schema());
+            if (reserved != null) {
+                problems.add(configName + ": ferry.destination." + d.name() + ".schema: " + reserved);
+            }
+        }
+        bindBeans(camel, catalog, connections, problems);
+
+        Connections validated = connections;
+        try {
+            boolean preflight = camel.getPropertiesComponent().resolveProperty("ferry.preflight").map(Boolean::parseBoolean)
+                    .orElse(true);
+            camel.addStartupListener(validation(catalog, validated, routes, problems, preflight));
+        } catch (Exception e) {
+            throw new org.apache.camel.RuntimeCamelException(e);
+        }
+    }
+
+    private static StartupListener validation(TransferCatalog catalog, Connections validated, Path routes, List<String> problems,
+                                              boolean preflight) {
+        return new StartupListener() {
+            @Override
+            public void onCamelContextStarting(CamelContext context, boolean alreadyStarted) {
+                List<String> all = new ArrayList<>(problems);
+                try {
+                    catalog.validate(context, validated, RouteFiles.scan(routes, TransferCatalog.TEMPLATE_ID));
+                } catch (ConfigException e) {
+                    all.addAll(e.problems());
+                }
+                if (all.isEmpty() && catalog.all().isEmpty()) {
+                    all.add(routes + ": no transfers found; declare one as a templatedRoute of the 'ferry-transfer'"
+                            + " template (see routes/shop.yaml)");
+                }
+                if (all.isEmpty() && preflight) {
+                    // the checklist of `ferry check`, at every start: configuration mistakes stop the start, the rest is logged
+                    for (Check.Item item : Check.run(validated, catalog, catalog.all())) {
+                        if (item.configProblem() != null) {
+                            all.add(item.configProblem());
+                        } else if (item.status() != Check.Item.Status.PASS) {
+                            LOG.warn("check: {}", item.line().replace("\n      ", "; "));
+                        } else {
+                            LOG.debug("check: {}", item.line());
+                        }
+                    }
+                }
+                if (!all.isEmpty()) {
+                    throw new ConfigException(all);
+                }
+            }
+
+            @Override
+            public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+                // validated while starting
+            }
+        };
+    }
+
+    private static void bindBeans(CamelContext camel, TransferCatalog catalog, Connections connections, List<String> problems) {
+        camel.getRegistry().bind(CATALOG, catalog);
+        camel.getRegistry().bind(CONNECTIONS, connections);
+        for (ConnectionSettings s : connections.sources().values()) {
+            camel.getRegistry().bind(Connections.beanName(s), connections.dataSource(s));
+        }
+        Shutdown shutdown = new Shutdown();
+        camel.getManagementStrategy().addEventNotifier(new EventNotifierSupport() {
+            @Override
+            public void notify(CamelEvent event) {
+                if (event instanceof CamelEvent.CamelContextStoppingEvent) {
+                    shutdown.request(); // runs stop at their next batch boundary
+                }
+            }
+        });
+        camel.getRegistry().bind(SHUTDOWN, shutdown);
+        Runs runs = new Runs(catalog, connections);
+        Retries retries = new Retries(catalog, new SqlStateRetryDecision(), connections, shutdown);
+        camel.getRegistry().bind("ferryRuns", runs);
+        camel.getRegistry().bind("ferryRetries", retries);
+        camel.getRegistry().bind("ferryRetryWhile", (Predicate) retries::isTransient);
+        camel.getRegistry().bind("ferryBeforeRetry", (Processor) retries::beforeRetry);
+        camel.getRegistry().bind("ferryNotifications", notifications(camel, connections.configName(), problems));
+        camel.getRegistry().bind("ferryTables", new TableLoads(connections, shutdown));
+        camel.getRegistry().bind("ferryBatches", new BatchPlanner());
+        camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
+        camel.getRegistry().bind("ferryTransform", new MetadataColumns());
+        camel.getRegistry().bind("ferryWriter", new CopyWriter());
+        camel.getRegistry().bind("ferryBulkCopy", new BulkCopy(connections,
+                camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy")));
+        camel.getRegistry().bind("ferryFailures", new Failures(connections, runs, retries));
+        // one Quartz thread per transfer and then some, so that a transfer stuck in retries never delays another
+        org.apache.camel.component.quartz.QuartzComponent quartz = camel.getComponent("quartz",
+                org.apache.camel.component.quartz.QuartzComponent.class);
+        java.util.Properties qp = new java.util.Properties();
+        qp.setProperty("org.quartz.scheduler.instanceName", "ferry");
+        qp.setProperty("org.quartz.threadPool.threadCount", "50");
+        qp.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
+        quartz.setProperties(new java.util.HashMap<>(qp));
+    }
+
+    /**
+     * Run notifications, with the default webhook from {@code ferry.webhook.url} (and {@code ferry.webhook.token}), both
+     * checked now so that a bad one stops the start with a problem that names the key and never quotes the value.
+     */
+    private static Notifications notifications(CamelContext camel, String configName, List<String> problems) {
+        String url = null;
+        String token = null;
+        try {
+            url = Placeholders.value(camel, "ferry.webhook.url", true);
+            String urlProblem = url == null || url.isBlank() ? null : WebhookUrl.problem(url.strip());
+            if (urlProblem != null) {
+                problems.add(configName + ": ferry.webhook.url " + urlProblem);
+            }
+        } catch (Placeholders.Unresolved e) {
+            problems.add(configName + ": ferry.webhook.url: cannot resolve its value: " + e.getMessage());
+        }
+        try {
+            token = Placeholders.value(camel, "ferry.webhook.token", true);
+            // a token read from a secret file or variable often ends with a newline, never part of it
+            token = token == null ? null : token.strip();
+            String tokenProblem = token == null ? null : WebhookUrl.tokenProblem(token);
+            if (tokenProblem != null) {
+                problems.add(configName + ": ferry.webhook.token " + tokenProblem);
+            }
+        } catch (Placeholders.Unresolved e) {
+            problems.add(configName + ": ferry.webhook.token: cannot resolve its value: " + e.getMessage());
+        }
+        return new Notifications(url == null || url.isBlank() ? null : url.strip(), new Secret(token));
+    }
+}

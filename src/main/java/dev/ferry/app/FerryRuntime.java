@@ -1,0 +1,190 @@
+package dev.ferry.app;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+
+import dev.ferry.config.ConfigException;
+import dev.ferry.connect.Connections;
+import dev.ferry.config.Durations;
+import dev.ferry.config.RouteFiles;
+import dev.ferry.config.TransferCatalog;
+import dev.ferry.state.Shutdown;
+import dev.ferry.state.TransferRun;
+import org.apache.camel.CamelContext;
+import org.apache.camel.main.Main;
+
+/**
+ * Ferry as a Camel Main application: application.properties, the YAML routes folder, and
+ * {@link FerryConfiguration}.
+ *
+ * <p>With {@link Trigger#SCHEDULED} the transfers run on their schedules until the process is stopped. With
+ * {@link Trigger#MANUAL} the schedules never fire and {@link #runOnce} runs a transfer's route directly (for
+ * {@code sync} and {@code demo --once}).
+ */
+public final class FerryRuntime implements AutoCloseable {
+
+    public enum Trigger { SCHEDULED, MANUAL }
+
+    private final Path config;
+    private final Path routes;
+    private final Trigger trigger;
+    private final Properties overrides;
+    private final Duration scheduleOverride;
+    private final Main main = new Main();
+    /** How long a stop waits for running transfers to reach a batch boundary before Camel forces them. */
+    static final int SHUTDOWN_TIMEOUT_SECONDS = 60;
+    private final java.util.concurrent.CountDownLatch closed = new java.util.concurrent.CountDownLatch(1);
+    private volatile Thread signalHook;
+
+    public FerryRuntime(Path config, Path routes, Trigger trigger, Properties overrides, Duration scheduleOverride) {
+        this.config = config.toAbsolutePath().normalize();
+        this.routes = routes.toAbsolutePath().normalize();
+        this.trigger = trigger;
+        this.overrides = overrides == null ? new Properties() : overrides;
+        this.scheduleOverride = scheduleOverride;
+    }
+
+    /** Loads and validates everything, then starts Camel (schedules fire only with {@link Trigger#SCHEDULED}). */
+    public void start() throws Exception {
+        List<String> problems = new ArrayList<>();
+        if (!Files.isRegularFile(config)) {
+            problems.add(config + ": no such file; pass --config FILE to name the properties file that declares the"
+                    + " connections (default ./application.properties)");
+        }
+        if (!Files.isDirectory(routes)) {
+            problems.add(routes + ": no such folder; pass --routes DIR to name the folder of YAML routes (default ./routes)");
+        }
+        RouteFiles files = RouteFiles.none();
+        if (problems.isEmpty()) {
+            // what Camel cannot even load routes from (bad YAML, a missing or empty parameter, a missing template or
+            // direct: consumer): it would stop at it without a file and line, or a run would wait forever
+            files = RouteFiles.scan(routes, TransferCatalog.TEMPLATE_ID);
+            problems.addAll(files.problems());
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        main.setPropertyPlaceholderLocations("file:" + config);
+        main.configure().withName("ferry")
+                .withRoutesIncludePattern(files.includePattern()) // the shipped routes, then the folder's
+                .withJmxEnabled(false)
+                .withShutdownTimeout(SHUTDOWN_TIMEOUT_SECONDS)
+                .addConfiguration(FerryConfiguration.class);
+        Properties props = new Properties();
+        props.putAll(overrides);
+        props.setProperty("ferry.config", config.getFileName().toString());
+        props.setProperty("ferry.routes", routes.toString());
+        if (scheduleOverride != null) {
+            props.setProperty("ferry.every", Durations.format(scheduleOverride));
+        }
+        if (trigger == Trigger.MANUAL) {
+            props.setProperty("camel.component.quartz.autoStartScheduler", "false");
+        }
+        main.setOverrideProperties(props);
+        main.init();
+        main.start();
+        if (trigger == Trigger.MANUAL) {
+            // Camel Main stops Camel on SIGTERM only in run(); a one-off command (sync, demo --once) runs transfers
+            // in its own thread, so it stops them the same way itself: see stopForSignal
+            Thread hook = new Thread(this::stopForSignal, "ferry-shutdown");
+            Runtime.getRuntime().addShutdownHook(hook);
+            signalHook = hook;
+        }
+    }
+
+    /**
+     * On SIGTERM or Ctrl-C during a one-off command: asks the running transfer to stop (at its next batch boundary,
+     * or at once when it waits to retry), lets Camel's graceful shutdown wait for it, then waits for the command to
+     * record how it ended and close; the JVM exits when this returns.
+     */
+    private void stopForSignal() {
+        org.slf4j.LoggerFactory.getLogger("dev.ferry").warn("ferry: stopping (signal received): the running transfer stops at"
+                + " its next batch boundary and no further transfer starts");
+        Shutdown shutdown = shutdown();
+        if (shutdown != null) {
+            shutdown.request();
+        }
+        try {
+            if (camel() != null) {
+                camel().stop(); // the graceful shutdown strategy: waits for the running exchange, ends retry waits
+            }
+        } catch (Exception e) {
+            // stopping is best effort: the wait below still bounds the exit
+        }
+        try {
+            closed.await(SHUTDOWN_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Whether Ferry was asked to stop: a command that runs transfers one after another starts no further one. */
+    public boolean stopping() {
+        Shutdown shutdown = shutdown();
+        return shutdown != null && shutdown.requested();
+    }
+
+    private Shutdown shutdown() {
+        return camel() == null ? null : camel().getRegistry().lookupByNameAndType(FerryConfiguration.SHUTDOWN, Shutdown.class);
+    }
+
+    /** Blocks until the process is asked to stop (SIGTERM, Ctrl-C), then stops Camel gracefully. */
+    public void awaitShutdown() throws Exception {
+        main.run();
+    }
+
+    public CamelContext camel() {
+        return main.getCamelContext();
+    }
+
+    public TransferCatalog catalog() {
+        return camel().getRegistry().lookupByNameAndType(FerryConfiguration.CATALOG, TransferCatalog.class);
+    }
+
+    public Connections connections() {
+        return camel().getRegistry().lookupByNameAndType(FerryConfiguration.CONNECTIONS, Connections.class);
+    }
+
+    /** Runs one transfer now, in this thread, and returns how it ended. */
+    public TransferRun runOnce(String transfer) throws Exception {
+        return TransferLauncher.runOnce(camel(), transfer);
+    }
+
+    @Override
+    public void close() {
+        try {
+            closeRuntime();
+        } finally {
+            closed.countDown();
+            Thread hook = signalHook;
+            signalHook = null;
+            if (hook != null && Thread.currentThread() != hook) {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(hook);
+                } catch (IllegalStateException e) {
+                    // the JVM is already stopping: the hook is running, and has just been released
+                }
+            }
+        }
+    }
+
+    private void closeRuntime() {
+        Connections connections = camel() == null ? null : connections();
+        try {
+            if (trigger == Trigger.MANUAL && camel() != null) {
+                // the scheduler never started: let it go without the half-second wait for its idle worker threads
+                camel().getComponent("quartz", org.apache.camel.component.quartz.QuartzComponent.class).getScheduler().shutdown(false);
+            }
+            main.stop();
+        } catch (Exception e) {
+            // stopping is best effort
+        }
+        if (connections != null) {
+            connections.close();
+        }
+    }
+}

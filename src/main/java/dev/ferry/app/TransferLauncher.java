@@ -1,0 +1,42 @@
+package dev.ferry.app;
+
+import dev.ferry.state.Runs;
+import dev.ferry.state.TransferRun;
+import org.apache.camel.CamelContext;
+import org.apache.camel.Consumer;
+import org.apache.camel.Exchange;
+import org.apache.camel.Route;
+import org.apache.camel.component.quartz.QuartzEndpoint;
+
+/** Runs a transfer now, for {@code sync} and the demo, through its route exactly as its Quartz trigger would. */
+public final class TransferLauncher {
+
+    private TransferLauncher() {
+    }
+
+    /**
+     * Runs one transfer in the calling thread and returns how it ended.
+     *
+     * @throws IllegalArgumentException when no transfer has that name
+     */
+    public static TransferRun runOnce(CamelContext camel, String transfer) throws Exception {
+        Route route = camel.getRoute(transfer);
+        if (route == null || !(route.getEndpoint() instanceof QuartzEndpoint) || route.getConsumer() == null) {
+            throw new IllegalArgumentException("no transfer named '" + transfer + "'");
+        }
+        // what the Quartz job does when the schedule fires: an exchange from the route's consumer, through the route
+        Consumer consumer = route.getConsumer();
+        Exchange exchange = consumer.createExchange(false);
+        exchange.setProperty(Runs.MANUAL, true);
+        try {
+            consumer.getProcessor().process(exchange);
+            TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+            if (run == null && exchange.getException() != null) {
+                throw exchange.getException();
+            }
+            return run;
+        } finally {
+            consumer.releaseExchange(exchange, false);
+        }
+    }
+}

@@ -1,0 +1,562 @@
+package dev.ferry.connect;
+
+import dev.ferry.config.ConfigException;
+import dev.ferry.config.Durations;
+import dev.ferry.config.Placeholders;
+import dev.ferry.config.Sql;
+import dev.ferry.config.ConnectionSettings;
+import dev.ferry.config.Secret;
+import dev.ferry.config.TransferCatalog;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+import javax.sql.DataSource;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.PropertiesComponent;
+import org.postgresql.ds.PGSimpleDataSource;
+
+/**
+ * The sources and destinations declared in application.properties, and a connection pool for each.
+ *
+ * <p>Keys: {@code ferry.source.<name>.hostname|port|database|user|password} and the same under
+ * {@code ferry.destination.<name>.} plus {@code schema}; optionally {@code passwordFile}, {@code connectTimeout},
+ * {@code statementTimeout}, {@code lockTimeout}, {@code stallTimeout} (see {@link ConnectionSettings.Timeouts}), {@code sslmode}, {@code sslrootcert}, and {@code ssh.*} for a tunnel through a bastion host. Values may use
+ * placeholders such as {@code {{env:APP_DB_PASSWORD}}}, so secrets can stay out of the file; they are resolved once
+ * ({@link Placeholders}), so what a variable or file holds is used as it is.
+ *
+ * <p>Pools are created on first use, so reading the configuration needs no network. Users and passwords reach
+ * pgjdbc as connection properties, never inside a URL, so any character works in them.
+ */
+public final class Connections implements AutoCloseable, TransferCatalog.Declared {
+
+
+    static final Set<String> SOURCE_KEYS = Set.of("hostname", "port", "database", "user", "password", "passwordFile",
+            "connectTimeout", "statementTimeout", "lockTimeout", "stallTimeout", "sslmode", "sslrootcert", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey",
+            "ssh.privateKeyFile", "ssh.passphrase", "ssh.passphraseFile", "ssh.knownHosts", "ssh.hostKeyFingerprint",
+            "ssh.acceptAnyHostKey");
+    static final Set<String> DESTINATION_KEYS;
+    /** Fields whose values are never hinted at in a problem. */
+    static final Set<String> SECRET_KEYS = Set.of("password", "ssh.privateKey", "ssh.passphrase");
+
+    static {
+        Set<String> d = new HashSet<>(SOURCE_KEYS);
+        d.add("schema");
+        DESTINATION_KEYS = Set.copyOf(d);
+    }
+
+    static final Set<String> SSLMODES = Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
+    private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]+");
+
+    private final Map<String, ConnectionSettings> sources;
+    private final Map<String, ConnectionSettings> destinations;
+    private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
+    private final Map<String, SshTunnel> tunnels = new ConcurrentHashMap<>();
+    private final String configName;
+    private final Set<String> declaredSources;
+    private final Set<String> declaredDestinations;
+    private final List<String> problems;
+
+    public Connections(Map<String, ConnectionSettings> sources, Map<String, ConnectionSettings> destinations,
+                       String configName) {
+        this(sources, destinations, configName, sources.keySet(), destinations.keySet(), List.of());
+    }
+
+    private Connections(Map<String, ConnectionSettings> sources, Map<String, ConnectionSettings> destinations,
+                        String configName, Set<String> declaredSources, Set<String> declaredDestinations, List<String> problems) {
+        this.sources = Map.copyOf(sources);
+        this.destinations = Map.copyOf(destinations);
+        this.configName = configName;
+        this.declaredSources = Set.copyOf(declaredSources);
+        this.declaredDestinations = Set.copyOf(declaredDestinations);
+        this.problems = List.copyOf(problems);
+    }
+
+    /**
+     * Reads every {@code ferry.source.*} and {@code ferry.destination.*} key. Connections with problems are left out
+     * and their problems listed in {@link #problems()}, so that all problems can be reported at once.
+     */
+    public static Connections fromProperties(CamelContext camel, String configName) {
+        PropertiesComponent pc = camel.getPropertiesComponent();
+        Predicate<String> ours = k -> k.startsWith("ferry.source.") || k.startsWith("ferry.destination.");
+        // keys may come from the file (and its overrides) or from JVM system properties (-Dferry.source.app.port=...)
+        Properties raw = pc.loadProperties(ours);
+        System.getProperties().stringPropertyNames().stream().filter(ours).forEach(k -> raw.setProperty(k, ""));
+        Map<String, Map<String, String>> sourceKeys = new LinkedHashMap<>();
+        Map<String, Map<String, String>> destinationKeys = new LinkedHashMap<>();
+        List<String> problems = new ArrayList<>();
+        for (String key : new TreeSet<>(raw.stringPropertyNames())) {
+            boolean source = key.startsWith("ferry.source.");
+            String rest = key.substring(source ? "ferry.source.".length() : "ferry.destination.".length());
+            int dot = rest.indexOf('.');
+            if (dot <= 0 || !NAME.matcher(rest.substring(0, dot)).matches()) {
+                problems.add(configName + ": " + key + ": expected " + (source ? "ferry.source" : "ferry.destination")
+                        + ".<name>.<field>, the name made of letters, digits, '_' and '-'");
+                continue;
+            }
+            String name = rest.substring(0, dot);
+            String field = rest.substring(dot + 1);
+            Set<String> allowed = source ? SOURCE_KEYS : DESTINATION_KEYS;
+            if (!allowed.contains(field)) {
+                problems.add(configName + ": " + key + ": unknown field '" + field + "'; a " + (source ? "source" : "destination")
+                        + " takes " + String.join(", ", new TreeSet<>(allowed)));
+                continue;
+            }
+            String value;
+            try {
+                value = Placeholders.value(camel, key, SECRET_KEYS.contains(field));
+            } catch (Placeholders.Unresolved e) {
+                problems.add(configName + ": " + key + ": cannot resolve its value: " + e.getMessage());
+                continue;
+            }
+            if (value == null) {
+                value = ""; // listed (a system property Camel's lookup skips), so set
+            }
+            (source ? sourceKeys : destinationKeys).computeIfAbsent(name, n -> new LinkedHashMap<>()).put(field, value);
+        }
+        Map<String, ConnectionSettings> sources = new LinkedHashMap<>();
+        Map<String, ConnectionSettings> destinations = new LinkedHashMap<>();
+        sourceKeys.forEach((name, fields) -> {
+            ConnectionSettings s = build(ConnectionSettings.Role.SOURCE, name, fields, configName, problems);
+            if (s != null) {
+                sources.put(name, s);
+            }
+        });
+        destinationKeys.forEach((name, fields) -> {
+            ConnectionSettings s = build(ConnectionSettings.Role.DESTINATION, name, fields, configName, problems);
+            if (s != null) {
+                destinations.put(name, s);
+            }
+        });
+        return new Connections(sources, destinations, configName, sourceKeys.keySet(), destinationKeys.keySet(), problems);
+    }
+
+    private static ConnectionSettings build(ConnectionSettings.Role role, String name, Map<String, String> fields,
+                                            String configName, List<String> problems) {
+        String prefix = "ferry." + role.key() + "." + name + ".";
+        int before = problems.size();
+        List<String> required = new ArrayList<>(List.of("hostname", "database", "user"));
+        if (role == ConnectionSettings.Role.DESTINATION) {
+            required.add("schema");
+        }
+        for (String r : required) {
+            String v = fields.get(r);
+            if (v == null || v.isBlank()) {
+                problems.add(configName + ": " + prefix + r + " is missing; the " + role.key() + " '" + name + "' needs it");
+            }
+        }
+        int port = port(fields.get("port"), 5432, configName, prefix + "port", problems);
+        int connectTimeout = (int) Math.max(1, duration(fields, "connectTimeout", Duration.ofSeconds(10), configName, prefix, problems)
+                .toSeconds());
+        ConnectionSettings.Timeouts timeouts = new ConnectionSettings.Timeouts(
+                duration(fields, "statementTimeout", ConnectionSettings.DEFAULT_STATEMENT_TIMEOUT, configName, prefix, problems),
+                duration(fields, "lockTimeout", ConnectionSettings.DEFAULT_LOCK_TIMEOUT, configName, prefix, problems),
+                duration(fields, "stallTimeout", ConnectionSettings.DEFAULT_STALL_TIMEOUT, configName, prefix, problems));
+        Secret password = secret(fields, "password", "passwordFile", configName, prefix, problems);
+
+        ConnectionSettings.Tls tls = null;
+        String sslmode = blank(fields.get("sslmode"));
+        String rootCert = blank(fields.get("sslrootcert"));
+        if (sslmode != null && !SSLMODES.contains(sslmode)) {
+            problems.add(configName + ": " + prefix + "sslmode: '" + sslmode + "' is not one of "
+                    + String.join(", ", new TreeSet<>(SSLMODES)));
+        }
+        if (rootCert != null && !Files.isReadable(Path.of(rootCert))) {
+            problems.add(configName + ": " + prefix + "sslrootcert: cannot read " + rootCert);
+        }
+        if (sslmode != null || rootCert != null) {
+            tls = new ConnectionSettings.Tls(sslmode, rootCert == null ? null : Path.of(rootCert));
+        }
+
+        ConnectionSettings.Ssh ssh = null;
+        if (fields.keySet().stream().anyMatch(k -> k.startsWith("ssh."))) {
+            String host = blank(fields.get("ssh.host"));
+            String user = blank(fields.get("ssh.user"));
+            if (host == null) {
+                problems.add(configName + ": " + prefix + "ssh.host is missing; an SSH tunnel needs the bastion's address");
+            }
+            if (user == null) {
+                problems.add(configName + ": " + prefix + "ssh.user is missing; an SSH tunnel needs the bastion user");
+            }
+            int sshPort = port(fields.get("ssh.port"), 22, configName, prefix + "ssh.port", problems);
+            Secret key = secret(fields, "ssh.privateKey", "ssh.privateKeyFile", configName, prefix, problems);
+            if (key.isEmpty()) {
+                problems.add(configName + ": " + prefix + "ssh.privateKeyFile (or ssh.privateKey) is missing; the tunnel"
+                        + " authenticates with a private key");
+            }
+            Secret passphrase = secret(fields, "ssh.passphrase", "ssh.passphraseFile", configName, prefix, problems);
+            String knownHosts = blank(fields.get("ssh.knownHosts"));
+            String fingerprint = blank(fields.get("ssh.hostKeyFingerprint"));
+            String acceptAny = blank(fields.get("ssh.acceptAnyHostKey"));
+            boolean accept = "true".equalsIgnoreCase(acceptAny);
+            if (acceptAny != null && !accept && !"false".equalsIgnoreCase(acceptAny)) {
+                problems.add(configName + ": " + prefix + "ssh.acceptAnyHostKey: '" + acceptAny + "' is not true or false");
+            }
+            if (knownHosts != null && !Files.isReadable(Path.of(knownHosts))) {
+                problems.add(configName + ": " + prefix + "ssh.knownHosts: cannot read " + knownHosts);
+            }
+            if (knownHosts == null && fingerprint == null && !accept) {
+                problems.add(configName + ": " + prefix + "the bastion's host key cannot be verified: set ssh.knownHosts (a"
+                        + " known_hosts file listing it) or ssh.hostKeyFingerprint (e.g. SHA256:...), or, knowingly,"
+                        + " ssh.acceptAnyHostKey = true");
+            }
+            ssh = new ConnectionSettings.Ssh(host, sshPort, user, key, passphrase,
+                    knownHosts == null ? null : Path.of(knownHosts), fingerprint, accept);
+        }
+        if (problems.size() > before) {
+            return null;
+        }
+        return new ConnectionSettings(role, name, fields.get("hostname").trim(), port, fields.get("database"),
+                fields.get("user"), password, fields.get("schema"), connectTimeout, tls, ssh, timeouts);
+    }
+
+    /** A duration field (a bare number is seconds; {@code 0} means no bound), or its default when not set. */
+    private static Duration duration(Map<String, String> fields, String field, Duration dflt, String configName, String prefix,
+                                     List<String> problems) {
+        String text = blank(fields.get(field));
+        if (text == null) {
+            return dflt;
+        }
+        try {
+            return text.matches("[0-9]+") ? Duration.ofSeconds(Long.parseLong(text)) : Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            problems.add(configName + ": " + prefix + field + ": '" + text + "' is not a duration such as " + Durations.format(dflt));
+            return dflt;
+        }
+    }
+
+    private static int port(String text, int dflt, String configName, String key, List<String> problems) {
+        if (text == null || text.isBlank()) {
+            return dflt;
+        }
+        try {
+            int port = Integer.parseInt(text.trim());
+            if (port >= 1 && port <= 65535) {
+                return port;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        problems.add(configName + ": " + key + ": '" + text + "' is not a TCP port (1-65535)");
+        return dflt;
+    }
+
+    /** A secret given inline (often as {{env:NAME}}) or in a file; a file's trailing newline is not part of it. */
+    private static Secret secret(Map<String, String> fields, String inline, String file, String configName, String prefix,
+                                 List<String> problems) {
+        String value = fields.get(inline);
+        String path = blank(fields.get(file));
+        if (value != null && path != null) {
+            problems.add(configName + ": " + prefix + inline + " and " + prefix + file + " are both set; set one");
+            return Secret.EMPTY;
+        }
+        if (path == null) {
+            return new Secret(value);
+        }
+        try {
+            String text = Files.readString(Path.of(path), StandardCharsets.UTF_8);
+            if (text.endsWith("\r\n")) {
+                text = text.substring(0, text.length() - 2);
+            } else if (text.endsWith("\n")) {
+                text = text.substring(0, text.length() - 1);
+            }
+            return new Secret(text);
+        } catch (IOException e) {
+            problems.add(configName + ": " + prefix + file + ": cannot read " + path + " (" + e.getClass().getSimpleName() + ")");
+            return Secret.EMPTY;
+        }
+    }
+
+    private static String blank(String s) {
+        return s == null || s.isBlank() ? null : s.trim();
+    }
+
+    /** What is wrong with the declared connections; empty when all are usable. */
+    public List<String> problems() {
+        return problems;
+    }
+
+    /** Whether a source of that name is declared, usable or not. */
+    public boolean declaresSource(String name) {
+        return declaredSources.contains(name);
+    }
+
+    /** Whether a destination of that name is declared, usable or not. */
+    public boolean declaresDestination(String name) {
+        return declaredDestinations.contains(name);
+    }
+
+    public ConnectionSettings source(String name) {
+        return sources.get(name);
+    }
+
+    public ConnectionSettings destination(String name) {
+        return destinations.get(name);
+    }
+
+    public Map<String, ConnectionSettings> sources() {
+        return sources;
+    }
+
+    public Map<String, ConnectionSettings> destinations() {
+        return destinations;
+    }
+
+    public String configName() {
+        return configName;
+    }
+
+    /** The registry name a connection's pool is bound under, e.g. {@code ferry-source-app}, for camel-sql endpoints. */
+    public static String beanName(ConnectionSettings settings) {
+        return "ferry-" + settings.role().key() + "-" + settings.name();
+    }
+
+    /** The pool for a declared connection, created on first use. */
+    public DataSource dataSource(ConnectionSettings settings) {
+        return pools.computeIfAbsent(beanName(settings), k -> createPool(settings));
+    }
+
+    /**
+     * Takes a connection of {@link #dataSource} out of its pool for good: for one left in an unknown state, such as a
+     * COPY abandoned midway, whose cancellation may still be on its way to the server.
+     */
+    private void evict(ConnectionSettings settings, Connection connection) {
+        HikariDataSource pool = pools.get(beanName(settings));
+        if (pool != null) {
+            pool.evictConnection(connection);
+        }
+    }
+
+    /**
+     * Returns a source connection that ran a COPY: its read transaction is ended first (a COPY goes around the pool's
+     * statement tracking, so the pool would not roll it back, and the open transaction would keep its snapshot and
+     * its lock on the table, blocking the source's DDL for as long as the connection idles in the pool). A
+     * connection left in an unknown state ({@code clean} false) is evicted instead.
+     */
+    public void release(ConnectionSettings settings, Connection connection, boolean clean) {
+        try {
+            if (clean) {
+                connection.rollback();
+            }
+        } catch (SQLException e) {
+            clean = false;
+        }
+        if (!clean) {
+            evict(settings, connection);
+        }
+        try {
+            connection.close();
+        } catch (SQLException e) {
+            // evicted or broken: nothing more to release
+        }
+    }
+
+    private HikariDataSource createPool(ConnectionSettings s) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName(beanName(s));
+        config.setDataSource(endpoint(s));
+        if (s.role() == ConnectionSettings.Role.SOURCE) {
+            // pgjdbc streams a result set with a fetch size only outside autocommit; reads never write.
+            config.setAutoCommit(false);
+            config.setReadOnly(true);
+        }
+        config.setMaximumPoolSize(ConnectionSettings.POOL_SIZE);
+        config.setMinimumIdle(0);
+        // how long a run waits for a connection: a refused password or an unreachable server fails the run after this
+        config.setConnectionTimeout(s.connectTimeoutSeconds() * 1000L);
+        // Do not connect while reading the configuration: an unreachable database is reported by the run.
+        config.setInitializationFailTimeout(-1);
+        return new HikariDataSource(config);
+    }
+
+    /** Where pgjdbc connects: the database itself, or the local end of its SSH tunnel. */
+    private DataSource endpoint(ConnectionSettings s) {
+        PGSimpleDataSource pg = pgDataSource(s);
+        if (s.ssh() == null) {
+            return pg;
+        }
+        SshTunnel tunnel = tunnels.computeIfAbsent(beanName(s), k -> SshTunnel.open(s));
+        pg.setServerNames(new String[] {"127.0.0.1"});
+        pg.setPortNumbers(new int[] {tunnel.localPort()});
+        return new SshTunnel.TunnelledDataSource(pg, tunnel);
+    }
+
+    /** Which end of a transfer a pinned setting applies to. */
+    public enum End { BOTH, DESTINATION }
+
+    /** A session setting Ferry pins, and why: a fixed value, or one a connection's settings give. */
+    public record Pinned(String name, java.util.function.Function<ConnectionSettings, String> value, End end, String why) {
+        Pinned(String name, String value, End end, String why) {
+            this(name, s -> value, end, why);
+        }
+
+        /** The value for this connection. */
+        public String value(ConnectionSettings s) {
+            return value.apply(s);
+        }
+    }
+
+    /** A duration as PostgreSQL reads a timeout setting: milliseconds, 0 for none. */
+    static String millis(Duration d) {
+        return String.valueOf(d.toMillis());
+    }
+
+    /**
+     * The session settings Ferry's connections pin, as pg_dump and pg_restore do for an exact copy. They travel in
+     * the startup packet's {@code options}, which outrank {@code ALTER DATABASE/ROLE ... SET} defaults and
+     * postgresql.conf, so no server's configuration can change how a value is printed, parsed or copied.
+     *
+     * <p>pgjdbc itself sends {@code client_encoding=UTF8}, {@code DateStyle=ISO} and {@code TimeZone} (the JVM's zone)
+     * in the same packet, after these: timestamptz text always carries its UTC offset, so any zone gives the same
+     * values. Deliberately not pinned: {@code search_path} (a filter's functions and operators, such as an
+     * extension's, resolve as for the source role in psql; Ferry's own SQL names only pg_catalog objects, which
+     * come first unless a path lists pg_catalog later, and schema-qualifies everything else), {@code lc_numeric} and
+     * {@code lc_time} (only to_char reads them), {@code transaction_timeout} (PostgreSQL 17+ only, and an unknown name in the startup packet refuses the
+     * connection on older servers), {@code session_replication_role} (only a superuser may set it: see
+     * {@link #checkDestinationSession}).
+     *
+     * <p>The timeouts are Ferry's own bounds, from the connection's settings ({@link ConnectionSettings.Timeouts}), so
+     * that a role's small default cannot cancel a long merge run after run, nor a missing one let a statement or a lock
+     * wait run forever. COPY streams run with no statement_timeout (see {@link dev.ferry.destination.CopyPipe}'s stall bound).
+     */
+    public static final List<Pinned> PINNED = List.of(
+            new Pinned("DateStyle", "ISO,MDY", End.BOTH, "dates print in ISO form; ambiguous input (a filter's 01/02/2024) reads month first"),
+            new Pinned("IntervalStyle", "postgres", End.BOTH, "intervals print and parse alike (in sql_standard a leading minus applies to every field)"),
+            new Pinned("extra_float_digits", "3", End.BOTH, "real and double print exactly (shortest exact form); below 1 they round"),
+            new Pinned("bytea_output", "hex", End.BOTH, "bytea text is hex whatever the server's default"),
+            new Pinned("standard_conforming_strings", "on", End.BOTH, "backslashes in Ferry's and filters' string literals are literal"),
+            new Pinned("lc_monetary", "C", End.BOTH, "money prints and parses with the same symbol and separators at both ends"),
+            new Pinned("array_nulls", "on", End.BOTH, "an unquoted NULL array element is a NULL, not the string \"NULL\""),
+            new Pinned("xmloption", "content", End.BOTH, "xml content that is not a document is accepted (text and binary input)"),
+            new Pinned("timezone_abbreviations", "Default", End.BOTH, "time zone abbreviations in a filter's timestamps mean the usual zones"),
+            new Pinned("quote_all_identifiers", "off", End.BOTH, "format_type and pg_get_indexdef print names as Ferry compares and re-runs them"),
+            new Pinned("row_security", "off", End.BOTH, "a role under row-level security fails loudly instead of reading or merging a subset of rows"),
+            new Pinned("statement_timeout", s -> millis(s.timeouts().statement()), End.BOTH,
+                    "statementTimeout bounds every statement but COPY streams; a role's small default cannot cancel a long merge"),
+            new Pinned("lock_timeout", s -> millis(s.timeouts().lock()), End.BOTH,
+                    "lockTimeout bounds a lock wait, so Ferry's DDL never queues the table's readers behind it for long"),
+            new Pinned("idle_in_transaction_session_timeout", s -> millis(s.timeouts().answer()), End.BOTH,
+                    "a session left in a transaction by a client that vanished (a dead network) ends, releasing its locks;"
+                            + " longer than any wait on the other end's statements, so a live run is never cut"),
+            // a server notices a client behind a dead network path only by TCP keepalive (idle + interval x count,
+            // 2 minutes here, 2 hours by the usual operating system default); until then a session reading COPY data
+            // from it stays, holding its transaction; the server ignores these on Unix-domain sockets
+            new Pinned("tcp_keepalives_idle", "60", End.BOTH, "a server probes a silent client after a minute"),
+            new Pinned("tcp_keepalives_interval", "10", End.BOTH, "and every 10 seconds after that"),
+            new Pinned("tcp_keepalives_count", "6", End.BOTH, "and drops it after 6 unanswered probes"),
+            new Pinned("default_transaction_read_only", "off", End.DESTINATION, "a database or role default of read-only does not block writes"
+                    + " (as pg_dumpall's scripts do; a standby still refuses them)"));
+
+    /** The {@code options} startup parameter for one end: {@code -c name=value} for each setting it pins. */
+    static String startupOptions(ConnectionSettings s) {
+        StringBuilder sb = new StringBuilder();
+        for (Pinned p : PINNED) {
+            if (p.end() == End.BOTH || s.role() == ConnectionSettings.Role.DESTINATION) {
+                sb.append(sb.isEmpty() ? "" : " ").append("-c ").append(p.name()).append('=').append(p.value(s));
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Refuses a destination session whose settings Ferry cannot pin and under which a run would not write as
+     * promised: {@code session_replication_role = replica} (set for the role or database by a superuser) skips the
+     * destination's triggers and foreign-key checks, and only a superuser may override it.
+     */
+    public static void checkDestinationSession(Connection c, ConnectionSettings s) throws SQLException {
+        try (var st = c.createStatement(); var rs = st.executeQuery(
+                "SELECT setting, source FROM pg_catalog.pg_settings WHERE name = 'session_replication_role'")) {
+            if (!rs.next() || !rs.getString(1).equals("replica")) {
+                return;
+            }
+            String setting = rs.getString(1);
+            String fix = switch (rs.getString(2)) {
+                case "user" -> "run as a superuser on the destination: ALTER ROLE " + Sql.ident(s.user()) + " RESET session_replication_role;";
+                case "database" -> "run as a superuser on the destination: ALTER DATABASE " + Sql.ident(s.database())
+                        + " RESET session_replication_role;";
+                case "database user" -> "run as a superuser on the destination: ALTER ROLE " + Sql.ident(s.user()) + " IN DATABASE "
+                        + Sql.ident(s.database()) + " RESET session_replication_role;";
+                default -> "remove session_replication_role from the destination server's configuration (postgresql.conf or"
+                        + " ALTER SYSTEM)";
+            };
+            throw new ConfigException("the destination " + s.name() + " runs its sessions with session_replication_role = " + setting
+                    + ", under which its triggers and foreign-key checks do not fire, and only a superuser may change that; " + fix);
+        }
+    }
+
+    /** pgjdbc's settings for a connection: where, who, TLS, and the session settings both ends pin. */
+    static PGSimpleDataSource pgDataSource(ConnectionSettings s) {
+        PGSimpleDataSource pg = new PGSimpleDataSource();
+        pg.setServerNames(new String[] {s.hostname()});
+        pg.setPortNumbers(new int[] {s.port()});
+        pg.setDatabaseName(s.database());
+        pg.setUser(s.user());
+        pg.setPassword(s.password().reveal());
+        pg.setApplicationName("ferry");
+        // Rows are read as text and written with COPY as text: exact for every type, no client-side parsing.
+        pg.setBinaryTransfer(false);
+        pg.setOptions(startupOptions(s));
+        pg.setConnectTimeout(s.connectTimeoutSeconds());
+        // a read that waits longer than any statement's answer is due is a dead connection (COPY streams have their
+        // own, shorter stall bound); the cancel of a timed-out statement travels on its own connection, bounded alike
+        pg.setSocketTimeout((int) Math.min(Integer.MAX_VALUE, (s.timeouts().answer().toMillis() + 999) / 1000));
+        pg.setCancelSignalTimeout(s.connectTimeoutSeconds());
+        pg.setTcpKeepAlive(true);
+        if (s.tls() != null) {
+            if (s.tls().sslmode() != null) {
+                pg.setSslMode(s.tls().sslmode());
+            }
+            if (s.tls().rootCert() != null) {
+                pg.setSslRootCert(s.tls().rootCert().toString());
+            }
+        }
+        if (s.role() == ConnectionSettings.Role.SOURCE) {
+            // strings bind as untyped values: the server reads a filter's '42' as whatever its column needs
+            pg.setStringType("unspecified");
+        }
+        return pg;
+    }
+
+    /**
+     * A connection outside the pool, giving up after {@code timeoutSeconds}: for checks, which should not wait on an
+     * unreachable database for as long as a run would.
+     */
+    public Connection openDirect(ConnectionSettings s, int timeoutSeconds) throws SQLException {
+        DataSource ds = endpoint(s);
+        PGSimpleDataSource pg = ds instanceof SshTunnel.TunnelledDataSource t ? t.pg() : (PGSimpleDataSource) ds;
+        pg.setConnectTimeout(timeoutSeconds);
+        pg.setLoginTimeout(timeoutSeconds);
+        Connection c = ds.getConnection();
+        if (s.role() == ConnectionSettings.Role.SOURCE) {
+            c.setReadOnly(true);
+            c.setAutoCommit(false);
+        }
+        return c;
+    }
+
+    @Override
+    public void close() {
+        pools.values().forEach(HikariDataSource::close);
+        pools.clear();
+        tunnels.values().forEach(SshTunnel::close);
+        tunnels.clear();
+    }
+}

@@ -1,0 +1,105 @@
+package dev.ferry.pipeline;
+
+import dev.ferry.destination.CopyPipe;
+import dev.ferry.destination.CopyTextEncoder;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.StringJoiner;
+
+import javax.sql.DataSource;
+
+import dev.ferry.config.Sql;
+import dev.ferry.config.TransferSpec;
+import dev.ferry.source.SourceTable;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
+
+/**
+ * Opt-in hard deletes for incremental transfers: removes destination rows whose key no longer exists at the
+ * source (or no longer matches the transfer's filter). Only keys travel: the source's keys are streamed into a
+ * temporary table at the destination with COPY, and one anti-join deletes the rest, in the run's last transaction.
+ *
+ * <p>Runs after the run's batches, so every row the destination holds was read from the source before the keys
+ * were: a key missing now was deleted at the source since.
+ */
+final class HardDeletes {
+
+    private HardDeletes() {
+    }
+
+    static long apply(TableLoad load, DataSource source) throws SQLException {
+        SourceTable t = load.sourceTable();
+        TransferSpec spec = load.run().spec();
+        Connection dest = load.connection();
+        StringJoiner cols = new StringJoiner(", ");
+        for (String k : t.key()) {
+            cols.add(Sql.ident(k) + " " + t.destinationTypes().get(t.indexOf(k)));
+        }
+        try (Statement st = dest.createStatement()) {
+            st.execute("CREATE TEMP TABLE _ferry_keys (" + cols + ") ON COMMIT DROP");
+        }
+        java.util.StringJoiner keys = new java.util.StringJoiner(", ");
+        for (String k : t.key()) {
+            keys.add(t.column(k).readAsText() ? "CAST(" + Sql.ident(k) + " AS text)" : Sql.ident(k));
+        }
+        String select = "SELECT " + keys + " FROM " + t.ref().quoted()
+                + (spec.filter() != null ? " WHERE (" + spec.filter().sql() + ")" : "");
+        // a COPY as long as the table: bounded by the destination's stallTimeout, not statementTimeout (see CopyPipe)
+        CopyPipe.unbounded(dest);
+        CopyPipe.Watchdog watchdog = new CopyPipe.Watchdog(null, null, dest, load.run().destination());
+        Thread watch = watchdog.start();
+        CopyIn in = null;
+        boolean done = false;
+        try (Connection src = source.getConnection(); PreparedStatement ps = src.prepareStatement(select)) {
+            watchdog.destinationSince = System.nanoTime();
+            in = dest.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp._ferry_keys FROM STDIN");
+            watchdog.destinationSince = 0;
+            ps.setFetchSize(Math.max(spec.fetchSize(), 10_000));
+            if (spec.filter() != null) {
+                int i = 1;
+                for (String name : spec.filter().parameters()) {
+                    ps.setString(i++, spec.filterValues().get(name));
+                }
+            }
+            CopyTextEncoder enc = new CopyTextEncoder(new CopyWriter.CopyInStream(in, watchdog), CopyWriter.BUFFER);
+            try (ResultSet rs = ps.executeQuery()) {
+                byte[][] row = new byte[t.key().size()][];
+                while (rs.next()) {
+                    for (int i = 0; i < row.length; i++) {
+                        row[i] = rs.getBytes(i + 1);
+                    }
+                    enc.writeRow(row, null);
+                }
+            }
+            enc.flush();
+            watchdog.destinationSince = System.nanoTime();
+            in.endCopy();
+            watchdog.destinationSince = 0;
+            CopyPipe.bounded(dest);
+            done = true;
+        } catch (java.io.IOException e) {
+            SQLException stalled = CopyPipe.stall(watchdog, e);
+            throw stalled != null ? stalled : new SQLException("hard deletes: streaming source keys failed: " + e.getMessage(), e);
+        } catch (SQLException e) {
+            SQLException stalled = CopyPipe.stall(watchdog, e);
+            throw stalled != null ? stalled : e;
+        } finally {
+            if (!done) {
+                watchdog.cancelWatched(in);
+            }
+            watchdog.stop(watch);
+        }
+        StringJoiner match = new StringJoiner(" AND ");
+        for (String k : t.key()) {
+            match.add("k." + Sql.ident(k) + " = d." + Sql.ident(k));
+        }
+        try (Statement st = dest.createStatement()) {
+            st.execute("ANALYZE pg_temp._ferry_keys");
+            return st.executeUpdate("DELETE FROM " + Sql.qualified(load.schema(), load.table()) + " d WHERE NOT EXISTS"
+                    + " (SELECT 1 FROM pg_temp._ferry_keys k WHERE " + match + ")");
+        }
+    }
+}

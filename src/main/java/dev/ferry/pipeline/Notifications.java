@@ -1,0 +1,143 @@
+package dev.ferry.pipeline;
+
+import dev.ferry.failure.Errors;
+import dev.ferry.state.Runs;
+import dev.ferry.state.TransferRun;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+
+import dev.ferry.config.Secret;
+import dev.ferry.config.WebhookUrl;
+import org.apache.camel.Exchange;
+import org.apache.camel.util.json.JsonArray;
+import org.apache.camel.util.json.JsonObject;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Run notifications: when a run ends, a JSON event ({@code transfer_success} or {@code transfer_error}, like Orb's
+ * data-export events) is POSTed to the transfer's webhook, or to {@code ferry.webhook.url}. The notify route retries a
+ * failing webhook a few times; a webhook that still fails is logged and never fails the transfer.
+ *
+ * <p>Webhook URLs may carry tokens, so logs and exception messages (which Camel logs on each retry) show only their
+ * scheme, host, port and path ({@link WebhookUrl#display}); URLs and the token were checked at startup.
+ */
+public final class Notifications {
+
+    private static final Logger LOG = LoggerFactory.getLogger("dev.ferry.notify");
+
+    private final String defaultUrl;
+    private final Secret token;
+    // created on the first event: an idle client keeps a selector thread in native code, which holds up JVM exit
+    private volatile HttpClient http;
+
+    public Notifications(String defaultUrl, Secret token) {
+        this.defaultUrl = defaultUrl;
+        this.token = token == null ? Secret.EMPTY : token;
+    }
+
+    /** Whether this exchange's run ended in a way worth telling, and has somewhere to tell it. */
+    public boolean wanted(Exchange exchange) {
+        TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+        return run != null && run.status() != TransferRun.Status.SKIPPED && url(run) != null;
+    }
+
+    public void post(Exchange exchange) throws IOException, InterruptedException {
+        TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+        String url = url(run);
+        String body = event(run).toJson();
+        HttpRequest request;
+        try {
+            HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
+                    .header("Content-Type", "application/json")
+                    .header("User-Agent", "ferry")
+                    .POST(HttpRequest.BodyPublishers.ofString(body, StandardCharsets.UTF_8));
+            if (!token.isEmpty()) {
+                req.header("Authorization", "Bearer " + token.reveal());
+            }
+            request = req.build();
+        } catch (IllegalArgumentException e) {
+            // its message quotes the URL or the header value; both were checked at startup, so this is a safety net
+            throw new IOException("webhook " + WebhookUrl.display(url) + ": the request cannot be built (" + e.getClass().getSimpleName() + ")");
+        }
+        HttpResponse<Void> response;
+        try {
+            response = client().send(request, HttpResponse.BodyHandlers.discarding());
+        } catch (IOException e) {
+            // Camel logs this message on every retry: it must show the URL as display() does, and nothing else of it
+            throw new IOException("webhook " + WebhookUrl.display(url) + " unreachable: " + e.getClass().getSimpleName()
+                    + (e.getMessage() != null ? " " + WebhookUrl.redact(e.getMessage(), url) : ""));
+        }
+        if (response.statusCode() / 100 != 2) {
+            throw new IOException("webhook " + WebhookUrl.display(url) + " answered HTTP " + response.statusCode());
+        }
+        LOG.info("transfer {}: {} sent to {}", run.spec().name(), type(run), WebhookUrl.display(url));
+    }
+
+    /** The notify route's dead letter: the webhook failed every attempt. */
+    public void undelivered(Exchange exchange) {
+        TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        LOG.warn("transfer {}: {} for run {} not delivered after 4 attempts ({}); the transfer itself is unaffected",
+                run == null ? exchange.getFromRouteId() : run.spec().name(), run == null ? "event" : type(run),
+                run == null ? "?" : run.id(), Errors.describe(cause));
+    }
+
+    private String url(TransferRun run) {
+        return run.spec().webhook() != null ? run.spec().webhook() : defaultUrl;
+    }
+
+    static String type(TransferRun run) {
+        return run.status() == TransferRun.Status.SUCCEEDED ? "transfer_success" : "transfer_error";
+    }
+
+    /** The event: what ran, how it ended, how many rows, how long, and the error if any. */
+    public static JsonObject event(TransferRun run) {
+        JsonObject e = new JsonObject();
+        e.put("type", type(run));
+        e.put("transfer", run.spec().name());
+        e.put("run_id", run.id().toString());
+        e.put("status", run.status().name().toLowerCase());
+        e.put("mode", run.spec().mode().key());
+        e.put("source", run.spec().source());
+        e.put("destination", run.spec().destination());
+        e.put("started_at", run.startedAt().toString());
+        e.put("finished_at", Instant.now().toString());
+        e.put("duration_seconds", Math.round(run.seconds() * 1000) / 1000.0);
+        e.put("rows", run.rows());
+        JsonArray tables = new JsonArray();
+        run.outcomes().values().stream().sorted(Comparator.comparing(o -> o.table().display())).forEach(o -> {
+            JsonObject t = new JsonObject();
+            t.put("table", o.table().display());
+            t.put("destination_table", run.destination().schema() + "." + o.table().name());
+            t.put("status", o.status().name().toLowerCase());
+            t.put("rows", o.rows());
+            t.put("error", o.error());
+            tables.add(t);
+        });
+        e.put("tables", tables);
+        e.put("error", run.error());
+        return e;
+    }
+
+    private HttpClient client() {
+        HttpClient c = http;
+        if (c == null) {
+            synchronized (this) {
+                c = http;
+                if (c == null) {
+                    c = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+                    http = c;
+                }
+            }
+        }
+        return c;
+    }
+}

@@ -1,0 +1,229 @@
+package dev.ferry.pipeline;
+
+import dev.ferry.destination.CopyPipe;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+
+import dev.ferry.config.Sql;
+import dev.ferry.config.TableRef;
+import dev.ferry.source.SourceTable;
+import dev.ferry.source.TableRead;
+import dev.ferry.state.TransferRun;
+
+/**
+ * The writing side of one table in one run: the destination connection and transaction, the table being loaded,
+ * and the rows written so far. Lives on the exchange as {@code ferryTable} while the table's batches run.
+ */
+public final class TableLoad {
+
+    private final TransferRun run;
+    private final TableRef source;
+    private final SourceTable sourceTable;
+    private final TableRead read;
+    private final String schema;
+    private final String table;
+    private final String loadTable;
+    private final long recordId;
+    private final long startedNanos = System.nanoTime();
+    private Connection connection;
+    // incremental batches: a second session stages the next batch while this one merges (see BulkCopy#batch)
+    private Connection spare;
+    private CopyPipe.Result staged;
+    private long rows;
+    private long changed;
+    private List<String> destinationOnly = List.of();
+    private boolean finished;
+    private Boolean binaryCopy;
+    private boolean loadTableCommitted;
+    private final java.util.Set<String> readPaths = new java.util.LinkedHashSet<>();
+
+    TableLoad(TransferRun run, TableRef source, SourceTable sourceTable, TableRead read, String schema, String table,
+              String loadTable, long recordId, Connection connection) {
+        this.run = run;
+        this.source = source;
+        this.sourceTable = sourceTable;
+        this.read = read;
+        this.schema = schema;
+        this.table = table;
+        this.loadTable = loadTable;
+        this.recordId = recordId;
+        this.connection = connection;
+    }
+
+    /** Whether bulk copies of this table use the binary format; null until the first batch decides. */
+    Boolean binaryCopy() {
+        return binaryCopy;
+    }
+
+    void binaryCopy(boolean binary) {
+        this.binaryCopy = binary;
+    }
+
+    /**
+     * Notes that the load table was committed before the swap (so that several COPY streams can fill it): a failure
+     * must then drop it, since rolling back no longer does.
+     */
+    void loadTableCommitted() {
+        this.loadTableCommitted = true;
+    }
+
+    /** Notes how a batch was read: {@code copy binary}, {@code copy text} or {@code query}. */
+    void readBy(String path) {
+        readPaths.add(path);
+    }
+
+    /** How this table's batches were read, e.g. {@code copy binary, query}; null when no batch ran. */
+    String readPath() {
+        return readPaths.isEmpty() ? null : String.join(", ", readPaths);
+    }
+
+    public TransferRun run() {
+        return run;
+    }
+
+    public TableRef source() {
+        return source;
+    }
+
+    public SourceTable sourceTable() {
+        return sourceTable;
+    }
+
+    public TableRead read() {
+        return read;
+    }
+
+    public String schema() {
+        return schema;
+    }
+
+    /** The destination table's name (in {@link #schema()}). */
+    public String table() {
+        return table;
+    }
+
+    /** The table COPY writes into: a fresh one for a full refresh. */
+    public String loadTable() {
+        return loadTable;
+    }
+
+    public String destinationDisplay() {
+        return Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
+    }
+
+    public long recordId() {
+        return recordId;
+    }
+
+    public Connection connection() {
+        return connection;
+    }
+
+    public long rows() {
+        return rows;
+    }
+
+    void addRows(long n) {
+        rows += n;
+    }
+
+    /** Destination columns the source no longer has: they stay, written as NULL. */
+    public List<String> destinationOnly() {
+        return destinationOnly;
+    }
+
+    void destinationOnly(List<String> columns) {
+        destinationOnly = List.copyOf(columns);
+    }
+
+    /** Rows the merges inserted or updated (incremental modes). */
+    public long changed() {
+        return changed;
+    }
+
+    void addChanged(long n) {
+        changed += n;
+    }
+
+    public double seconds() {
+        return (System.nanoTime() - startedNanos) / 1e9;
+    }
+
+    boolean finished() {
+        return finished;
+    }
+
+    void markFinished() {
+        finished = true;
+    }
+
+    /** The second destination session, opened on first use and released with the load. */
+    Connection spare(javax.sql.DataSource destination) throws SQLException {
+        if (spare == null) {
+            Connection c = destination.getConnection();
+            c.setAutoCommit(false);
+            spare = c;
+        }
+        return spare;
+    }
+
+    /** Notes a batch staged, not yet merged, in the spare session. */
+    void staged(CopyPipe.Result batch) {
+        this.staged = batch;
+    }
+
+    /**
+     * The batch staged in the spare session, or null; when there is one, the sessions swap roles, so that
+     * {@link #connection()} is the one holding it.
+     */
+    CopyPipe.Result takeStaged() {
+        CopyPipe.Result batch = staged;
+        if (batch != null) {
+            staged = null;
+            Connection c = connection;
+            connection = spare;
+            spare = c;
+        }
+        return batch;
+    }
+
+    /** Rolls back whatever is uncommitted and returns the connections; safe to call more than once. */
+    public void close() {
+        Connection s = spare;
+        spare = null;
+        staged = null;
+        if (s != null) {
+            rollbackAndClose(s, false); // a staged batch that was never merged
+        }
+        Connection c = connection;
+        connection = null;
+        if (c != null) {
+            rollbackAndClose(c, loadTableCommitted && !finished);
+        }
+    }
+
+    /** Rolls back, drops the load table when asked (one committed before the load outlives a rollback), and closes. */
+    private void rollbackAndClose(Connection c, boolean dropLoadTable) {
+        try {
+            if (!c.getAutoCommit()) {
+                c.rollback();
+            }
+            if (dropLoadTable) {
+                try (java.sql.Statement st = c.createStatement()) {
+                    st.execute("DROP TABLE IF EXISTS " + Sql.qualified(schema, loadTable));
+                }
+                if (!c.getAutoCommit()) {
+                    c.commit();
+                }
+            }
+        } catch (SQLException e) {
+            // the connection may be the broken one; closing it below discards it, and the next run drops the load table
+        }
+        try {
+            c.close();
+        } catch (SQLException e) {
+            // nothing more to release
+        }
+    }
+}

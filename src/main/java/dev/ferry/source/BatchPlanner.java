@@ -1,0 +1,258 @@
+package dev.ferry.source;
+
+import java.math.BigDecimal;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.StringJoiner;
+
+import dev.ferry.config.Mode;
+import dev.ferry.config.Sql;
+import dev.ferry.config.TransferSpec;
+import org.apache.camel.Exchange;
+import org.apache.camel.ExchangeProperty;
+import org.apache.camel.component.sql.SqlConstants;
+
+/**
+ * Writes the query for a table's next batch. Identifiers are quoted; every value (the last row read, the filter's
+ * values, the batch size) is a parameter, cast to its column's type on the server.
+ *
+ * <p>Two forms: for the camel-sql endpoint ({@link #next}), the SQL goes in the message body with {@code ?}
+ * placeholders and the values in the {@code CamelSqlParameters} header; for the bulk COPY path ({@link #planCopy}),
+ * which cannot bind parameters, each value is bound to a session setting first and read back with
+ * {@code current_setting()}, so values still never become part of the SQL text.
+ */
+public final class BatchPlanner {
+
+    public static final String READ = "ferryRead";
+
+    public void next(@ExchangeProperty(READ) TableRead read, Exchange exchange) {
+        Query q = plan(read);
+        exchange.getIn().setBody(q.sql());
+        exchange.getIn().setHeader(SqlConstants.SQL_PARAMETERS, q.params());
+    }
+
+    /** A query and its parameters, in order. */
+    public record Query(String sql, List<Object> params) {
+    }
+
+    /** The batch query for camel-sql: {@code ?} placeholders, bytea and xml read as text. */
+    public static Query plan(TableRead read) {
+        Params params = new Params(false);
+        return new Query(select(read, params, selectList(read.table()), false), params.values);
+    }
+
+    /**
+     * The batch query for {@code COPY (...) TO STDOUT}: values come from the session settings {@code ferry.p1},
+     * {@code ferry.p2}... (see {@link #settingsStatement}); with {@code trailingKeyset}, rows end with the text form
+     * of the cursor and key, so that the writer can read where the batch ended from its last row.
+     */
+    public static Query planCopy(TableRead read, boolean trailingKeyset) {
+        Params params = new Params(true);
+        StringJoiner cols = new StringJoiner(", ");
+        for (SourceColumn c : read.table().columns()) {
+            cols.add(c.xml() ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name()));
+        }
+        if (trailingKeyset) {
+            List<String> keyset = keyset(read);
+            for (int i = 0; i < keyset.size(); i++) {
+                // named apart, or ORDER BY would find two output columns of the same name
+                cols.add("CAST(" + Sql.ident(keyset.get(i)) + " AS text) AS " + Sql.ident(KEYSET_COLUMN + i));
+            }
+        }
+        return new Query(select(read, params, cols.toString(), true), params.values);
+    }
+
+    /** The name of the trailing keyset columns in a copy query, numbered from 0. */
+    public static final String KEYSET_COLUMN = "_ferry_keyset_";
+
+    /** {@code SELECT set_config('ferry.p1', ?, false), ...}: binds a copy query's values to the session. */
+    public static String settingsStatement(int count) {
+        StringJoiner s = new StringJoiner(", ", "SELECT ", "");
+        for (int i = 1; i <= count; i++) {
+            s.add("pg_catalog.set_config('ferry.p" + i + "', ?, false)");
+        }
+        return s.toString();
+    }
+
+    /** The columns a batch is ordered by: cursor then key for incremental modes, the key otherwise. */
+    public static List<String> keyset(TableRead read) {
+        List<String> keyset = new ArrayList<>();
+        if (read.mode() == Mode.INCREMENTAL || read.mode() == Mode.APPEND) {
+            if (read.phase() == TableRead.Phase.MAIN) {
+                keyset.add(read.spec().cursor());
+            }
+        }
+        keyset.addAll(read.table().key());
+        return keyset;
+    }
+
+    /** Placeholders in one of the two forms, and their values in order. */
+    private static final class Params {
+        private final boolean settings;
+        private final List<Object> values = new ArrayList<>();
+
+        Params(boolean settings) {
+            this.settings = settings;
+        }
+
+        String add(Object value) {
+            values.add(value);
+            return settings ? "pg_catalog.current_setting('ferry.p" + values.size() + "')" : "?";
+        }
+    }
+
+    private static String select(TableRead read, Params params, String selectList, boolean copy) {
+        SourceTable t = read.table();
+        TransferSpec spec = read.spec();
+        List<String> where = new ArrayList<>();
+        if (spec.filter() != null) {
+            if (copy) {
+                throw new IllegalStateException("filtered batches are read through camel-sql, not COPY");
+            }
+            where.add("(" + spec.filter().sql() + ")");
+            for (String name : spec.filter().parameters()) {
+                params.values.add(spec.filterValues().get(name));
+            }
+        }
+        List<String> order = new ArrayList<>();
+        boolean paged = read.paged();
+        String cursor = spec.cursor();
+        if (read.mode() == Mode.FULL_REFRESH || read.mode() == Mode.XMIN) {
+            if (read.mode() == Mode.XMIN && read.xminFrom() != null) {
+                // rows whose creating transaction is the horizon or newer; age() compares transaction ids modulo wraparound
+                where.add("pg_catalog.age(xmin) <= pg_catalog.age(CAST(CAST(CAST(" + params.add(read.xminFrom())
+                        + " AS bigint) & 4294967295 AS text) AS xid))");
+            }
+            if (paged && read.lastKey() != null) {
+                where.add(after(t, t.key(), read.lastKey(), params));
+            }
+            order.addAll(t.key());
+        } else if (read.phase() == TableRead.Phase.MAIN) {
+            List<String> keyset = keyset(read);
+            if (read.lastKey() != null) {
+                List<String> values = new ArrayList<>();
+                values.add(read.lastCursor());
+                values.addAll(read.lastKey());
+                where.add(after(t, keyset, values, params));
+            } else if (read.startCursor() != null) {
+                where.add(lookbackStart(t, spec, read, params));
+            } else {
+                where.add(Sql.ident(cursor) + " IS NOT NULL");
+            }
+            order.addAll(keyset);
+        } else {
+            where.add(Sql.ident(cursor) + " IS NULL");
+            if (read.lastKey() != null) {
+                where.add(after(t, t.key(), read.lastKey(), params));
+            }
+            order.addAll(t.key());
+        }
+        StringBuilder sql = new StringBuilder("SELECT ").append(selectList).append(" FROM ").append(t.ref().quoted());
+        if (!where.isEmpty()) {
+            sql.append(" WHERE ").append(String.join(" AND ", where));
+        }
+        if (paged) {
+            sql.append(" ORDER BY ").append(Sql.idents(order)).append(" LIMIT ");
+            sql.append(params.settings ? "CAST(" + params.add(String.valueOf(read.batchSize())) + " AS bigint)" : params.add(read.batchSize()));
+        }
+        return sql.toString();
+    }
+
+    /**
+     * The columns to read through camel-sql. {@code bytea} and {@code xml} are cast to text (see
+     * {@link SourceType#readAsText()}), so that every value reaches the writer as exactly the text COPY reads back.
+     */
+    public static String selectList(SourceTable t) {
+        StringJoiner cols = new StringJoiner(", ");
+        for (SourceColumn c : t.columns()) {
+            cols.add(c.readAsText() ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name()));
+        }
+        return cols.toString();
+    }
+
+    /** {@code (a, b) > (CAST(p1 AS ta), CAST(p2 AS tb))}: the rows after a position in the given order. */
+    private static String after(SourceTable t, List<String> columns, List<String> values, Params params) {
+        StringJoiner casts = new StringJoiner(", ", "(", ")");
+        for (int i = 0; i < columns.size(); i++) {
+            casts.add(cast(t, columns.get(i), values.get(i), params));
+        }
+        return "(" + Sql.idents(columns) + ") > " + casts;
+    }
+
+    /**
+     * Where a run starts: at the committed watermark, or {@code lookback} before it so that rows committed late by
+     * long source transactions, with cursor values behind the watermark, are read again (the merge makes that
+     * harmless). With no lookback, strictly after the last committed row.
+     */
+    private static String lookbackStart(SourceTable t, TransferSpec spec, TableRead read, Params params) {
+        String cursor = spec.cursor();
+        CursorKind kind = CursorKind.of(t.column(cursor));
+        TransferSpec.Lookback lb = spec.lookback();
+        if (lb == TransferSpec.Lookback.DEFAULT && kind != CursorKind.TEMPORAL) {
+            lb = new TransferSpec.Lookback(null, BigDecimal.ZERO, "0"); // the default lookback is a duration
+        }
+        if (lb.isZero()) {
+            if (read.startKey() != null) {
+                List<String> keyset = new ArrayList<>();
+                keyset.add(cursor);
+                keyset.addAll(t.key());
+                List<String> values = new ArrayList<>();
+                values.add(read.startCursor());
+                values.addAll(read.startKey());
+                return after(t, keyset, values, params);
+            }
+            return Sql.ident(cursor) + " >= " + cast(t, cursor, read.startCursor(), params);
+        }
+        if (kind == CursorKind.TEMPORAL && lb.duration() != null) {
+            String start = cast(t, cursor, read.startCursor(), params);
+            return Sql.ident(cursor) + " >= CAST(" + start + " - CAST(" + params.add(lb.duration().toMillis() + " milliseconds")
+                    + " AS interval) AS " + type(t, cursor) + ")";
+        }
+        if (kind == CursorKind.NUMERIC && lb.amount() != null) {
+            return Sql.ident(cursor) + " >= " + cast(t, cursor, new BigDecimal(read.startCursor()).subtract(lb.amount()).toPlainString(), params);
+        }
+        throw new SourceTableException("transfer '" + spec.name() + "': lookback '" + lb.text() + "' does not fit cursor column "
+                + Sql.displayIdent(cursor) + " of type " + type(t, cursor) + "; use a duration (e.g. 5m) for timestamp and date"
+                + " cursors, a number for numeric ones, or 0");
+    }
+
+    private static String cast(SourceTable t, String column, Object value, Params params) {
+        return "CAST(" + params.add(value) + " AS " + type(t, column) + ")";
+    }
+
+    private static String type(SourceTable t, String column) {
+        return t.column(column).declaredType();
+    }
+
+    /**
+     * The source's clock as a value of the cursor column's type, in text form ({@code now()} cast to it: a timestamptz,
+     * the session's local timestamp, or today's date), for timestamp and date cursors; null for others. Read once per
+     * table and run, for {@link dev.ferry.state.Watermarks#aheadOfClockWarning}.
+     */
+    public static String sourceClock(java.sql.Connection source, SourceTable t, TransferSpec spec) throws java.sql.SQLException {
+        if (spec.cursor() == null || t.column(spec.cursor()) == null || CursorKind.of(t.column(spec.cursor())) != CursorKind.TEMPORAL) {
+            return null;
+        }
+        try (java.sql.Statement st = source.createStatement();
+             java.sql.ResultSet rs = st.executeQuery("SELECT CAST(CAST(now() AS " + type(t, spec.cursor()) + ") AS text)")) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    /** What arithmetic a cursor column allows, for the lookback. */
+    enum CursorKind {
+        TEMPORAL, NUMERIC, OTHER;
+
+        static CursorKind of(SourceColumn c) {
+            String type = c.declaredType();
+            if (type.startsWith("timestamp") || type.equals("date")) {
+                return TEMPORAL;
+            }
+            if (type.equals("smallint") || type.equals("integer") || type.equals("bigint") || type.startsWith("numeric")
+                    || type.equals("real") || type.equals("double precision")) {
+                return NUMERIC;
+            }
+            return OTHER;
+        }
+    }
+}

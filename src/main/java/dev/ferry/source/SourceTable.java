@@ -1,0 +1,129 @@
+package dev.ferry.source;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.ferry.config.ReservedNames;
+import dev.ferry.config.Sql;
+import dev.ferry.config.TableRef;
+import dev.ferry.config.TransferSpec;
+
+/**
+ * A source table's shape as a transfer copies it: the columns it reads, in order, their destination types, and the
+ * key that orders its batches and matches rows at the destination (the primary key, or the transfer's {@code key}).
+ * Destination types start as the source's declared types; the destination side replaces them with
+ * {@link #withDestinationTypes} once it has provisioned what they need. {@code copyable} says whether
+ * {@code COPY table TO} can read its columns directly: a plain table (not a view or partitioned) without generated columns.
+ */
+public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String> key, List<String> destinationTypes,
+                          boolean copyable) {
+
+    public SourceTable {
+        columns = List.copyOf(columns);
+        key = List.copyOf(key);
+        destinationTypes = List.copyOf(destinationTypes);
+    }
+
+    public List<String> columnNames() {
+        return columns.stream().map(SourceColumn::name).toList();
+    }
+
+    public SourceColumn column(String name) {
+        return columns.stream().filter(c -> c.name().equals(name)).findFirst().orElse(null);
+    }
+
+    public int indexOf(String name) {
+        for (int i = 0; i < columns.size(); i++) {
+            if (columns.get(i).name().equals(name)) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    public SourceTable withDestinationTypes(List<String> types) {
+        return new SourceTable(ref, columns, key, types, copyable);
+    }
+
+    /** Whether every column copies in binary form (see {@link SourceColumn#binarySafe()}). */
+    public boolean binarySafe() {
+        return columns.stream().allMatch(SourceColumn::binarySafe);
+    }
+
+    /** Whether {@code COPY table TO} can read it directly: a plain table, no column needing a cast. */
+    public boolean plainTable() {
+        return copyable && columns.stream().noneMatch(SourceColumn::xml);
+    }
+
+    public boolean hasKey() {
+        return !key.isEmpty();
+    }
+
+    /**
+     * Narrows the table to what a transfer copies: its {@code columns} or all but its {@code excludeColumns}, keyed by
+     * its {@code key} or the primary key.
+     *
+     * @throws SourceTableException naming the parameter and column when the transfer names a column the table lacks,
+     *                              or leaves out a column it needs
+     */
+    public SourceTable select(TransferSpec spec) {
+        String where = "transfer '" + spec.name() + "', table " + ref.display() + ": ";
+        for (String param : List.of("columns", "excludeColumns", "key", "cursor", "deletedColumn")) {
+            for (String name : named(spec, param)) {
+                if (column(name) == null) {
+                    throw new SourceTableException(SourceTableException.Kind.SHAPE, where + "parameter '" + param + "' names column "
+                            + Sql.displayIdent(name) + ", which the table does not have; its columns are " + String.join(", ",
+                            columnNames().stream().map(Sql::displayIdent).toList()), param);
+                }
+            }
+        }
+        List<String> k = spec.key().isEmpty() ? key : spec.key();
+        List<String> keep = new ArrayList<>();
+        for (String c : columnNames()) {
+            boolean wanted = spec.columns().isEmpty() ? !spec.excludeColumns().contains(c) : spec.columns().contains(c);
+            if (wanted) {
+                keep.add(c);
+            }
+        }
+        for (String c : keep) {
+            if (ReservedNames.isFerrys(c)) {
+                // it would clash with the metadata column or keyset column of that name: refused before any write
+                boolean listed = !spec.columns().isEmpty();
+                throw new SourceTableException(SourceTableException.Kind.SHAPE, where + "column " + Sql.displayIdent(c)
+                        + " has a name Ferry keeps for itself: names starting with " + ReservedNames.PREFIX + " are "
+                        + ReservedNames.COLUMNS + "; " + (listed ? "remove it from 'columns'" : "leave it out with"
+                        + " { name: excludeColumns, value: " + Sql.displayIdent(c) + " }"), listed ? "columns" : "excludeColumns");
+            }
+        }
+        List<String> needed = new ArrayList<>(k);
+        if (spec.cursor() != null) {
+            needed.add(spec.cursor());
+        }
+        for (String n : needed) {
+            if (!keep.contains(n)) {
+                throw new SourceTableException(SourceTableException.Kind.SHAPE, where + "column " + Sql.displayIdent(n)
+                        + " is the transfer's " + (k.contains(n) ? "key" : "cursor") + ", so it must be copied; add it to 'columns'"
+                        + " or remove it from 'excludeColumns'", spec.columns().isEmpty() ? "excludeColumns" : "columns");
+            }
+        }
+        List<SourceColumn> cols = new ArrayList<>();
+        List<String> types = new ArrayList<>();
+        for (int i = 0; i < columns.size(); i++) {
+            if (keep.contains(columns.get(i).name())) {
+                cols.add(columns.get(i));
+                types.add(destinationTypes.get(i));
+            }
+        }
+        return new SourceTable(ref, cols, k, types, copyable);
+    }
+
+    private static List<String> named(TransferSpec spec, String param) {
+        return switch (param) {
+            case "columns" -> spec.columns();
+            case "excludeColumns" -> spec.excludeColumns();
+            case "key" -> spec.key();
+            case "cursor" -> spec.cursor() == null ? List.of() : List.of(spec.cursor());
+            default -> spec.deletedColumn() == null ? List.of() : List.of(spec.deletedColumn());
+        };
+    }
+}

@@ -1,0 +1,240 @@
+package dev.ferry.source;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.ferry.config.Mode;
+import dev.ferry.config.TransferSpec;
+
+/**
+ * The reading side of one table in one run: what to read, from where, and how far it has got.
+ *
+ * <p>A full refresh reads the whole table in one stream, by COPY or by one query, so in one snapshot: pages read in
+ * snapshots of their own would mix states of the source (rows that move between pages while it runs arrive twice,
+ * or not at all). Incremental batches are keyset pages: each starts strictly after the last row of the previous one
+ * in the order of ({@code cursor}, key), or key for xmin mode. So rows that share a cursor value are never skipped
+ * or read twice at a batch boundary, and each query is an index range scan however deep it goes. Incremental runs
+ * then read the rows whose cursor is NULL (every run: a NULL cursor says nothing about when the row changed), in key
+ * order. A table without a key is read in one streamed batch.
+ */
+public final class TableRead {
+
+    /** Which rows the next batch reads. */
+    public enum Phase {
+        /** Rows in cursor order (incremental, append), or in key order (full refresh, xmin). */
+        MAIN,
+        /** Incremental modes: rows whose cursor is NULL, in key order. */
+        NULLS,
+        DONE
+    }
+
+    private final SourceTable table;
+    private final TransferSpec spec;
+    private final String sourceBean;
+    private Phase phase = Phase.MAIN;
+    private String lastCursor;
+    private List<String> lastKey;
+    /** Incremental: where this run starts, from the committed watermark (null: a backfill from the start). */
+    private String startCursor;
+    private List<String> startKey;
+    /** xmin mode: re-read rows written by transactions at or after this one (null: read everything). */
+    private Long xminFrom;
+    /** xmin mode: the horizon this pass commits when it completes. */
+    private Long xminTo;
+    private long batches;
+    private long rowsRead;
+    private boolean endOfTimeWarned;
+    /** The source's clock at the table's start, as a cursor value (null: not a timestamp or date cursor). */
+    private String sourceClock;
+    private long sourceClockRead;
+    private boolean aheadOfClockWarned;
+
+    /** True once Ferry is shutting down: the read then ends at the next batch boundary. */
+    private final java.util.function.BooleanSupplier stopping;
+
+    public TableRead(SourceTable table, TransferSpec spec, String sourceBean, java.util.function.BooleanSupplier stopping) {
+        this.table = table;
+        this.spec = spec;
+        this.sourceBean = sourceBean;
+        this.stopping = stopping;
+    }
+
+    public SourceTable table() {
+        return table;
+    }
+
+    public TransferSpec spec() {
+        return spec;
+    }
+
+    public Mode mode() {
+        return spec.mode();
+    }
+
+    /** The registry name of the source's DataSource, for the camel-sql endpoint. */
+    public String getSourceBean() {
+        return sourceBean;
+    }
+
+    public int getFetchSize() {
+        return spec.fetchSize();
+    }
+
+    public int batchSize() {
+        return spec.batchSize();
+    }
+
+    /**
+     * Whether the table is read in keyset pages, each a batch of {@link #batchSize()} rows: incremental modes, for a
+     * table with a key. A full refresh is one stream in one snapshot, whatever the path.
+     */
+    public boolean paged() {
+        return table.hasKey() && spec.mode() != Mode.FULL_REFRESH;
+    }
+
+    /**
+     * Whether to read another batch; the route's loop runs while this is true. False once the table is drained, or
+     * as soon as Ferry is shutting down: the loop then ends at this batch boundary.
+     */
+    public boolean isMore() {
+        return phase != Phase.DONE && !stopping.getAsBoolean();
+    }
+
+    /**
+     * Whether the next batch takes the bulk path (COPY at both ends) rather than camel-sql: full refreshes and the
+     * cursor-ordered batches of incremental and append transfers, unless the transfer filters rows (a filter's
+     * values are bound parameters, which only a query can take).
+     */
+    public boolean isBulkCopy() {
+        if (spec.filter() != null) {
+            return false;
+        }
+        return switch (spec.mode()) {
+            case FULL_REFRESH -> true;
+            case INCREMENTAL, APPEND -> phase == Phase.MAIN;
+            case XMIN -> false;
+        };
+    }
+
+    /** Records a whole table read in one stream (a bulk full refresh). */
+    public void drainedInOne(long rows) {
+        batches++;
+        rowsRead += rows;
+        phase = Phase.DONE;
+    }
+
+    /** Whether Ferry is shutting down (a long bulk copy checks it as it goes). */
+    public boolean stopRequested() {
+        return stopping.getAsBoolean();
+    }
+
+    /** Whether the table was read to the end (rather than stopped for shutdown). */
+    public boolean drained() {
+        return phase == Phase.DONE;
+    }
+
+    public Phase phase() {
+        return phase;
+    }
+
+    public String lastCursor() {
+        return lastCursor;
+    }
+
+    public List<String> lastKey() {
+        return lastKey;
+    }
+
+    public String startCursor() {
+        return startCursor;
+    }
+
+    public List<String> startKey() {
+        return startKey;
+    }
+
+    public Long xminFrom() {
+        return xminFrom;
+    }
+
+    public Long xminTo() {
+        return xminTo;
+    }
+
+    public long batches() {
+        return batches;
+    }
+
+    public long rowsRead() {
+        return rowsRead;
+    }
+
+    /** Whether a watermark at the end of time (see Watermarks#endOfTimeWarning) is this run's first: warned once. */
+    public boolean firstEndOfTime() {
+        boolean first = !endOfTimeWarned;
+        endOfTimeWarned = true;
+        return first;
+    }
+
+    public String sourceClock() {
+        return sourceClock;
+    }
+
+    public void sourceClock(String clock) {
+        this.sourceClock = clock;
+        this.sourceClockRead = System.nanoTime();
+    }
+
+    /** How long ago the source's clock was read. */
+    public java.time.Duration sinceSourceClock() {
+        return java.time.Duration.ofNanos(System.nanoTime() - sourceClockRead);
+    }
+
+    /** Whether a watermark ahead of the source's clock (see Watermarks#aheadOfClockWarning) is this run's first: warned once. */
+    public boolean firstAheadOfClock() {
+        boolean first = !aheadOfClockWarned;
+        aheadOfClockWarned = true;
+        return first;
+    }
+
+    /** Resumes an incremental read after a committed watermark. */
+    public void startAfter(String cursor, List<String> key) {
+        this.startCursor = cursor;
+        this.startKey = key == null ? null : List.copyOf(key);
+    }
+
+    /** Sets an xmin pass: rows from transactions at or after {@code from} (null: all), resuming after {@code key}. */
+    public void xminPass(Long from, long to, List<String> resumeKey) {
+        this.xminFrom = from;
+        this.xminTo = to;
+        this.lastKey = resumeKey == null ? null : List.copyOf(resumeKey);
+    }
+
+    /**
+     * Records a batch as written.
+     *
+     * @param rows      rows the batch held
+     * @param cursor    the last row's cursor value (text form), or null
+     * @param key       the last row's key values (text form), or null when the batch was empty
+     */
+    public void advance(long rows, String cursor, List<String> key) {
+        batches++;
+        rowsRead += rows;
+        if (key != null) {
+            lastKey = new ArrayList<>(key);
+            if (phase == Phase.MAIN && cursor != null) {
+                lastCursor = cursor;
+            }
+        }
+        boolean drained = !paged() || rows < spec.batchSize();
+        if (!drained) {
+            return;
+        }
+        if (phase == Phase.MAIN && spec.cursor() != null && !table.column(spec.cursor()).notNull()) {
+            phase = Phase.NULLS;
+            lastKey = null;
+        } else {
+            phase = Phase.DONE;
+        }
+    }
+}
