@@ -145,19 +145,43 @@ ferry_setup() {
 EOF
 }
 
-# runs one Ferry sync, timed; sets T_WALL T_RSS F_SECS F_ROWS F_CHANGED
-ferry_sync() { # transfer log
-  local transfer=$1 log=$2 line
+# the newest record in a destination schema's run history, <schema>._ferry_runs (0 when it has none yet)
+ferry_last_record() { # schema
+  if [ "$(dval "SELECT to_regclass('$1._ferry_runs') IS NOT NULL")" = t ]; then
+    dval "SELECT coalesce(max(id), 0) FROM $1._ferry_runs"
+  else
+    echo 0
+  fi
+}
+
+# runs one Ferry sync, timed; sets T_WALL T_RSS, and F_SECS F_ROWS F_CHANGED F_LOG_SECS:
+# - F_SECS and F_ROWS, Ferry's own time and rows, come from the run's record in the destination's run history
+#   (<schema>._ferry_runs, the record of this transfer and table newer than any before the run, which must say
+#   'succeeded'): finished_at - started_at. started_at is the run's start (Ferry records the same one for every table
+#   of a run), so this covers the run's setup too (connections, the transfer's lock, creating Ferry's own tables when
+#   missing, describing the source table), then the read, the write and, for a full refresh, the swap that builds the
+#   primary key, up to the table's last step; the JVM's start and the config check come before it;
+# - F_CHANGED, the rows an incremental run inserted or updated, and F_LOG_SECS, the time Ferry logs for the table
+#   (only shown, for comparison), come from Ferry's per-table log line, which is the only place that says them.
+ferry_sync() { # transfer schema log
+  local transfer=$1 schema=$2 log=$3 before rec status line
+  before=$(ferry_last_record "$schema")
   (cd "$FERRY_DIR"
     run_timed "$log" java -Xmx256m ${FERRY_JAVA_OPTS:-} -jar "$FERRY_JAR" --config "$FERRY_DIR/application.properties" \
       --routes "$FERRY_DIR/routes" sync "$transfer"
     printf '%s %s\n' "$T_WALL" "$T_RSS" >"$WORK/ferry.timing")
   read -r T_WALL T_RSS <"$WORK/ferry.timing"
+  rec=$(dval "SELECT status, rows, round(extract(epoch FROM finished_at - started_at)::numeric, 3)
+                FROM $schema._ferry_runs
+               WHERE transfer = '$transfer' AND source_table = '$DS_TABLE' AND id > $before
+               ORDER BY id DESC LIMIT 1") || die "cannot read Ferry's run history $schema._ferry_runs"
+  [ -n "$rec" ] || die "Ferry's run history $schema._ferry_runs has no record of this run of $transfer ($DS_TABLE)"
+  IFS='|' read -r status F_ROWS F_SECS <<<"$rec"
+  [ "$status" = succeeded ] || die "Ferry's run history $schema._ferry_runs records this run of $transfer as '$status'"
+  [ -n "$F_SECS" ] || die "Ferry's run history $schema._ferry_runs has no finished_at for this run of $transfer"
   # "transfer NAME: SRC -> DST: N rows in S.SSs (R rows/s), B batch(es), ..."
   line=$(grep -E "transfer $transfer: [^ ]+ -> [^ ]+: [0-9]+ rows in [0-9.,]+s .*batch" "$log" | tail -1 || true)
-  [ -n "$line" ] || die "no per-table timing line from Ferry in $log"
-  F_ROWS=$(sed -E 's/.*: ([0-9]+) rows in ([0-9.,]+)s.*/\1/' <<<"$line")
-  F_SECS=$(sed -E 's/.*: ([0-9]+) rows in ([0-9.,]+)s.*/\2/; s/,/./' <<<"$line")
+  F_LOG_SECS=$(sed -nE 's/.*: [0-9]+ rows in ([0-9.,]+)s.*/\1/p' <<<"$line" | tr , .)
   F_CHANGED=$(sed -nE 's/.* ([0-9]+) inserted or updated.*/\1/p' <<<"$line")
 }
 
@@ -166,11 +190,11 @@ c_ferry_full() {
   for ((r = 1; r <= REPEAT; r++)); do
     dpsql -c "DROP SCHEMA IF EXISTS ferry_full CASCADE"
     checkpoint; prewarm "$DS_TABLE"
-    ferry_sync "$DS_TRANSFER-full" "$LOGS/$DS_ID_SAFE-ferry-full-$r.log"
-    [ "$F_ROWS" = "$DS_ROWS" ] || die "Ferry logged $F_ROWS rows, the source has $DS_ROWS"
+    ferry_sync "$DS_TRANSFER-full" ferry_full "$LOGS/$DS_ID_SAFE-ferry-full-$r.log"
+    [ "$F_ROWS" = "$DS_ROWS" ] || die "Ferry recorded $F_ROWS rows, the source has $DS_ROWS"
     verify "ferry_full.$DS_BARE" "$CS_FULL"
     walls+=" $T_WALL"; rss+=" $T_RSS"; secs+=" $F_SECS"
-    say "  Ferry full refresh: ${T_WALL}s wall, ${F_SECS}s copy (Ferry's log), peak RSS ${T_RSS:-?} KiB, $VERIFIED"
+    say "  Ferry full refresh: ${T_WALL}s wall, ${F_SECS}s copy (_ferry_runs; ${F_LOG_SECS:-?}s in Ferry's log), peak RSS ${T_RSS:-?} KiB, $VERIFIED"
   done
   dpsql -c "DROP SCHEMA IF EXISTS ferry_full CASCADE"
   record "$DS_ID" "$DS_LABEL" full ferry ok "$(echo "$walls" | median)" "$(echo "$secs" | median)" "$F_ROWS" "$(echo "$rss" | maxof)" "$DS_ROWS" "$DS_BYTES" "$VERIFIED"
@@ -182,9 +206,9 @@ c_incremental() {
   local r ts changed cs walls_f="" rss_f="" secs_f="" walls_l="" rss_l="" sets col
   dpsql -c "DROP SCHEMA IF EXISTS ferry_inc CASCADE"
   checkpoint; prewarm "$DS_TABLE"
-  ferry_sync "$DS_TRANSFER-inc" "$LOGS/$DS_ID_SAFE-ferry-inc-backfill.log"
+  ferry_sync "$DS_TRANSFER-inc" ferry_inc "$LOGS/$DS_ID_SAFE-ferry-inc-backfill.log"
   verify "ferry_inc.$DS_BARE" "$CS_FULL"
-  say "  Ferry incremental, first run (backfill): ${T_WALL}s wall, ${F_SECS}s copy, $VERIFIED"
+  say "  Ferry incremental, first run (backfill): ${T_WALL}s wall, ${F_SECS}s copy (_ferry_runs; ${F_LOG_SECS:-?}s in Ferry's log), $VERIFIED"
   record "$DS_ID" "$DS_LABEL" backfill ferry ok "$T_WALL" "$F_SECS" "$F_ROWS" "$T_RSS" "$DS_ROWS" "$DS_BYTES" "$VERIFIED"
 
   # the limit merges into lim.<table>, which the limit's full copy left identical to the source before the change
@@ -203,11 +227,11 @@ c_incremental() {
     checkpoint; prewarm "$DS_TABLE"
     say "  changed $changed rows ($CHANGE_PCT%) at the source, round $r"
 
-    ferry_sync "$DS_TRANSFER-inc" "$LOGS/$DS_ID_SAFE-ferry-inc-$r.log"
+    ferry_sync "$DS_TRANSFER-inc" ferry_inc "$LOGS/$DS_ID_SAFE-ferry-inc-$r.log"
     verify "ferry_inc.$DS_BARE" "$cs"
     [ -n "$F_CHANGED" ] && [ "$F_CHANGED" -ge "$changed" ] || die "Ferry merged '${F_CHANGED}' rows, $changed changed"
     walls_f+=" $T_WALL"; rss_f+=" $T_RSS"; secs_f+=" $F_SECS"
-    say "  Ferry incremental: ${T_WALL}s wall, ${F_SECS}s merge (Ferry's log), $F_ROWS rows read, $VERIFIED"
+    say "  Ferry incremental: ${T_WALL}s wall, ${F_SECS}s merge (_ferry_runs; ${F_LOG_SECS:-?}s in Ferry's log), $F_ROWS rows read, $VERIFIED"
 
     checkpoint; prewarm "$DS_TABLE"
     pipe_script "$WORK/limit-inc.sh" "COPY (SELECT * FROM $DS_TABLE WHERE updated_at >= '$ts') TO STDOUT (FORMAT binary)" \
