@@ -45,6 +45,7 @@ TRY_RC=0
 try() { set +e; ( set -e; "$@" ); TRY_RC=$?; set -e; }
 
 # (1) the practical limit: psql COPY TO STDOUT (binary) | psql COPY FROM STDIN (binary) into an empty table with the PK
+# (the table the incremental's merge limit merges into later)
 c_limit() {
   local walls="" rss="" r
   for ((r = 1; r <= REPEAT; r++)); do
@@ -57,6 +58,28 @@ c_limit() {
     say "  limit (psql | psql): ${T_WALL}s, $VERIFIED"
   done
   record "$DS_ID" "$DS_LABEL" full limit ok "$(echo "$walls" | median)" "" "" "$(echo "$rss" | maxof)" "$DS_ROWS" "$DS_BYTES" "$VERIFIED"
+}
+
+# (1b) the limit with Ferry's way and end state: the same pipe into a bare table (same columns, no primary key), then
+# ALTER TABLE ... ADD PRIMARY KEY, timed as one. Its table is dropped afterwards: the merge limit uses lim.<table>.
+c_limit_pk() {
+  local walls="" rss="" r t=lim.${DS_BARE}_pk_after pk
+  pk=$(ds_pk_def)
+  [ -n "$pk" ] || die "$DS_TABLE has no primary key"
+  for ((r = 1; r <= REPEAT; r++)); do
+    dpsql -c "DROP TABLE IF EXISTS $t" -c "$(ds_ddl "$t" bare)"
+    checkpoint; prewarm "$DS_TABLE"
+    pipe_script "$WORK/limit-pk.sh" "COPY $DS_TABLE TO STDOUT (FORMAT binary)" -c "COPY $t FROM STDIN (FORMAT binary)" \
+      -c "ALTER TABLE $t ADD $pk"
+    run_timed "$LOGS/$DS_ID_SAFE-limit-pk-$r.log" bash "$WORK/limit-pk.sh"
+    verify "$t" "$CS_FULL"
+    [ "$(dval "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '$t'::regclass AND contype = 'p'")" = "$pk" ] \
+      || die "$t did not get its primary key"
+    walls+=" $T_WALL"; rss+=" $T_RSS"
+    say "  limit with PK after (psql | psql into a bare table, then ADD PRIMARY KEY): ${T_WALL}s, $VERIFIED"
+  done
+  dpsql -c "DROP TABLE IF EXISTS $t"
+  record "$DS_ID" "$DS_LABEL" full limit_pk ok "$(echo "$walls" | median)" "" "" "$(echo "$rss" | maxof)" "$DS_ROWS" "$DS_BYTES" "$VERIFIED"
 }
 
 c_pgcopydb() {
@@ -275,6 +298,7 @@ run_dataset() { # id
   ferry_setup
 
   contender full limit c_limit
+  contender full limit_pk c_limit_pk
   if skipped pgcopydb; then :
   elif [ "$HAVE_PGCOPYDB" = 1 ]; then contender full pgcopydb c_pgcopydb
   else record "$DS_ID" "$DS_LABEL" full pgcopydb skipped "" "" "" "" "$DS_ROWS" "$DS_BYTES" "not installed"; fi

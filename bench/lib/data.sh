@@ -100,13 +100,18 @@ load_dataset() { # id
 # columns in order, for checksums and the merge
 ds_columns() { sval "SELECT string_agg(quote_ident(attname), ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '$DS_TABLE'::regclass AND attnum > 0 AND NOT attisdropped"; }
 
-# CREATE TABLE for an empty copy of the source table with the same columns, types and primary key (no other index)
-ds_ddl() { # target qualified name
-  sval "SELECT format('CREATE TABLE %s (%s, %s)', '$1',
+# CREATE TABLE for an empty copy of the source table with the same columns, types and primary key (no other index);
+# with "bare", without the primary key
+ds_ddl() { # target qualified name, [bare]
+  sval "SELECT format('CREATE TABLE %s (%s%s)', '$1',
            string_agg(quote_ident(attname) || ' ' || format_type(atttypid, atttypmod) || CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' END, ', ' ORDER BY attnum),
-           (SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '$DS_TABLE'::regclass AND contype = 'p'))
+           CASE WHEN '${2:-}' = 'bare' THEN ''
+                ELSE ', ' || (SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '$DS_TABLE'::regclass AND contype = 'p') END)
           FROM pg_attribute WHERE attrelid = '$DS_TABLE'::regclass AND attnum > 0 AND NOT attisdropped"
 }
+
+# the source table's primary key, as in ALTER TABLE ... ADD <it>: PRIMARY KEY (aid)
+ds_pk_def() { sval "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = '$DS_TABLE'::regclass AND contype = 'p'"; }
 
 # count and an order-independent sum of per-row md5s over the source's columns
 checksum_sql() { # table
