@@ -22,10 +22,19 @@ import dev.ferry.pipeline.Retries;
 import dev.ferry.state.Runs;
 import dev.ferry.state.Shutdown;
 import dev.ferry.failure.SqlStateRetryDecision;
-import dev.ferry.pipeline.BulkCopy;
+import dev.ferry.pipeline.BatchCommit;
+import dev.ferry.pipeline.CopyTable;
 import dev.ferry.pipeline.CopyWriter;
+import dev.ferry.pipeline.HardDeletes;
+import dev.ferry.pipeline.Merge;
+import dev.ferry.pipeline.Provision;
+import dev.ferry.pipeline.ReadPlanner;
+import dev.ferry.pipeline.Resume;
+import dev.ferry.pipeline.StageBatch;
+import dev.ferry.pipeline.Swap;
+import dev.ferry.pipeline.TableEnd;
+import dev.ferry.pipeline.TableStart;
 import dev.ferry.pipeline.MetadataColumns;
-import dev.ferry.pipeline.TableLoads;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Predicate;
@@ -140,17 +149,26 @@ public final class FerryConfiguration implements CamelConfiguration {
         Runs runs = new Runs(catalog, connections);
         Retries retries = new Retries(catalog, new SqlStateRetryDecision(), connections, shutdown);
         camel.getRegistry().bind("ferryRuns", runs);
-        camel.getRegistry().bind("ferryRetries", retries);
         camel.getRegistry().bind("ferryRetryWhile", (Predicate) retries::isTransient);
         camel.getRegistry().bind("ferryBeforeRetry", (Processor) retries::beforeRetry);
         camel.getRegistry().bind("ferryNotifications", notifications(camel, connections.configName(), problems));
-        camel.getRegistry().bind("ferryTables", new TableLoads(connections, shutdown));
+        // the table pipeline's steps, in the order the routes call them (ferry-pipeline.yaml)
+        camel.getRegistry().bind("ferryTableStart", new TableStart(connections, shutdown));
+        camel.getRegistry().bind("ferryReadPlanner", new ReadPlanner(connections, shutdown));
+        camel.getRegistry().bind("ferryProvision", new Provision(connections));
+        camel.getRegistry().bind("ferryResume", new Resume());
+        camel.getRegistry().bind("ferryCopyTable", new CopyTable(connections,
+                camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy")));
+        camel.getRegistry().bind("ferryStage", new StageBatch(connections));
         camel.getRegistry().bind("ferryBatches", new BatchPlanner());
         camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
         camel.getRegistry().bind("ferryTransform", new MetadataColumns());
         camel.getRegistry().bind("ferryWriter", new CopyWriter());
-        camel.getRegistry().bind("ferryBulkCopy", new BulkCopy(connections,
-                camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy")));
+        camel.getRegistry().bind("ferryMerge", new Merge());
+        camel.getRegistry().bind("ferryCommit", new BatchCommit());
+        camel.getRegistry().bind("ferrySwap", new Swap());
+        camel.getRegistry().bind("ferryHardDeletes", new HardDeletes(connections));
+        camel.getRegistry().bind("ferryTableEnd", new TableEnd());
         camel.getRegistry().bind("ferryFailures", new Failures(connections, runs, retries));
         // one Quartz thread per transfer and then some, so that a transfer stuck in retries never delays another
         org.apache.camel.component.quartz.QuartzComponent quartz = camel.getComponent("quartz",

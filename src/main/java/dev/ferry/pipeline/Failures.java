@@ -50,7 +50,7 @@ public final class Failures {
             message = "stopped for shutdown after a transient failure (the next run covers it); the last attempt failed: "
                     + TransferRun.describe(Retries.retried(error), run);
         }
-        TableLoad load = exchange.getProperty("ferryTable", TableLoad.class);
+        TableLoad load = exchange.getProperty(TableLoad.TABLE, TableLoad.class);
         TableRef table = exchange.getProperty(SOURCE_TABLE, TableRef.class);
         Long recordId = exchange.getProperty(RECORD, Long.class);
         long rows = load != null ? load.rows() : 0;
@@ -66,9 +66,7 @@ public final class Failures {
             LOG.warn("transfer {}: {}: {}", run.spec().name(), table.display(), message);
         } else if (table != null) {
             run.tableFailed(table, rows, message);
-            String kept = run.spec().mode() == dev.ferry.config.Mode.FULL_REFRESH
-                    ? "the destination table keeps its previous contents"
-                    : "batches committed before the failure are kept, and the next run resumes after them";
+            String kept = LoadMode.of(run.spec().mode()).kept();
             LOG.error("transfer {}: {} failed after {} rows ({}): {}", run.spec().name(), table.display(), rows, kept, message);
         } else {
             run.runFailed(message);

@@ -25,12 +25,20 @@ import org.postgresql.copy.CopyIn;
  * <p>Runs after the run's batches, so every row the destination holds was read from the source before the keys
  * were: a key missing now was deleted at the source since.
  */
-final class HardDeletes {
+public final class HardDeletes {
 
-    private HardDeletes() {
+    private final dev.ferry.connect.Connections connections;
+
+    public HardDeletes(dev.ferry.connect.Connections connections) {
+        this.connections = connections;
     }
 
-    static long apply(TableLoad load, DataSource source) throws SQLException {
+    /** The route's hard-delete step, in the table's last transaction. */
+    public void apply(@org.apache.camel.ExchangeProperty(TableLoad.TABLE) TableLoad load) throws SQLException {
+        load.deleted(deleteGone(load, connections.dataSource(load.run().source())));
+    }
+
+    private static long deleteGone(TableLoad load, DataSource source) throws SQLException {
         SourceTable t = load.sourceTable();
         TransferSpec spec = load.run().spec();
         Connection dest = load.connection();

@@ -48,7 +48,7 @@ final class RejectedRows {
                 keyCols.add("s." + Sql.ident(k) + "::text");
             }
             List<String> found = new ArrayList<>();
-            try (PreparedStatement ps = con.prepareStatement("SELECT " + keyCols + " FROM pg_temp." + CopyWriter.STAGE + " s"
+            try (PreparedStatement ps = con.prepareStatement("SELECT " + keyCols + " FROM pg_temp." + Merge.STAGE + " s"
                     + (condition.startsWith("JOIN") ? " " + condition : " WHERE " + condition) + " LIMIT 5")) {
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {

@@ -17,6 +17,10 @@ import dev.ferry.state.TransferRun;
  */
 public final class TableLoad {
 
+    /** The exchange property that holds the table being loaded. */
+    public static final String TABLE = "ferryTable";
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("dev.ferry.transfer");
+
     private final TransferRun run;
     private final TableRef source;
     private final SourceTable sourceTable;
@@ -25,6 +29,9 @@ public final class TableLoad {
     private final String table;
     private final String loadTable;
     private final long recordId;
+    private final LoadMode mode;
+    /** The destination's pool: for a second session, and to name who holds a lock the load waited on. */
+    private final javax.sql.DataSource destinationPool;
     private final long startedNanos = System.nanoTime();
     private Connection connection;
     // incremental batches: a second session stages the next batch while this one merges (see BulkCopy#batch)
@@ -34,12 +41,23 @@ public final class TableLoad {
     private long changed;
     private List<String> destinationOnly = List.of();
     private boolean finished;
+    private long deleted;
+    /** Incremental: the destination table as provisioning found it (null: missing), before Ferry changed it. */
+    private dev.ferry.destination.TableIdentity foundTable;
+    /** Incremental: where the batch being merged ended. */
+    private BatchEnd batchEnd;
+    /** Incremental: whether the batch being merged was staged with its metadata columns (the query path). */
+    private boolean metadataStaged;
+    /** Incremental: whether the next batch is staged in the spare session while this one merges. */
+    private boolean stagingNext;
+    /** What provisioning changed or found that the user should know, until written to the run record. */
+    private final List<String> notes = new java.util.ArrayList<>();
     private Boolean binaryCopy;
     private boolean loadTableCommitted;
     private final java.util.Set<String> readPaths = new java.util.LinkedHashSet<>();
 
     TableLoad(TransferRun run, TableRef source, SourceTable sourceTable, TableRead read, String schema, String table,
-              String loadTable, long recordId, Connection connection) {
+              String loadTable, long recordId, LoadMode mode, javax.sql.DataSource destinationPool, Connection connection) {
         this.run = run;
         this.source = source;
         this.sourceTable = sourceTable;
@@ -48,6 +66,8 @@ public final class TableLoad {
         this.table = table;
         this.loadTable = loadTable;
         this.recordId = recordId;
+        this.mode = mode;
+        this.destinationPool = destinationPool;
         this.connection = connection;
     }
 
@@ -150,18 +170,89 @@ public final class TableLoad {
         return (System.nanoTime() - startedNanos) / 1e9;
     }
 
-    boolean finished() {
-        return finished;
-    }
-
     void markFinished() {
         finished = true;
     }
 
+    List<String> notes() {
+        return notes;
+    }
+
+    /** Logs the pending notes and adds them to the table's run record (in a session of their own). */
+    void flushNotes() throws SQLException {
+        if (notes.isEmpty()) {
+            return;
+        }
+        for (String n : notes) {
+            LOG.warn("transfer {}: {} -> {}: {}", run.spec().name(), source.display(), destinationDisplay(), n);
+        }
+        try (Connection c = destinationPool.getConnection()) {
+            dev.ferry.state.RunHistory.note(c, schema, recordId, notes);
+        }
+        notes.clear();
+    }
+
+    LoadMode mode() {
+        return mode;
+    }
+
+    /** Whether this is a full refresh (loaded into a fresh table, swapped in at the end): the route chooses by it. */
+    public boolean isFullRefresh() {
+        return mode == LoadMode.FULL_REFRESH;
+    }
+
+    javax.sql.DataSource destinationPool() {
+        return destinationPool;
+    }
+
+    dev.ferry.destination.TableIdentity foundTable() {
+        return foundTable;
+    }
+
+    void foundTable(dev.ferry.destination.TableIdentity table) {
+        this.foundTable = table;
+    }
+
+    BatchEnd batchEnd() {
+        return batchEnd;
+    }
+
+    void batchEnd(BatchEnd end, boolean withMetadata) {
+        this.batchEnd = end;
+        this.metadataStaged = withMetadata;
+    }
+
+    boolean metadataStaged() {
+        return metadataStaged;
+    }
+
+    /** Whether the next batch is staged while this one merges: the route's choice between merging alone or both at once. */
+    public boolean isStagingNext() {
+        return stagingNext;
+    }
+
+    void stageNextWhileMerging(boolean staging) {
+        this.stagingNext = staging;
+    }
+
+    /** Whether rows gone from the source are deleted at the destination (hardDeletes): the route's filter on that step. */
+    public boolean isHardDeletes() {
+        return run.spec().hardDeletes();
+    }
+
+    /** Destination rows deleted because their key is gone from the source (hardDeletes). */
+    long deleted() {
+        return deleted;
+    }
+
+    void deleted(long n) {
+        this.deleted = n;
+    }
+
     /** The second destination session, opened on first use and released with the load. */
-    Connection spare(javax.sql.DataSource destination) throws SQLException {
+    Connection spare() throws SQLException {
         if (spare == null) {
-            Connection c = destination.getConnection();
+            Connection c = destinationPool.getConnection();
             c.setAutoCommit(false);
             spare = c;
         }

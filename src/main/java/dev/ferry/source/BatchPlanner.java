@@ -5,7 +5,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
 
-import dev.ferry.config.Mode;
 import dev.ferry.config.Sql;
 import dev.ferry.config.TransferSpec;
 import org.apache.camel.Exchange;
@@ -76,18 +75,11 @@ public final class BatchPlanner {
 
     /** The columns a batch is ordered by: cursor then key for incremental modes, the key otherwise. */
     public static List<String> keyset(TableRead read) {
-        List<String> keyset = new ArrayList<>();
-        if (read.mode() == Mode.INCREMENTAL || read.mode() == Mode.APPEND) {
-            if (read.phase() == TableRead.Phase.MAIN) {
-                keyset.add(read.spec().cursor());
-            }
-        }
-        keyset.addAll(read.table().key());
-        return keyset;
+        return read.order().keyset(read);
     }
 
     /** Placeholders in one of the two forms, and their values in order. */
-    private static final class Params {
+    static final class Params {
         private final boolean settings;
         private final List<Object> values = new ArrayList<>();
 
@@ -116,37 +108,7 @@ public final class BatchPlanner {
         }
         List<String> order = new ArrayList<>();
         boolean paged = read.paged();
-        String cursor = spec.cursor();
-        if (read.mode() == Mode.FULL_REFRESH || read.mode() == Mode.XMIN) {
-            if (read.mode() == Mode.XMIN && read.xminFrom() != null) {
-                // rows whose creating transaction is the horizon or newer; age() compares transaction ids modulo wraparound
-                where.add("pg_catalog.age(xmin) <= pg_catalog.age(CAST(CAST(CAST(" + params.add(read.xminFrom())
-                        + " AS bigint) & 4294967295 AS text) AS xid))");
-            }
-            if (paged && read.lastKey() != null) {
-                where.add(after(t, t.key(), read.lastKey(), params));
-            }
-            order.addAll(t.key());
-        } else if (read.phase() == TableRead.Phase.MAIN) {
-            List<String> keyset = keyset(read);
-            if (read.lastKey() != null) {
-                List<String> values = new ArrayList<>();
-                values.add(read.lastCursor());
-                values.addAll(read.lastKey());
-                where.add(after(t, keyset, values, params));
-            } else if (read.startCursor() != null) {
-                where.add(lookbackStart(t, spec, read, params));
-            } else {
-                where.add(Sql.ident(cursor) + " IS NOT NULL");
-            }
-            order.addAll(keyset);
-        } else {
-            where.add(Sql.ident(cursor) + " IS NULL");
-            if (read.lastKey() != null) {
-                where.add(after(t, t.key(), read.lastKey(), params));
-            }
-            order.addAll(t.key());
-        }
+        read.order().bound(read, params, where, order);
         StringBuilder sql = new StringBuilder("SELECT ").append(selectList).append(" FROM ").append(t.ref().quoted());
         if (!where.isEmpty()) {
             sql.append(" WHERE ").append(String.join(" AND ", where));
@@ -171,7 +133,7 @@ public final class BatchPlanner {
     }
 
     /** {@code (a, b) > (CAST(p1 AS ta), CAST(p2 AS tb))}: the rows after a position in the given order. */
-    private static String after(SourceTable t, List<String> columns, List<String> values, Params params) {
+    static String after(SourceTable t, List<String> columns, List<String> values, Params params) {
         StringJoiner casts = new StringJoiner(", ", "(", ")");
         for (int i = 0; i < columns.size(); i++) {
             casts.add(cast(t, columns.get(i), values.get(i), params));
@@ -184,7 +146,7 @@ public final class BatchPlanner {
      * long source transactions, with cursor values behind the watermark, are read again (the merge makes that
      * harmless). With no lookback, strictly after the last committed row.
      */
-    private static String lookbackStart(SourceTable t, TransferSpec spec, TableRead read, Params params) {
+    static String lookbackStart(SourceTable t, TransferSpec spec, TableRead read, Params params) {
         String cursor = spec.cursor();
         CursorKind kind = CursorKind.of(t.column(cursor));
         TransferSpec.Lookback lb = spec.lookback();

@@ -7,15 +7,8 @@ import dev.ferry.config.Mode;
 import dev.ferry.config.TransferSpec;
 
 /**
- * The reading side of one table in one run: what to read, from where, and how far it has got.
- *
- * <p>A full refresh reads the whole table in one stream, by COPY or by one query, so in one snapshot: pages read in
- * snapshots of their own would mix states of the source (rows that move between pages while it runs arrive twice,
- * or not at all). Incremental batches are keyset pages: each starts strictly after the last row of the previous one
- * in the order of ({@code cursor}, key), or key for xmin mode. So rows that share a cursor value are never skipped
- * or read twice at a batch boundary, and each query is an index range scan however deep it goes. Incremental runs
- * then read the rows whose cursor is NULL (every run: a NULL cursor says nothing about when the row changed), in key
- * order. A table without a key is read in one streamed batch.
+ * The reading side of one table in one run: what to read, from where, and how far it has got. How batches are ordered
+ * and bounded depends on the mode: see {@link ReadOrder}.
  */
 public final class TableRead {
 
@@ -28,9 +21,10 @@ public final class TableRead {
         DONE
     }
 
-    private final SourceTable table;
+    private SourceTable table;
     private final TransferSpec spec;
     private final String sourceBean;
+    private final ReadOrder order;
     private Phase phase = Phase.MAIN;
     private String lastCursor;
     private List<String> lastKey;
@@ -42,12 +36,13 @@ public final class TableRead {
     /** xmin mode: the horizon this pass commits when it completes. */
     private Long xminTo;
     private long batches;
-    private long rowsRead;
     private boolean endOfTimeWarned;
     /** The source's clock at the table's start, as a cursor value (null: not a timestamp or date cursor). */
     private String sourceClock;
     private long sourceClockRead;
     private boolean aheadOfClockWarned;
+    /** The source's oldest running transaction and next transaction id at the table's start (xmin mode). */
+    private long[] sourceHorizon;
 
     /** True once Ferry is shutting down: the read then ends at the next batch boundary. */
     private final java.util.function.BooleanSupplier stopping;
@@ -56,11 +51,17 @@ public final class TableRead {
         this.table = table;
         this.spec = spec;
         this.sourceBean = sourceBean;
+        this.order = ReadOrder.of(spec.mode());
         this.stopping = stopping;
     }
 
     public SourceTable table() {
         return table;
+    }
+
+    /** The table as provisioned: the same columns, with the types the destination gives them. */
+    public void table(SourceTable provisioned) {
+        this.table = provisioned;
     }
 
     public TransferSpec spec() {
@@ -89,7 +90,7 @@ public final class TableRead {
      * table with a key. A full refresh is one stream in one snapshot, whatever the path.
      */
     public boolean paged() {
-        return table.hasKey() && spec.mode() != Mode.FULL_REFRESH;
+        return order.paged(this);
     }
 
     /**
@@ -106,20 +107,17 @@ public final class TableRead {
      * values are bound parameters, which only a query can take).
      */
     public boolean isBulkCopy() {
-        if (spec.filter() != null) {
-            return false;
-        }
-        return switch (spec.mode()) {
-            case FULL_REFRESH -> true;
-            case INCREMENTAL, APPEND -> phase == Phase.MAIN;
-            case XMIN -> false;
-        };
+        return order.bulk(this);
+    }
+
+    /** How this read's mode orders and bounds its batches. */
+    ReadOrder order() {
+        return order;
     }
 
     /** Records a whole table read in one stream (a bulk full refresh). */
     public void drainedInOne(long rows) {
         batches++;
-        rowsRead += rows;
         phase = Phase.DONE;
     }
 
@@ -165,10 +163,6 @@ public final class TableRead {
         return batches;
     }
 
-    public long rowsRead() {
-        return rowsRead;
-    }
-
     /** Whether a watermark at the end of time (see Watermarks#endOfTimeWarning) is this run's first: warned once. */
     public boolean firstEndOfTime() {
         boolean first = !endOfTimeWarned;
@@ -197,6 +191,14 @@ public final class TableRead {
         return first;
     }
 
+    public long[] sourceHorizon() {
+        return sourceHorizon;
+    }
+
+    public void sourceHorizon(long[] horizon) {
+        this.sourceHorizon = horizon;
+    }
+
     /** Resumes an incremental read after a committed watermark. */
     public void startAfter(String cursor, List<String> key) {
         this.startCursor = cursor;
@@ -219,7 +221,6 @@ public final class TableRead {
      */
     public void advance(long rows, String cursor, List<String> key) {
         batches++;
-        rowsRead += rows;
         if (key != null) {
             lastKey = new ArrayList<>(key);
             if (phase == Phase.MAIN && cursor != null) {
@@ -230,11 +231,7 @@ public final class TableRead {
         if (!drained) {
             return;
         }
-        if (phase == Phase.MAIN && spec.cursor() != null && !table.column(spec.cursor()).notNull()) {
-            phase = Phase.NULLS;
-            lastKey = null;
-        } else {
-            phase = Phase.DONE;
-        }
+        phase = order.afterDrained(this);
+        lastKey = null;
     }
 }

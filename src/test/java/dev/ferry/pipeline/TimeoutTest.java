@@ -238,7 +238,7 @@ class TimeoutTest {
             List<String> before = table(s.dst(), "export.orders");
             s.src().execute("UPDATE app.orders SET note = 'changed', updated_at = now() WHERE id % 3 = 0");
             // the merge reaches the server and runs; its answer, and everything after, is lost
-            s.dstProxy().blackHoleAfter(CopyWriter.STAGE + " ON CONFLICT", 0);
+            s.dstProxy().blackHoleAfter(Merge.STAGE + " ON CONFLICT", 0);
 
             Timed t = timed(ferry);
 

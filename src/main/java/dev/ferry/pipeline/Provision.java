@@ -1,0 +1,76 @@
+package dev.ferry.pipeline;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+
+import javax.sql.DataSource;
+
+import dev.ferry.config.TableRef;
+import dev.ferry.connect.Connections;
+import dev.ferry.destination.DestinationTypes;
+import dev.ferry.destination.LockWaits;
+import dev.ferry.source.BatchPlanner;
+import dev.ferry.source.SourceTable;
+import dev.ferry.source.TableRead;
+import dev.ferry.state.Runs;
+import dev.ferry.state.TransferRun;
+import org.apache.camel.Body;
+import org.apache.camel.Exchange;
+import org.apache.camel.ExchangeProperty;
+import org.apache.camel.support.SynchronizationAdapter;
+
+/**
+ * The schema-provisioning processor: gets the destination ready for the table's rows. The enum and composite types
+ * its columns need, then, by mode ({@link LoadMode#provision}): a fresh load table for a full refresh, or the
+ * destination table created when missing and evolved to the source's columns (added, widened) for the merge modes.
+ * Opens the load: the destination session and transaction the table's rows are written in.
+ */
+public final class Provision {
+
+    private final Connections connections;
+
+    public Provision(Connections connections) {
+        this.connections = connections;
+    }
+
+    public void provision(@ExchangeProperty(Runs.RUN) TransferRun run, @ExchangeProperty(BatchPlanner.READ) TableRead read,
+                          @ExchangeProperty(Failures.RECORD) long recordId, @Body TableRef table, Exchange exchange) throws SQLException {
+        String schema = run.destination().schema();
+        DataSource destination = connections.dataSource(run.destination());
+        LoadMode mode = LoadMode.of(run.spec().mode());
+        SourceTable source = read.table();
+        java.util.List<String> typeNotes;
+        try (Connection c = destination.getConnection()) {
+            DestinationTypes.Resolved types;
+            try {
+                types = DestinationTypes.resolve(c, schema, source);
+            } catch (SQLException e) {
+                if (!LockWaits.timedOut(e)) {
+                    throw e;
+                }
+                throw LockWaits.failure(destination, run.destination(), "changing the enum or composite types of", schema,
+                        table.name(), LockWaits.pid(c), "No row was written");
+            }
+            source = source.withDestinationTypes(types.types());
+            typeNotes = types.notes();
+        }
+        read.table(source);
+        Connection con = destination.getConnection();
+        con.setAutoCommit(false);
+        TableLoad load = new TableLoad(run, table, source, read, schema, table.name(), mode.loadTable(table, run.id()), recordId,
+                mode, destination, con);
+        exchange.setProperty(TableLoad.TABLE, load);
+        // whatever happens to the exchange, the sessions go back to the pool and nothing half-done is committed
+        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+            @Override
+            public void onDone(Exchange done) {
+                load.close();
+            }
+        });
+        load.notes().addAll(typeNotes);
+        mode.provision(load, con, load.notes());
+        if (load.isFullRefresh()) {
+            load.flushNotes(); // the merge modes' notes go with their first commit (see Resume)
+        }
+    }
+}
