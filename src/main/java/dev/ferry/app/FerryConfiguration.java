@@ -14,6 +14,7 @@ import dev.ferry.config.RouteFiles;
 import dev.ferry.config.Secret;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.config.WebhookUrl;
+import dev.ferry.destination.CopyStreams;
 import dev.ferry.source.BatchPlanner;
 import dev.ferry.source.RawRowMapperFactory;
 import dev.ferry.pipeline.Failures;
@@ -31,6 +32,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Predicate;
 import org.apache.camel.Processor;
 import org.apache.camel.StartupListener;
+import org.apache.camel.spi.ExecutorServiceManager;
 import org.apache.camel.spi.CamelEvent;
 import org.apache.camel.support.EventNotifierSupport;
 import org.apache.camel.model.Model;
@@ -144,13 +146,14 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryRetryWhile", (Predicate) retries::isTransient);
         camel.getRegistry().bind("ferryBeforeRetry", (Processor) retries::beforeRetry);
         camel.getRegistry().bind("ferryNotifications", notifications(camel, connections.configName(), problems));
-        camel.getRegistry().bind("ferryTables", new TableLoads(connections, shutdown));
+        CopyStreams streams = copyStreams(camel.getExecutorServiceManager(), connections);
+        camel.getRegistry().bind("ferryTables", new TableLoads(connections, shutdown, streams));
         camel.getRegistry().bind("ferryBatches", new BatchPlanner());
         camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
         camel.getRegistry().bind("ferryTransform", new MetadataColumns());
-        camel.getRegistry().bind("ferryWriter", new CopyWriter());
+        camel.getRegistry().bind("ferryWriter", new CopyWriter(streams));
         camel.getRegistry().bind("ferryBulkCopy", new BulkCopy(connections,
-                camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy")));
+                camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy"), streams));
         camel.getRegistry().bind("ferryFailures", new Failures(connections, runs, retries));
         // one Quartz thread per transfer and then some, so that a transfer stuck in retries never delays another
         org.apache.camel.component.quartz.QuartzComponent quartz = camel.getComponent("quartz",
@@ -160,6 +163,17 @@ public final class FerryConfiguration implements CamelConfiguration {
         qp.setProperty("org.quartz.threadPool.threadCount", "50");
         qp.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
         quartz.setProperties(new java.util.HashMap<>(qp));
+    }
+
+    /**
+     * Every COPY's threads from Camel's ExecutorServiceManager, so that Camel's shutdown sees them: a pool of source
+     * readers, and one watchdog thread over all open COPY streams.
+     */
+    private static CopyStreams copyStreams(ExecutorServiceManager executors, Connections connections) {
+        List<ConnectionSettings> all = new ArrayList<>(connections.sources().values());
+        all.addAll(connections.destinations().values());
+        return new CopyStreams(executors.newCachedThreadPool(connections, "ferry-copy-reader"),
+                executors.newScheduledThreadPool(connections, "ferry-copy-watchdog", 1), CopyStreams.tick(all));
     }
 
     /**

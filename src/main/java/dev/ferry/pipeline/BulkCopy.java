@@ -36,10 +36,12 @@ public final class BulkCopy {
     private final Connections connections;
     /** The threads of the extra COPY streams and of the next batch's staging: Camel's, so that its shutdown sees them. */
     private final java.util.concurrent.ExecutorService threads;
+    private final dev.ferry.destination.CopyStreams streams;
 
-    public BulkCopy(Connections connections, java.util.concurrent.ExecutorService threads) {
+    public BulkCopy(Connections connections, java.util.concurrent.ExecutorService threads, dev.ferry.destination.CopyStreams streams) {
         this.connections = connections;
         this.threads = threads;
+        this.streams = streams;
     }
 
     public void copy(@ExchangeProperty(TableLoads.TABLE) TableLoad load) throws SQLException {
@@ -85,7 +87,7 @@ public final class BulkCopy {
     private boolean wholeTable(TableLoad load, Connection source, boolean binary, ParallelCopy.Plan plan) throws SQLException {
         TableRead read = load.read();
         if (plan.streams() > 1) {
-            return done(load, ParallelCopy.run(connections, load, source, binary, plan, read::stopRequested, threads));
+            return done(load, ParallelCopy.run(connections, load, source, binary, plan, read::stopRequested, threads, streams));
         }
         SourceTable t = load.sourceTable();
         String format = binary ? "binary" : "text";
@@ -96,7 +98,7 @@ public final class BulkCopy {
         // FREEZE: the table was created in this transaction, so its rows can be written frozen
         String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
                 + ") FROM STDIN (FORMAT " + format + ", FREEZE)";
-        return done(load, CopyPipe.run(source, load.run().source(), out, load.connection(), load.run().destination(), in, binary,
+        return done(load, CopyPipe.run(streams, source, load.run().source(), out, load.connection(), load.run().destination(), in, binary,
                 read::stopRequested));
     }
 
@@ -201,7 +203,7 @@ public final class BulkCopy {
             try (Statement st = destination.createStatement()) {
                 st.execute(plan.createStage());
             }
-            CopyPipe.Result r = CopyPipe.run(source, sourceSettings, plan.copyOut(), destination, destinationSettings, plan.copyIn(),
+            CopyPipe.Result r = CopyPipe.run(streams, source, sourceSettings, plan.copyOut(), destination, destinationSettings, plan.copyIn(),
                     plan.binary(), () -> false);
             clean = true;
             return r;

@@ -1,6 +1,7 @@
 package dev.ferry.pipeline;
 
 import dev.ferry.destination.CopyPipe;
+import dev.ferry.destination.CopyStreams;
 import dev.ferry.destination.CopyTextEncoder;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -30,7 +31,7 @@ final class HardDeletes {
     private HardDeletes() {
     }
 
-    static long apply(TableLoad load, DataSource source) throws SQLException {
+    static long apply(TableLoad load, DataSource source, CopyStreams streams) throws SQLException {
         SourceTable t = load.sourceTable();
         TransferSpec spec = load.run().spec();
         Connection dest = load.connection();
@@ -49,8 +50,7 @@ final class HardDeletes {
                 + (spec.filter() != null ? " WHERE (" + spec.filter().sql() + ")" : "");
         // a COPY as long as the table: bounded by the destination's stallTimeout, not statementTimeout (see CopyPipe)
         CopyPipe.unbounded(dest);
-        CopyPipe.Watchdog watchdog = new CopyPipe.Watchdog(null, null, dest, load.run().destination());
-        Thread watch = watchdog.start();
+        CopyPipe.Watchdog watchdog = streams.watch(null, null, dest, load.run().destination());
         CopyIn in = null;
         boolean done = false;
         try (Connection src = source.getConnection(); PreparedStatement ps = src.prepareStatement(select)) {
@@ -90,7 +90,7 @@ final class HardDeletes {
             if (!done) {
                 watchdog.cancelWatched(in);
             }
-            watchdog.stop(watch);
+            watchdog.stop();
         }
         StringJoiner match = new StringJoiner(" AND ");
         for (String k : t.key()) {

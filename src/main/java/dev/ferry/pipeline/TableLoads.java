@@ -52,10 +52,12 @@ public final class TableLoads {
 
     private final Connections connections;
     private final Shutdown shutdown;
+    private final dev.ferry.destination.CopyStreams streams;
 
-    public TableLoads(Connections connections, Shutdown shutdown) {
+    public TableLoads(Connections connections, Shutdown shutdown, dev.ferry.destination.CopyStreams streams) {
         this.connections = connections;
         this.shutdown = shutdown;
+        this.streams = streams;
     }
 
     /**
@@ -333,7 +335,7 @@ public final class TableLoads {
                         new Watermarks.State(spec.mode().key(), null, load.sourceTable().key(), null, null, read.xminTo(), null));
             }
             if (spec.hardDeletes()) {
-                deleted = HardDeletes.apply(load, connections.dataSource(load.run().source()));
+                deleted = HardDeletes.apply(load, connections.dataSource(load.run().source()), streams);
             }
         }
         RunHistory.succeed(con, load.schema(), load.recordId(), load.rows(), load.readPath());
