@@ -32,9 +32,11 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Predicate;
 import org.apache.camel.Processor;
 import org.apache.camel.StartupListener;
+import org.apache.camel.component.quartz.QuartzComponent;
 import org.apache.camel.spi.ExecutorServiceManager;
 import org.apache.camel.spi.CamelEvent;
 import org.apache.camel.support.EventNotifierSupport;
+import org.apache.camel.support.LifecycleStrategySupport;
 import org.apache.camel.model.Model;
 
 /**
@@ -155,14 +157,15 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryBulkCopy", new BulkCopy(connections,
                 camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy"), streams));
         camel.getRegistry().bind("ferryFailures", new Failures(connections, runs, retries));
-        // one Quartz thread per transfer and then some, so that a transfer stuck in retries never delays another
-        org.apache.camel.component.quartz.QuartzComponent quartz = camel.getComponent("quartz",
-                org.apache.camel.component.quartz.QuartzComponent.class);
-        java.util.Properties qp = new java.util.Properties();
-        qp.setProperty("org.quartz.scheduler.instanceName", "ferry");
-        qp.setProperty("org.quartz.threadPool.threadCount", "50");
-        qp.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
-        quartz.setProperties(new java.util.HashMap<>(qp));
+        QuartzComponent quartz = camel.getComponent("quartz", QuartzComponent.class);
+        camel.addLifecycleStrategy(new LifecycleStrategySupport() {
+            @Override
+            public void onContextStarting(CamelContext context) {
+                // the routes are loaded (the catalog has seen every transfer) and no component has started yet: Quartz
+                // reads its properties when its component starts
+                configureQuartz(quartz, catalog.declared());
+            }
+        });
     }
 
     /**
@@ -174,6 +177,24 @@ public final class FerryConfiguration implements CamelConfiguration {
         all.addAll(connections.destinations().values());
         return new CopyStreams(executors.newCachedThreadPool(connections, "ferry-copy-reader"),
                 executors.newScheduledThreadPool(connections, "ferry-copy-watchdog", 1), CopyStreams.tick(all));
+    }
+
+    /**
+     * The Quartz threads for this many transfers: each transfer's route runs its whole run on the Quartz thread that fired
+     * it, so one each, so that a long run (or one waiting to retry) never delays another transfer's; and one spare, so
+     * that a fire that finds its transfer's previous run still going is recorded as skipped at once (Runs.begin) rather
+     * than once some run has ended.
+     */
+    static int quartzThreads(int transfers) {
+        return Math.max(1, transfers) + 1;
+    }
+
+    private static void configureQuartz(QuartzComponent quartz, int transfers) {
+        java.util.Properties qp = new java.util.Properties();
+        qp.setProperty("org.quartz.scheduler.instanceName", "ferry");
+        qp.setProperty("org.quartz.threadPool.threadCount", String.valueOf(quartzThreads(transfers)));
+        qp.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
+        quartz.setProperties(new java.util.HashMap<>(qp));
     }
 
     /**
