@@ -14,6 +14,7 @@ import dev.ferry.config.RouteFiles;
 import dev.ferry.config.Secret;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.config.WebhookUrl;
+import dev.ferry.destination.CopyStreams;
 import dev.ferry.source.BatchPlanner;
 import dev.ferry.source.RawRowMapperFactory;
 import dev.ferry.pipeline.Failures;
@@ -40,8 +41,11 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Predicate;
 import org.apache.camel.Processor;
 import org.apache.camel.StartupListener;
+import org.apache.camel.component.quartz.QuartzComponent;
+import org.apache.camel.spi.ExecutorServiceManager;
 import org.apache.camel.spi.CamelEvent;
 import org.apache.camel.support.EventNotifierSupport;
+import org.apache.camel.support.LifecycleStrategySupport;
 import org.apache.camel.model.Model;
 
 /**
@@ -153,29 +157,60 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryBeforeRetry", (Processor) retries::beforeRetry);
         camel.getRegistry().bind("ferryNotifications", notifications(camel, connections.configName(), problems));
         // the table pipeline's steps, in the order the routes call them (ferry-pipeline.yaml)
+        CopyStreams streams = copyStreams(camel.getExecutorServiceManager(), connections);
         camel.getRegistry().bind("ferryTableStart", new TableStart(connections, shutdown));
         camel.getRegistry().bind("ferryReadPlanner", new ReadPlanner(connections, shutdown));
         camel.getRegistry().bind("ferryProvision", new Provision(connections));
         camel.getRegistry().bind("ferryResume", new Resume());
         camel.getRegistry().bind("ferryCopyTable", new CopyTable(connections,
-                camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy")));
-        camel.getRegistry().bind("ferryStage", new StageBatch(connections));
+                camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy"), streams));
+        camel.getRegistry().bind("ferryStage", new StageBatch(connections, streams));
         camel.getRegistry().bind("ferryBatches", new BatchPlanner());
         camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
         camel.getRegistry().bind("ferryTransform", new MetadataColumns());
-        camel.getRegistry().bind("ferryWriter", new CopyWriter());
+        camel.getRegistry().bind("ferryWriter", new CopyWriter(streams));
         camel.getRegistry().bind("ferryMerge", new Merge());
         camel.getRegistry().bind("ferryCommit", new BatchCommit());
         camel.getRegistry().bind("ferrySwap", new Swap());
-        camel.getRegistry().bind("ferryHardDeletes", new HardDeletes(connections));
+        camel.getRegistry().bind("ferryHardDeletes", new HardDeletes(connections, streams));
         camel.getRegistry().bind("ferryTableEnd", new TableEnd());
         camel.getRegistry().bind("ferryFailures", new Failures(connections, runs, retries));
-        // one Quartz thread per transfer and then some, so that a transfer stuck in retries never delays another
-        org.apache.camel.component.quartz.QuartzComponent quartz = camel.getComponent("quartz",
-                org.apache.camel.component.quartz.QuartzComponent.class);
+        QuartzComponent quartz = camel.getComponent("quartz", QuartzComponent.class);
+        camel.addLifecycleStrategy(new LifecycleStrategySupport() {
+            @Override
+            public void onContextStarting(CamelContext context) {
+                // the routes are loaded (the catalog has seen every transfer) and no component has started yet: Quartz
+                // reads its properties when its component starts
+                configureQuartz(quartz, catalog.declared());
+            }
+        });
+    }
+
+    /**
+     * Every COPY's threads from Camel's ExecutorServiceManager, so that Camel's shutdown sees them: a pool of source
+     * readers, and one watchdog thread over all open COPY streams.
+     */
+    private static CopyStreams copyStreams(ExecutorServiceManager executors, Connections connections) {
+        List<ConnectionSettings> all = new ArrayList<>(connections.sources().values());
+        all.addAll(connections.destinations().values());
+        return new CopyStreams(executors.newCachedThreadPool(connections, "ferry-copy-reader"),
+                executors.newScheduledThreadPool(connections, "ferry-copy-watchdog", 1), CopyStreams.tick(all));
+    }
+
+    /**
+     * The Quartz threads for this many transfers: each transfer's route runs its whole run on the Quartz thread that fired
+     * it, so one each, so that a long run (or one waiting to retry) never delays another transfer's; and one spare, so
+     * that a fire that finds its transfer's previous run still going is recorded as skipped at once (Runs.begin) rather
+     * than once some run has ended.
+     */
+    static int quartzThreads(int transfers) {
+        return Math.max(1, transfers) + 1;
+    }
+
+    private static void configureQuartz(QuartzComponent quartz, int transfers) {
         java.util.Properties qp = new java.util.Properties();
         qp.setProperty("org.quartz.scheduler.instanceName", "ferry");
-        qp.setProperty("org.quartz.threadPool.threadCount", "50");
+        qp.setProperty("org.quartz.threadPool.threadCount", String.valueOf(quartzThreads(transfers)));
         qp.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
         quartz.setProperties(new java.util.HashMap<>(qp));
     }

@@ -109,6 +109,14 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         }
     }
 
+    /**
+     * How many transfers the routes declare: every {@code templatedRoute} of the template Camel has built so far, valid or
+     * not (known once the routes are loaded, before {@link #validate} runs).
+     */
+    public int declared() {
+        return declared.size();
+    }
+
     /** Makes every transfer run on this interval instead of its own schedule (for the demo). */
     public void overrideSchedule(Duration every) {
         this.scheduleOverride = every;

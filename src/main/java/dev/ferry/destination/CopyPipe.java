@@ -6,7 +6,11 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 
 import dev.ferry.config.ConnectionSettings;
@@ -19,14 +23,15 @@ import org.postgresql.copy.CopyOut;
 /**
  * Streams one {@code COPY ... TO STDOUT} on the source into one {@code COPY ... FROM STDIN} on the destination.
  *
- * <p>Hot path: every byte of a bulk copy passes through here, untouched. A reader thread drains the source's COPY
- * messages into 1 MiB chunks and hands them over a queue of four to the writer, so that both servers work at the
- * same time and memory stays at a few MiB whatever the table's size. The only thing read from the data is where
- * each row message starts, to keep the last row for callers that need its key.
+ * <p>Hot path: every byte of a bulk copy passes through here, untouched. A reader (on a thread of {@link CopyStreams})
+ * drains the source's COPY messages into 1 MiB chunks and hands them over a queue of four to the writer, so that both
+ * servers work at the same time and memory stays at a few MiB whatever the table's size. The only thing read from the
+ * data is where each row message starts, to keep the last row for callers that need its key.
  *
  * <p>A COPY stream runs as long as the table is large, so no statement_timeout bounds it; instead an end that moves
  * no byte for its {@code stallTimeout} is stalled (a dead network, a stuck server): a watchdog closes that end's socket,
- * which ends the blocked read or write at once, and the copy fails as a broken connection, which is retried.
+ * which ends the blocked read or write at once, and the copy fails as a broken connection, which is retried. One
+ * thread watches every open COPY ({@link CopyStreams}).
  */
 public final class CopyPipe {
 
@@ -48,16 +53,15 @@ public final class CopyPipe {
     public record Result(long rows, byte[] lastRow, boolean stopped) {
     }
 
-    public static Result run(Connection source, ConnectionSettings sourceSettings, String copyOut, Connection destination,
-                      ConnectionSettings destinationSettings, String copyIn, boolean binary, BooleanSupplier stop) throws SQLException {
+    public static Result run(CopyStreams streams, Connection source, ConnectionSettings sourceSettings, String copyOut,
+                             Connection destination, ConnectionSettings destinationSettings, String copyIn, boolean binary,
+                             BooleanSupplier stop) throws SQLException {
         BlockingQueue<Chunk> chunks = new ArrayBlockingQueue<>(4);
-        Watchdog watchdog = new Watchdog(source, sourceSettings, destination, destinationSettings);
+        Watchdog watchdog = streams.watch(source, sourceSettings, destination, destinationSettings);
         Reader reader = new Reader(source, copyOut, chunks, binary, watchdog);
-        Thread t = new Thread(reader, "ferry-copy-reader");
-        t.setDaemon(true);
+        Future<?> reading = null;
         boolean done = false;
         CopyIn in = null;
-        Thread watch = watchdog.start();
         try {
             unbounded(source);
             unbounded(destination);
@@ -65,7 +69,7 @@ public final class CopyPipe {
             in = destination.unwrap(PGConnection.class).getCopyAPI().copyIn(copyIn);
             watchdog.destinationSince = 0;
             watchdog.sourceSince = System.nanoTime();
-            t.start();
+            reading = streams.read(reader);
             while (true) {
                 if (stop.getAsBoolean()) {
                     return new Result(reader.rows, null, true);
@@ -75,7 +79,7 @@ public final class CopyPipe {
                     if (reader.failure != null) {
                         break;
                     }
-                    if (!t.isAlive() && chunks.isEmpty()) {
+                    if (reading.isDone() && chunks.isEmpty()) {
                         // the reader ended without handing over its end or its failure: never wait for it forever
                         throw new SQLException("the source reader stopped without finishing the copy");
                     }
@@ -109,12 +113,14 @@ public final class CopyPipe {
                 watchdog.cancelWatched(in);
                 chunks.clear();
             }
-            watchdog.stop(watch);
-            if (t.isAlive()) {
+            watchdog.stop();
+            if (reading != null && !reading.isDone()) {
                 try {
-                    t.join(TimeUnit.SECONDS.toMillis(30));
+                    reading.get(30, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
+                } catch (ExecutionException | TimeoutException | CancellationException e) {
+                    // the reader hands its failure over in Reader.failure; a reader still blocked is given up on, as before
                 }
             }
         }
@@ -157,13 +163,17 @@ public final class CopyPipe {
     /**
      * Watches both ends of one pipe: when an end has been waited on (the source for its next chunk, the destination to
      * take one) for longer than its stallTimeout, closes that end's connection, which ends the blocked read or write.
-     * The query path watches its destination only (its source's reads are bounded by pgjdbc's socketTimeout).
+     * The query path watches its destination only (its source's reads are bounded by pgjdbc's socketTimeout). Made by
+     * {@link CopyStreams#watch}, whose tick checks it until {@link #stop()}.
      */
-    public static final class Watchdog implements Runnable {
+    public static final class Watchdog {
+        private final CopyStreams streams;
         private final Connection source;
         private final ConnectionSettings sourceSettings;
         private final Connection destination;
         private final ConnectionSettings destinationSettings;
+        private final Duration sourceStall;
+        private final Duration destinationStall;
         /** When the current wait on each end began (System.nanoTime), 0 while not waiting on it. */
         volatile long sourceSince;
         public volatile long destinationSince;
@@ -171,23 +181,21 @@ public final class CopyPipe {
         /** What stalled, once an end was cut. */
         volatile String stalled;
 
-        public Watchdog(Connection source, ConnectionSettings sourceSettings, Connection destination, ConnectionSettings destinationSettings) {
+        Watchdog(CopyStreams streams, Connection source, ConnectionSettings sourceSettings, Connection destination,
+                 ConnectionSettings destinationSettings) {
+            this.streams = streams;
             this.source = source;
             this.sourceSettings = sourceSettings;
             this.destination = destination;
             this.destinationSettings = destinationSettings;
+            this.sourceStall = sourceSettings == null ? Duration.ZERO : sourceSettings.timeouts().stall();
+            this.destinationStall = destinationSettings.timeouts().stall();
         }
 
-        public Thread start() {
-            Thread t = new Thread(this, "ferry-copy-watchdog");
-            t.setDaemon(true);
-            t.start();
-            return t;
-        }
-
-        public void stop(Thread watch) {
+        /** The COPY is over: no longer watched. */
+        public void stop() {
             done = true;
-            watch.interrupt();
+            streams.unwatch(this);
         }
 
         /**
@@ -200,30 +208,16 @@ public final class CopyPipe {
             destinationSince = 0;
         }
 
-        @Override
-        public void run() {
-            Duration sourceStall = sourceSettings == null ? Duration.ZERO : sourceSettings.timeouts().stall();
-            Duration destinationStall = destinationSettings.timeouts().stall();
-            long tick = Math.max(10, Math.min(1000, Math.min(quarter(sourceStall), quarter(destinationStall))));
-            while (!done && stalled == null) {
-                try {
-                    Thread.sleep(tick);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                if (done) {
-                    return;
-                }
-                if (past(sourceSince, sourceStall)) {
-                    cut(source, sourceSettings, sourceStall, "from");
-                } else if (past(destinationSince, destinationStall)) {
-                    cut(destination, destinationSettings, destinationStall, "to");
-                }
+        /** One tick of {@link CopyStreams}: cuts the end waited on past its bound; after one cut, nothing more. */
+        void check() {
+            if (done || stalled != null) {
+                return;
             }
-        }
-
-        private static long quarter(Duration d) {
-            return d.isZero() ? Long.MAX_VALUE : d.toMillis() / 4;
+            if (past(sourceSince, sourceStall)) {
+                cut(source, sourceSettings, sourceStall, "from");
+            } else if (past(destinationSince, destinationStall)) {
+                cut(destination, destinationSettings, destinationStall, "to");
+            }
         }
 
         private static boolean past(long since, Duration bound) {

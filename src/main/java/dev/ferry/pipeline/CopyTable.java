@@ -7,6 +7,7 @@ import java.util.concurrent.ExecutorService;
 import dev.ferry.config.Sql;
 import dev.ferry.connect.Connections;
 import dev.ferry.destination.CopyPipe;
+import dev.ferry.destination.CopyStreams;
 import dev.ferry.source.BatchPlanner;
 import dev.ferry.source.SourceTable;
 import dev.ferry.source.TableRead;
@@ -23,10 +24,12 @@ public final class CopyTable {
     private final Connections connections;
     /** The threads of the extra COPY streams: Camel's, so that its shutdown sees them. */
     private final ExecutorService threads;
+    private final CopyStreams streams;
 
-    public CopyTable(Connections connections, ExecutorService threads) {
+    public CopyTable(Connections connections, ExecutorService threads, CopyStreams streams) {
         this.connections = connections;
         this.threads = threads;
+        this.streams = streams;
     }
 
     public void copy(@ExchangeProperty(TableLoad.TABLE) TableLoad load) throws SQLException {
@@ -48,7 +51,7 @@ public final class CopyTable {
     private boolean wholeTable(TableLoad load, Connection source, boolean binary, ParallelCopy.Plan plan) throws SQLException {
         TableRead read = load.read();
         if (plan.streams() > 1) {
-            return done(load, ParallelCopy.run(connections, load, source, binary, plan, read::stopRequested, threads));
+            return done(load, ParallelCopy.run(connections, load, source, binary, plan, read::stopRequested, threads, streams));
         }
         SourceTable t = load.sourceTable();
         String format = binary ? "binary" : "text";
@@ -58,7 +61,7 @@ public final class CopyTable {
         // FREEZE: the table was created in this transaction, so its rows can be written frozen
         String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
                 + ") FROM STDIN (FORMAT " + format + ", FREEZE)";
-        return done(load, CopyPipe.run(source, load.run().source(), out, load.connection(), load.run().destination(), in, binary,
+        return done(load, CopyPipe.run(streams, source, load.run().source(), out, load.connection(), load.run().destination(), in, binary,
                 read::stopRequested));
     }
 

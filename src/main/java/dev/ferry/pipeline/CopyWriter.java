@@ -31,6 +31,12 @@ public final class CopyWriter {
 
     static final int BUFFER = 256 * 1024;
 
+    private final dev.ferry.destination.CopyStreams streams;
+
+    public CopyWriter(dev.ferry.destination.CopyStreams streams) {
+        this.streams = streams;
+    }
+
     public void write(@ExchangeProperty(TableLoad.TABLE) TableLoad load, @Body RowBatch batch) throws SQLException, IOException {
         SourceTable t = load.sourceTable();
         TableRead read = load.read();
@@ -67,12 +73,11 @@ public final class CopyWriter {
     }
 
     /** Writes a batch's rows into a COPY; like {@link CopyPipe}, bounded by the destination's stallTimeout, not statementTimeout. */
-    private static Copied copy(Connection con, dev.ferry.config.ConnectionSettings destination, String target, SourceTable t,
+    private Copied copy(Connection con, dev.ferry.config.ConnectionSettings destination, String target, SourceTable t,
                                RowBatch batch, java.util.function.BooleanSupplier stop) throws SQLException, IOException {
         String copy = "COPY " + target + " (" + Sql.idents(DestinationSchema.copyColumns(t)) + ") FROM STDIN";
         CopyPipe.unbounded(con);
-        CopyPipe.Watchdog watchdog = new CopyPipe.Watchdog(null, null, con, destination);
-        Thread watch = watchdog.start();
+        CopyPipe.Watchdog watchdog = streams.watch(null, null, con, destination);
         CopyIn in = null;
         long rows = 0;
         byte[][] last = null;
@@ -108,7 +113,7 @@ public final class CopyWriter {
             if (!done) {
                 watchdog.cancelWatched(in);
             }
-            watchdog.stop(watch);
+            watchdog.stop();
             if (it instanceof AutoCloseable c) {
                 try {
                     c.close();

@@ -1,6 +1,7 @@
 package dev.ferry.pipeline;
 
 import dev.ferry.destination.CopyPipe;
+import dev.ferry.destination.CopyStreams;
 import dev.ferry.destination.CopyTextEncoder;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -28,17 +29,19 @@ import org.postgresql.copy.CopyIn;
 public final class HardDeletes {
 
     private final dev.ferry.connect.Connections connections;
+    private final CopyStreams streams;
 
-    public HardDeletes(dev.ferry.connect.Connections connections) {
+    public HardDeletes(dev.ferry.connect.Connections connections, CopyStreams streams) {
         this.connections = connections;
+        this.streams = streams;
     }
 
     /** The route's hard-delete step, in the table's last transaction. */
     public void apply(@org.apache.camel.ExchangeProperty(TableLoad.TABLE) TableLoad load) throws SQLException {
-        load.deleted(deleteGone(load, connections.dataSource(load.run().source())));
+        load.deleted(deleteGone(load, connections.dataSource(load.run().source()), streams));
     }
 
-    private static long deleteGone(TableLoad load, DataSource source) throws SQLException {
+    private static long deleteGone(TableLoad load, DataSource source, CopyStreams streams) throws SQLException {
         SourceTable t = load.sourceTable();
         TransferSpec spec = load.run().spec();
         Connection dest = load.connection();
@@ -57,8 +60,7 @@ public final class HardDeletes {
                 + (spec.filter() != null ? " WHERE (" + spec.filter().sql() + ")" : "");
         // a COPY as long as the table: bounded by the destination's stallTimeout, not statementTimeout (see CopyPipe)
         CopyPipe.unbounded(dest);
-        CopyPipe.Watchdog watchdog = new CopyPipe.Watchdog(null, null, dest, load.run().destination());
-        Thread watch = watchdog.start();
+        CopyPipe.Watchdog watchdog = streams.watch(null, null, dest, load.run().destination());
         CopyIn in = null;
         boolean done = false;
         try (Connection src = source.getConnection(); PreparedStatement ps = src.prepareStatement(select)) {
@@ -98,7 +100,7 @@ public final class HardDeletes {
             if (!done) {
                 watchdog.cancelWatched(in);
             }
-            watchdog.stop(watch);
+            watchdog.stop();
         }
         StringJoiner match = new StringJoiner(" AND ");
         for (String k : t.key()) {

@@ -1,6 +1,7 @@
 package dev.ferry.pipeline;
 
 import dev.ferry.destination.CopyPipe;
+import dev.ferry.destination.CopyStreams;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -77,7 +78,7 @@ final class ParallelCopy {
      * stream and exports the snapshot; the load's destination connection carries the first stream's rows.
      */
     static CopyPipe.Result run(Connections connections, TableLoad load, Connection source, boolean binary, Plan plan,
-                               BooleanSupplier shutdown, ExecutorService threads) throws SQLException {
+                               BooleanSupplier shutdown, ExecutorService threads, CopyStreams streams) throws SQLException {
         Connection destination = load.connection();
         destination.commit();
         load.loadTableCommitted();
@@ -106,7 +107,7 @@ final class ParallelCopy {
                 String out = copyOut(t, format, plan, i);
                 others.add(threads.submit(() -> {
                     try {
-                        return otherStream(connections, load, snapshot, out, in, binary, stop);
+                        return otherStream(connections, streams, load, snapshot, out, in, binary, stop);
                     } catch (SQLException | RuntimeException | Error e) {
                         failed.set(true);
                         throw e;
@@ -116,7 +117,7 @@ final class ParallelCopy {
             List<CopyPipe.Result> results = new ArrayList<>();
             Throwable first = null;
             try {
-                results.add(CopyPipe.run(source, load.run().source(), copyOut(t, format, plan, 0), destination, load.run().destination(),
+                results.add(CopyPipe.run(streams, source, load.run().source(), copyOut(t, format, plan, 0), destination, load.run().destination(),
                         in, binary, stop));
             } catch (SQLException | RuntimeException | Error e) {
                 // whatever ends the first stream stops the others, and is thrown once they have stopped: none goes
@@ -179,8 +180,8 @@ final class ParallelCopy {
     }
 
     /** One stream besides the first: its own connections, the shared snapshot, its rows committed on its own. */
-    private static CopyPipe.Result otherStream(Connections connections, TableLoad load, String snapshot, String out, String in,
-                                               boolean binary, BooleanSupplier stop) throws SQLException {
+    private static CopyPipe.Result otherStream(Connections connections, CopyStreams streams, TableLoad load, String snapshot,
+                                               String out, String in, boolean binary, BooleanSupplier stop) throws SQLException {
         boolean clean = false;
         Connection source = connections.dataSource(load.run().source()).getConnection();
         try (Connection destination = connections.dataSource(load.run().destination()).getConnection()) {
@@ -189,7 +190,7 @@ final class ParallelCopy {
                 st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
             }
             destination.setAutoCommit(false);
-            CopyPipe.Result r = CopyPipe.run(source, load.run().source(), out, destination, load.run().destination(), in, binary, stop);
+            CopyPipe.Result r = CopyPipe.run(streams, source, load.run().source(), out, destination, load.run().destination(), in, binary, stop);
             if (r.stopped()) {
                 destination.rollback();
                 return r;

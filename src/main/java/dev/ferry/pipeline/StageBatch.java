@@ -12,6 +12,7 @@ import dev.ferry.config.ConnectionSettings;
 import dev.ferry.config.Sql;
 import dev.ferry.connect.Connections;
 import dev.ferry.destination.CopyPipe;
+import dev.ferry.destination.CopyStreams;
 import dev.ferry.destination.CopyRows;
 import dev.ferry.destination.DestinationSchema;
 import dev.ferry.source.BatchPlanner;
@@ -34,9 +35,11 @@ import org.apache.camel.ExchangeProperty;
 public final class StageBatch {
 
     private final Connections connections;
+    private final CopyStreams streams;
 
-    public StageBatch(Connections connections) {
+    public StageBatch(Connections connections, CopyStreams streams) {
         this.connections = connections;
+        this.streams = streams;
     }
 
     /** Stages this batch (or takes the one staged while the previous batch merged) and moves the read past it. */
@@ -109,7 +112,7 @@ public final class StageBatch {
             try (Statement st = destination.createStatement()) {
                 st.execute(plan.createStage());
             }
-            CopyPipe.Result r = CopyPipe.run(source, sourceSettings, plan.copyOut(), destination, destinationSettings, plan.copyIn(),
+            CopyPipe.Result r = CopyPipe.run(streams, source, sourceSettings, plan.copyOut(), destination, destinationSettings, plan.copyIn(),
                     plan.binary(), () -> false);
             clean = true;
             return r;

@@ -1,0 +1,34 @@
+package dev.ferry.app;
+
+import java.util.Map;
+
+import dev.ferry.testing.FerryHarness;
+import dev.ferry.testing.TestDb;
+import org.apache.camel.component.quartz.QuartzComponent;
+import org.junit.jupiter.api.Test;
+
+import static dev.ferry.testing.FerryHarness.transfer;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Quartz gets one thread per declared transfer (each transfer's run holds the thread that fired it for the whole run)
+ * and one spare: sized from the routes when Camel starts, not a fixed number.
+ */
+class QuartzThreadsTest {
+
+    @Test
+    void theSchedulerHasAThreadPerTransferAndOneSpare() throws Exception {
+        TestDb src = TestDb.source("quartzthreads");
+        TestDb dst = TestDb.destination("quartzthreads");
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.a (id int PRIMARY KEY)", "CREATE TABLE app.b (id int PRIMARY KEY)",
+                "CREATE TABLE app.c (id int PRIMARY KEY)");
+        src.grantRead("app");
+        String yaml = transfer("a", "app.a") + transfer("b", "app.b", "cron", "0 0 * * * ?") + transfer("c", "app.c");
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml, Map.of())) {
+            QuartzComponent quartz = ferry.runtime().camel().getComponent("quartz", QuartzComponent.class);
+            assertThat(ferry.runtime().catalog().all()).hasSize(3);
+            assertThat(quartz.getScheduler().getMetaData().getThreadPoolSize()).isEqualTo(3 + 1)
+                    .isEqualTo(FerryConfiguration.quartzThreads(3));
+        }
+    }
+}
