@@ -15,6 +15,7 @@ import java.util.Map;
 import dev.ferry.config.ConnectionSettings;
 import dev.ferry.connect.Connections;
 import dev.ferry.config.Mode;
+import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
 import dev.ferry.config.TableRef;
 import dev.ferry.config.TransferCatalog;
@@ -53,6 +54,9 @@ final class Check {
             return String.format("%-4s  %s: %s%s", status, subject, text, fix == null ? "" : "\n      fix: " + fix);
         }
     }
+
+    /** The temporary table of the write path's dry run. */
+    private static final String DRY_RUN_TABLE = ReservedNames.PREFIX + "check";
 
     private final Connections connections;
     private final TransferCatalog catalog;
@@ -243,8 +247,8 @@ final class Check {
         try {
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
-                st.execute("CREATE TEMP TABLE _ferry_check (id int, note text) ON COMMIT DROP");
-                long rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp._ferry_check FROM STDIN",
+                st.execute("CREATE TEMP TABLE " + DRY_RUN_TABLE + " (id int, note text) ON COMMIT DROP");
+                long rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp." + DRY_RUN_TABLE + " FROM STDIN",
                         new ByteArrayInputStream("1\tferry check\n".getBytes(StandardCharsets.UTF_8)));
                 if (rows != 1) {
                     throw new SQLException("COPY wrote " + rows + " rows instead of 1");

@@ -322,8 +322,8 @@ public final class FullRefreshSwap {
      * schema) and to the object ({@code kind}, {@code n}; n below 0 for the only one of its kind), within the limit.
      */
     static String tempName(String swapTag, String kind, int n) {
-        return DestinationSchema.truncate("_ferry_" + swapTag + "_" + kind + (n < 0 ? "" : String.valueOf(n)),
-                DestinationSchema.MAX_IDENTIFIER_BYTES);
+        return DestinationSchema.truncate(dev.ferry.config.ReservedNames.PREFIX + swapTag + "_" + kind
+                + (n < 0 ? "" : String.valueOf(n)), DestinationSchema.MAX_IDENTIFIER_BYTES);
     }
 
     /** Drops the old table; objects Ferry does not know how to carry over that depend on it fail the run, naming them. */
