@@ -152,12 +152,7 @@ final class Check {
                     String subject = subject(s) + ", transfer '" + t.name() + "'";
                     try {
                         SourceTable st = SourceCatalog.describe(c, table).select(t);
-                        // the cursor, then the key; a cursor that is also a key column is listed once
-                        java.util.Set<String> needed = new java.util.LinkedHashSet<>();
-                        if (t.cursor() != null) {
-                            needed.add(t.cursor());
-                        }
-                        needed.addAll(st.key());
+                        List<String> needed = st.neededColumns(t);
                         if (t.mode().incremental() && !st.hasKey()) {
                             items.add(new Item(Item.Status.FAIL, subject, table.display() + " has no primary key, and mode "
                                     + t.mode().key() + " merges by key", "set the transfer's 'key' parameter to columns that identify a row",
