@@ -28,12 +28,6 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
 
     public static final String TEMPLATE_ID = "ferry-transfer";
 
-    /** Parameters a transfer may set; anything else is a typo worth reporting. */
-    static final Set<String> PARAMETERS = Set.of(
-            "name", "source", "destination", "tables", "mode", "cron", "every", "batchSize", "parallelTables", "copyStreams", "fetchSize",
-            "cursor", "key", "lookback", "filter", "columns", "excludeColumns", "deletedColumn", "hardDeletes",
-            "retryAttempts", "retryDelay", "retryMultiplier", "retryMaxDelay", "webhook");
-
     /** Parameters the template derives for itself. */
     static final Set<String> DERIVED = Set.of("everyMillis", "retryDelayMillis", "retryMaxDelayMillis", "tableThreads", "parentRouteId",
             "parentProcessorId");
@@ -45,8 +39,11 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
     private RouteFiles files = RouteFiles.none();
     private final Map<String, TransferSpec> transfers = new LinkedHashMap<>();
     private final CamelContext camel;
-    /** The loaded template's parameter defaults, as the last transfer built saw them. */
-    private volatile Map<String, String> defaults = TransferDefaults.shipped();
+    /**
+     * The loaded template's parameters and their defaults, as the last transfer built saw them: the parameters a
+     * transfer may set (anything else is a typo worth reporting).
+     */
+    private volatile TemplateParameters templateParameters = TemplateParameters.shipped();
 
     /** @param camel where the transfers' table thread pools are registered (null: none, for reading routes only) */
     public TransferCatalog(CamelContext camel) {
@@ -73,8 +70,9 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         } catch (IllegalArgumentException e) {
             // reported by validate() together with every other problem
         }
-        Map<String, String> defaults = TransferDefaults.of(template);
-        this.defaults = defaults;
+        TemplateParameters declares = TemplateParameters.of(template);
+        templateParameters = declares;
+        Map<String, String> defaults = declares.defaults();
         deriveMillis(parameters, "retryDelay", "retryDelayMillis", defaults);
         deriveMillis(parameters, "retryMaxDelay", "retryMaxDelayMillis", defaults);
         if (camel != null && name != null) {
@@ -182,9 +180,9 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                 if (key.contains("-") || DERIVED.contains(key)) {
                     continue; // Camel adds kebab-case twins of every key
                 }
-                if (!PARAMETERS.contains(key) && !key.startsWith("filter.")) {
+                if (!templateParameters.names().contains(key) && !key.startsWith("filter.")) {
                     problems.add(where.apply(key) + ": transfer '" + name + "': unknown parameter '" + key + "'; known: "
-                            + String.join(", ", new TreeSet<>(PARAMETERS)));
+                            + String.join(", ", new TreeSet<>(templateParameters.names())));
                     continue;
                 }
                 String value = e.getValue() == null ? null : e.getValue().toString();
@@ -212,7 +210,7 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                         + " password, schema) in " + connections.configName()
                         + knownNames(" (declared destinations: ", connections.destinations().keySet()));
             }
-            TransferSpec spec = TransferSpec.parse(params, defaults, where, problems);
+            TransferSpec spec = TransferSpec.parse(params, templateParameters.defaults(), where, problems);
             if (spec == null) {
                 continue;
             }

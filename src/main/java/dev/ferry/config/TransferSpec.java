@@ -68,13 +68,13 @@ public record TransferSpec(
 
     /** {@link #parse(Map, Map, Function, List)} with the shipped template's defaults. */
     static TransferSpec parse(Map<String, String> p, Function<String, String> where, List<String> problems) {
-        return parse(p, TransferDefaults.shipped(), where, problems);
+        return parse(p, TemplateParameters.shipped().defaults(), where, problems);
     }
 
     /**
      * Reads a transfer from its template parameters, adding one message per problem (with where it is written)
      * to {@code problems}. A parameter not set, or set blank, takes the template's default: the template is the one
-     * place defaults are written ({@link TransferDefaults}).
+     * place defaults are written ({@link TemplateParameters}).
      *
      * @param params the parameters as the transfer sets them (Camel has added the template's defaults to them)
      * @param defaults the template's defaults, by parameter name

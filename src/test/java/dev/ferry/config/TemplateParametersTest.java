@@ -19,10 +19,10 @@ import org.junit.jupiter.api.Test;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * A transfer parameter's default is written once, in the ferry-transfer template: Ferry reads it from there (the
- * loaded template, a user's copy included), and the README states the same values.
+ * A transfer's parameters and their defaults are written once, in the ferry-transfer template: Ferry reads them from
+ * there (the loaded template, a user's copy included), and the README states the same defaults.
  */
-class TransferDefaultsTest {
+class TemplateParametersTest {
 
     /** Connections that are declared but never reached: these tests start Ferry without its preflight check. */
     static final Map<String, String> UNREACHED = Map.of(
@@ -50,7 +50,7 @@ class TransferDefaultsTest {
 
     @Test
     void theReadmeStatesTheTemplatesDefaults() throws Exception {
-        Map<String, String> defaults = TransferDefaults.shipped();
+        Map<String, String> defaults = TemplateParameters.shipped().defaults();
         // each default, as the README's parameter table words it
         Map<String, Function<String, String>> worded = new LinkedHashMap<>();
         worded.put("mode", d -> "| `" + d + "` (default)");
@@ -87,7 +87,7 @@ class TransferDefaultsTest {
         TransferSpec spec = TransferSpec.parse(Map.of("name", "t", "source", "s", "destination", "d", "tables", "a.b", "every", "1h"),
                 p -> "routes", problems);
         assertThat(problems).isEmpty();
-        Map<String, String> d = TransferDefaults.shipped();
+        Map<String, String> d = TemplateParameters.shipped().defaults();
         assertThat(spec.mode().key()).isEqualTo(d.get("mode"));
         assertThat(spec.batchSize()).isEqualTo(Integer.parseInt(d.get("batchSize")));
         assertThat(spec.fetchSize()).isEqualTo(Integer.parseInt(d.get("fetchSize")));
@@ -142,5 +142,26 @@ class TransferDefaultsTest {
             assertThat(routeParameters(ferry, "t")).containsEntry("retryDelayMillis", "7000").containsEntry("retryMaxDelayMillis", "7000")
                     .containsEntry("everyMillis", "90000");
         }
+    }
+
+    /**
+     * The parameters a transfer may set are the template's: a customised copy that declares one more (with a default,
+     * which Camel gives every transfer) starts. Before, Java's own list called it unknown in every transfer.
+     */
+    @Test
+    void aParameterTheLoadedTemplateDeclaresIsKnown() throws Exception {
+        Path dir = FerryHarness.write(null, null, null, FerryHarness.transfer("t", "app.t", "team", "billing"), UNREACHED);
+        String template = Files.readString(Path.of("routes/ferry-transfer.yaml"));
+        String webhook = "      - name: webhook\n";
+        assertThat(template).contains(webhook);
+        Files.writeString(dir.resolve("routes/ferry-transfer.yaml"), template.replace(webhook,
+                "      - name: team\n        description: Who owns the transfer (a label of our own).\n        defaultValue: data\n" + webhook));
+        try (FerryRuntime ferry = start(dir)) {
+            assertThat(ferry.catalog().get("t").name()).isEqualTo("t");
+        }
+        // a name no template declares is still a typo
+        Path typo = FerryHarness.write(null, null, null, FerryHarness.transfer("t", "app.t", "team", "billing"), UNREACHED);
+        ConfigException e = org.assertj.core.api.Assertions.catchThrowableOfType(ConfigException.class, () -> start(typo).close());
+        assertThat(e.problems()).singleElement().asString().contains("transfer 't': unknown parameter 'team'; known: batchSize,");
     }
 }
