@@ -15,6 +15,7 @@ import java.util.Map;
 import dev.ferry.config.ConnectionSettings;
 import dev.ferry.connect.Connections;
 import dev.ferry.config.Mode;
+import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
 import dev.ferry.config.TableRef;
 import dev.ferry.config.TransferCatalog;
@@ -53,6 +54,9 @@ final class Check {
             return String.format("%-4s  %s: %s%s", status, subject, text, fix == null ? "" : "\n      fix: " + fix);
         }
     }
+
+    /** The temporary table of the write path's dry run. */
+    private static final String DRY_RUN_TABLE = ReservedNames.PREFIX + "check";
 
     private final Connections connections;
     private final TransferCatalog catalog;
@@ -148,12 +152,7 @@ final class Check {
                     String subject = subject(s) + ", transfer '" + t.name() + "'";
                     try {
                         SourceTable st = SourceCatalog.describe(c, table).select(t);
-                        // the cursor, then the key; a cursor that is also a key column is listed once
-                        java.util.Set<String> needed = new java.util.LinkedHashSet<>();
-                        if (t.cursor() != null) {
-                            needed.add(t.cursor());
-                        }
-                        needed.addAll(st.key());
+                        List<String> needed = st.neededColumns(t);
                         if (t.mode().incremental() && !st.hasKey()) {
                             items.add(new Item(Item.Status.FAIL, subject, table.display() + " has no primary key, and mode "
                                     + t.mode().key() + " merges by key", "set the transfer's 'key' parameter to columns that identify a row",
@@ -166,15 +165,13 @@ final class Check {
                                     + " present") + ")");
                         }
                     } catch (SourceTableException e) {
-                        int fix = e.getMessage().indexOf("; run on the source: ");
-                        String text = fix > 0 ? e.getMessage().substring(0, fix) : e.getMessage();
                         String config = null;
                         if (e.kind() != SourceTableException.Kind.PRIVILEGE) {
                             String param = e.kind() == SourceTableException.Kind.MISSING ? "tables" : e.parameter();
                             config = catalog.where(t.name(), param) + ": " + (e.getMessage().startsWith("transfer '")
                                     ? e.getMessage() : "transfer '" + t.name() + "': " + e.getMessage());
                         }
-                        items.add(new Item(Item.Status.FAIL, subject, text, fix > 0 ? e.getMessage().substring(fix + 2) : null, config));
+                        items.add(new Item(Item.Status.FAIL, subject, e.problem(), e.fix(), config));
                     } catch (SQLException e) {
                         fail(subject, "cannot inspect " + table.display() + ": " + Errors.describe(e), fixFor(e, s));
                     }
@@ -192,8 +189,6 @@ final class Check {
                 return;
             }
             String schema = s.schema();
-            String db = Sql.ident(s.database());
-            String user = Sql.ident(s.user());
             boolean schemaExists = "1".equals(scalar(c, "SELECT 1 FROM pg_namespace WHERE nspname = ?", schema));
             if (schemaExists) {
                 boolean all = "t".equals(scalar(c, "SELECT has_schema_privilege(?, 'CREATE') AND has_schema_privilege(?, 'USAGE')",
@@ -202,20 +197,18 @@ final class Check {
                     pass(subject, "schema " + Sql.displayIdent(schema) + " exists, and " + s.user() + " may create tables in it");
                 } else {
                     fail(subject, "schema " + Sql.displayIdent(schema) + " exists, but " + s.user() + " may not create tables in it",
-                            "run on the destination: GRANT ALL ON SCHEMA " + Sql.ident(schema) + " TO " + user + ";");
+                            PrivilegeHints.grantAllOnSchema(schema, s.user()));
                 }
             } else if ("t".equals(scalar(c, "SELECT has_database_privilege(current_database(), 'CREATE')"))) {
                 pass(subject, "CREATE on database " + s.database() + ": Ferry can create schema " + Sql.displayIdent(schema));
             } else {
                 fail(subject, "schema " + Sql.displayIdent(schema) + " does not exist and " + s.user() + " may not create it",
-                        "run on the destination: GRANT CREATE ON DATABASE " + db + " TO " + user + "; (or create the schema and"
-                                + " GRANT ALL ON SCHEMA " + Sql.ident(schema) + " TO " + user + ";)");
+                        PrivilegeHints.grantCreateOnDatabase(s));
             }
             if ("t".equals(scalar(c, "SELECT has_database_privilege(current_database(), 'TEMPORARY')"))) {
                 pass(subject, "TEMPORARY on database " + s.database() + " (incremental transfers stage rows in temporary tables)");
             } else {
-                fail(subject, s.user() + " may not create temporary tables", "run on the destination: GRANT TEMPORARY ON DATABASE "
-                        + db + " TO " + user + ";");
+                fail(subject, s.user() + " may not create temporary tables", PrivilegeHints.grantTemporary(s.database(), s.user()));
             }
             if (schemaExists) {
                 for (TransferSpec t : transfers) {
@@ -225,8 +218,7 @@ final class Check {
                         if (owner != null && !owner.equals(s.user()) && t.mode() == Mode.FULL_REFRESH) {
                             fail(subject + ", transfer '" + t.name() + "'", "destination table " + Sql.displayIdent(schema) + "."
                                     + Sql.displayIdent(table.name()) + " belongs to " + owner + "; a full refresh replaces it, which"
-                                    + " only its owner may do", "run on the destination: ALTER TABLE " + Sql.qualified(schema, table.name())
-                                    + " OWNER TO " + user + ";");
+                                    + " only its owner may do", PrivilegeHints.ownTable(schema, table.name(), s.user()));
                         }
                     }
                 }
@@ -243,8 +235,8 @@ final class Check {
         try {
             c.setAutoCommit(false);
             try (Statement st = c.createStatement()) {
-                st.execute("CREATE TEMP TABLE _ferry_check (id int, note text) ON COMMIT DROP");
-                long rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp._ferry_check FROM STDIN",
+                st.execute("CREATE TEMP TABLE " + DRY_RUN_TABLE + " (id int, note text) ON COMMIT DROP");
+                long rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp." + DRY_RUN_TABLE + " FROM STDIN",
                         new ByteArrayInputStream("1\tferry check\n".getBytes(StandardCharsets.UTF_8)));
                 if (rows != 1) {
                     throw new SQLException("COPY wrote " + rows + " rows instead of 1");

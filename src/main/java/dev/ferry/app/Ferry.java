@@ -27,11 +27,16 @@ public final class Ferry implements Callable<Integer> {
     public static final int FAILED = 1;
     public static final int BAD_CONFIG = 2;
 
-    @Option(names = "--config", scope = ScopeType.INHERIT, paramLabel = "FILE", defaultValue = "application.properties",
+    /** Where the connections are declared unless --config says otherwise. */
+    public static final String DEFAULT_CONFIG = "application.properties";
+    /** Where the transfers are declared unless --routes says otherwise. */
+    public static final String DEFAULT_ROUTES = "routes";
+
+    @Option(names = "--config", scope = ScopeType.INHERIT, paramLabel = "FILE", defaultValue = DEFAULT_CONFIG,
             description = "Properties file declaring the connections (default: ${DEFAULT-VALUE}).")
     Path config;
 
-    @Option(names = "--routes", scope = ScopeType.INHERIT, paramLabel = "DIR", defaultValue = "routes",
+    @Option(names = "--routes", scope = ScopeType.INHERIT, paramLabel = "DIR", defaultValue = DEFAULT_ROUTES,
             description = "Folder of YAML routes declaring the transfers (default: ${DEFAULT-VALUE}).")
     Path routes;
 

@@ -68,8 +68,8 @@ public final class FerryConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext camel) {
-        String configName = camel.getPropertiesComponent().resolveProperty("ferry.config").orElse("application.properties");
-        Path routes = Path.of(camel.getPropertiesComponent().resolveProperty("ferry.routes").orElse("routes"));
+        String configName = camel.getPropertiesComponent().resolveProperty("ferry.config").orElse(Ferry.DEFAULT_CONFIG);
+        Path routes = Path.of(camel.getPropertiesComponent().resolveProperty("ferry.routes").orElse(Ferry.DEFAULT_ROUTES));
         TransferCatalog catalog = new TransferCatalog(camel);
         camel.getPropertiesComponent().resolveProperty("ferry.every").ifPresent(e -> catalog.overrideSchedule(Durations.parse(e)));
         camel.getCamelContextExtension().getContextPlugin(Model.class)

@@ -53,10 +53,10 @@ public final class FerryRuntime implements AutoCloseable {
         List<String> problems = new ArrayList<>();
         if (!Files.isRegularFile(config)) {
             problems.add(config + ": no such file; pass --config FILE to name the properties file that declares the"
-                    + " connections (default ./application.properties)");
+                    + " connections (default ./" + Ferry.DEFAULT_CONFIG + ")");
         }
         if (!Files.isDirectory(routes)) {
-            problems.add(routes + ": no such folder; pass --routes DIR to name the folder of YAML routes (default ./routes)");
+            problems.add(routes + ": no such folder; pass --routes DIR to name the folder of YAML routes (default ./" + Ferry.DEFAULT_ROUTES + ")");
         }
         RouteFiles files = RouteFiles.none();
         if (problems.isEmpty()) {

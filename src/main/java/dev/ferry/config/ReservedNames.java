@@ -3,11 +3,12 @@ package dev.ferry.config;
 /**
  * Names Ferry keeps for itself, and the ones PostgreSQL keeps, refused before they can collide.
  *
- * <p>Ferry names everything it adds to a destination with {@value #PREFIX}: its tables ({@code _ferry_state},
- * {@code _ferry_runs}, {@code _ferry_leases}, the load tables of a full refresh, its temporary tables), the two
- * columns on every destination row ({@code _ferry_synced_at}, {@code _ferry_run_id}) and the keyset columns of its
- * batch queries ({@code _ferry_keyset_0}, ...). A source table or column of such a name would overwrite or clash with
- * Ferry's own, so the whole prefix is refused, not only today's names.
+ * <p>Ferry names everything it adds to a destination with {@value #PREFIX}: its tables ({@value #STATE_TABLE},
+ * {@value #RUNS_TABLE}, {@value #LEASES_TABLE}, the load tables of a full refresh, its temporary tables), the two
+ * columns on every destination row ({@value #SYNCED_AT}, {@value #RUN_ID}) and the keyset columns of its batch
+ * queries ({@value #KEYSET_COLUMN}0, ...). A source table or column of such a name would overwrite or clash with
+ * Ferry's own, so the whole prefix is refused, not only today's names. The names are written here, once, so that the
+ * messages that list them say what Ferry uses.
  */
 public final class ReservedNames {
 
@@ -15,10 +16,24 @@ public final class ReservedNames {
     /** PostgreSQL's limit for an identifier, in bytes (NAMEDATALEN - 1). */
     public static final int MAX_NAME_BYTES = 63;
 
+    /** The incremental watermarks, in each destination schema (dev.ferry.state.Watermarks). */
+    public static final String STATE_TABLE = PREFIX + "state";
+    /** The run history, in each destination schema (dev.ferry.state.RunHistory). */
+    public static final String RUNS_TABLE = PREFIX + "runs";
+    /** The transfers' leases, in each destination schema (dev.ferry.state.Lease). */
+    public static final String LEASES_TABLE = PREFIX + "leases";
+    /** The metadata column on every destination row: when it was synced. */
+    public static final String SYNCED_AT = PREFIX + "synced_at";
+    /** The metadata column on every destination row: the run that wrote it. */
+    public static final String RUN_ID = PREFIX + "run_id";
+    /** The trailing keyset columns of a copy query, numbered from 0. */
+    public static final String KEYSET_COLUMN = PREFIX + "keyset_";
+
     /** What the prefix covers, for messages. */
-    static final String TABLES = "Ferry's own tables (_ferry_state, _ferry_runs, _ferry_leases, the load tables of a full refresh)";
-    public static final String COLUMNS = "Ferry's own columns (_ferry_synced_at and _ferry_run_id on every destination row,"
-            + " _ferry_keyset_0... in its batch queries)";
+    static final String TABLES = "Ferry's own tables (" + STATE_TABLE + ", " + RUNS_TABLE + ", " + LEASES_TABLE
+            + ", the load tables of a full refresh)";
+    public static final String COLUMNS = "Ferry's own columns (" + SYNCED_AT + " and " + RUN_ID + " on every destination row, "
+            + KEYSET_COLUMN + "0... in its batch queries)";
 
     private ReservedNames() {
     }

@@ -28,12 +28,6 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
 
     public static final String TEMPLATE_ID = "ferry-transfer";
 
-    /** Parameters a transfer may set; anything else is a typo worth reporting. */
-    static final Set<String> PARAMETERS = Set.of(
-            "name", "source", "destination", "tables", "mode", "cron", "every", "batchSize", "parallelTables", "copyStreams", "fetchSize",
-            "cursor", "key", "lookback", "filter", "columns", "excludeColumns", "deletedColumn", "hardDeletes",
-            "retryAttempts", "retryDelay", "retryMultiplier", "retryMaxDelay", "webhook");
-
     /** Parameters the template derives for itself. */
     static final Set<String> DERIVED = Set.of("everyMillis", "retryDelayMillis", "retryMaxDelayMillis", "tableThreads", "parentRouteId",
             "parentProcessorId");
@@ -45,6 +39,11 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
     private RouteFiles files = RouteFiles.none();
     private final Map<String, TransferSpec> transfers = new LinkedHashMap<>();
     private final CamelContext camel;
+    /**
+     * The loaded template's parameters and their defaults, as the last transfer built saw them: the parameters a
+     * transfer may set (anything else is a typo worth reporting).
+     */
+    private volatile TemplateParameters templateParameters = TemplateParameters.shipped();
 
     /** @param camel where the transfers' table thread pools are registered (null: none, for reading routes only) */
     public TransferCatalog(CamelContext camel) {
@@ -63,32 +62,35 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
             parameters.remove("cron");
             parameters.put("every", Durations.format(scheduleOverride));
         }
-        Object every = parameters.get("every");
-        if (every != null && !every.toString().isBlank()) {
-            try {
-                parameters.put("everyMillis", String.valueOf(Durations.parse(every.toString()).toMillis()));
-            } catch (IllegalArgumentException e) {
-                // reported by validate() together with every other problem
+        try {
+            String every = given(parameters.get("every"), null);
+            if (every != null) {
+                parameters.put("everyMillis", String.valueOf(Durations.parse(every).toMillis()));
             }
+        } catch (IllegalArgumentException e) {
+            // reported by validate() together with every other problem
         }
-        deriveMillis(parameters, "retryDelay", "retryDelayMillis", "1s");
-        deriveMillis(parameters, "retryMaxDelay", "retryMaxDelayMillis", "1m");
+        TemplateParameters declares = TemplateParameters.of(template);
+        templateParameters = declares;
+        Map<String, String> defaults = declares.defaults();
+        deriveMillis(parameters, "retryDelay", "retryDelayMillis", defaults);
+        deriveMillis(parameters, "retryMaxDelay", "retryMaxDelayMillis", defaults);
         if (camel != null && name != null) {
-            parameters.put("tableThreads", tableThreads(name.toString(), parameters.get("parallelTables")));
+            parameters.put("tableThreads", tableThreads(name.toString(), parameters.get("parallelTables"), defaults));
         }
         declared.add(route);
         return route;
     }
 
     /**
-     * The thread pool the transfer's tables are split over: {@code parallelTables} threads (1, one table at a time,
-     * when unset or invalid; validate() reports the latter). Camel shuts it down with the context.
+     * The thread pool the transfer's tables are split over: {@code parallelTables} threads (the template's default
+     * when unset; one when invalid, which validate() reports). Camel shuts it down with the context.
      */
-    private String tableThreads(String transfer, Object parallelTables) {
+    private String tableThreads(String transfer, Object parallelTables, Map<String, String> defaults) {
         int threads = 1;
         try {
-            threads = parallelTables == null ? 1 : Math.max(1, Integer.parseInt(parallelTables.toString().trim()));
-        } catch (NumberFormatException e) {
+            threads = Math.max(1, Integer.parseInt(given(parallelTables, defaults.get("parallelTables"))));
+        } catch (RuntimeException e) {
             // reported by validate()
         }
         String id = "ferry-tables-" + transfer;
@@ -98,15 +100,31 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         return id;
     }
 
-    /** The template's redelivery policy takes milliseconds; routes are written in durations. */
-    private static void deriveMillis(Map<String, Object> parameters, String from, String to, String dflt) {
-        Object v = parameters.get(from);
-        String text = v == null || v.toString().isBlank() ? dflt : v.toString();
+    /**
+     * The template's redelivery policy takes milliseconds; routes are written in durations. An unset or blank one is
+     * the template's default; an invalid one, which validate() reports before anything runs, is 0 meanwhile.
+     */
+    private void deriveMillis(Map<String, Object> parameters, String from, String to, Map<String, String> defaults) {
+        long millis = 0;
         try {
-            parameters.put(to, String.valueOf(Durations.parse(text).toMillis()));
-        } catch (IllegalArgumentException e) {
-            parameters.put(to, String.valueOf(Durations.parse(dflt).toMillis())); // reported by validate()
+            millis = Durations.parse(given(parameters.get(from), defaults.get(from))).toMillis();
+        } catch (RuntimeException e) {
+            // reported by validate()
         }
+        parameters.put(to, String.valueOf(millis));
+    }
+
+    /**
+     * A parameter's text as validate() reads it: its placeholders resolved (Camel passes them to the template as they
+     * are written), or the template's default when it is unset or blank; null when neither.
+     */
+    private String given(Object value, String dflt) {
+        String text = value == null ? null : value.toString();
+        if (text != null && text.contains("{{") && camel != null) {
+            text = Placeholders.resolve(camel, text, false); // an unresolvable one: reported by validate()
+        }
+        text = TransferSpec.blankToNull(text);
+        return text != null ? text : dflt;
     }
 
     /**
@@ -170,9 +188,9 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                 if (key.contains("-") || DERIVED.contains(key)) {
                     continue; // Camel adds kebab-case twins of every key
                 }
-                if (!PARAMETERS.contains(key) && !key.startsWith("filter.")) {
+                if (!templateParameters.names().contains(key) && !key.startsWith("filter.")) {
                     problems.add(where.apply(key) + ": transfer '" + name + "': unknown parameter '" + key + "'; known: "
-                            + String.join(", ", new TreeSet<>(PARAMETERS)));
+                            + String.join(", ", new TreeSet<>(templateParameters.names())));
                     continue;
                 }
                 String value = e.getValue() == null ? null : e.getValue().toString();
@@ -200,7 +218,7 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                         + " password, schema) in " + connections.configName()
                         + knownNames(" (declared destinations: ", connections.destinations().keySet()));
             }
-            TransferSpec spec = TransferSpec.parse(params, where, problems);
+            TransferSpec spec = TransferSpec.parse(params, templateParameters.defaults(), where, problems);
             if (spec == null) {
                 continue;
             }

@@ -19,7 +19,7 @@ public record TransferSpec(
         Duration every,
         int batchSize,
         int parallelTables,
-        Integer copyStreams,
+        int copyStreams,
         int fetchSize,
         String cursor,
         List<String> key,
@@ -66,14 +66,24 @@ public record TransferSpec(
         }
     }
 
+    /** {@link #parse(Map, Map, Function, List)} with the shipped template's defaults. */
+    static TransferSpec parse(Map<String, String> p, Function<String, String> where, List<String> problems) {
+        return parse(p, TemplateParameters.shipped().defaults(), where, problems);
+    }
+
     /**
      * Reads a transfer from its template parameters, adding one message per problem (with where it is written)
-     * to {@code problems}.
+     * to {@code problems}. A parameter not set, or set blank, takes the template's default: the template is the one
+     * place defaults are written ({@link TemplateParameters}).
      *
+     * @param params the parameters as the transfer sets them (Camel has added the template's defaults to them)
+     * @param defaults the template's defaults, by parameter name
      * @param where gives "file:line" for a parameter name
      * @return the transfer, or null when a problem stops it being built
      */
-    static TransferSpec parse(Map<String, String> p, Function<String, String> where, List<String> problems) {
+    static TransferSpec parse(Map<String, String> params, Map<String, String> defaults, Function<String, String> where,
+                              List<String> problems) {
+        Map<String, String> p = withDefaults(params, defaults);
         int before = problems.size();
         String name = p.get("name");
         String label = "transfer '" + name + "'";
@@ -101,8 +111,9 @@ public record TransferSpec(
         }
 
         Mode mode = null;
+        String modeText = defaulted(p, "mode", label, where, problems);
         try {
-            mode = Mode.parse(p.getOrDefault("mode", Mode.FULL_REFRESH.key()));
+            mode = modeText == null ? null : Mode.parse(modeText);
         } catch (IllegalArgumentException e) {
             problems.add(where.apply("mode") + ": " + label + ": parameter 'mode': " + e.getMessage());
         }
@@ -133,13 +144,13 @@ public record TransferSpec(
             }
         }
 
-        int batchSize = positiveInt(p, "batchSize", 100_000, label, where, problems);
-        int fetchSize = positiveInt(p, "fetchSize", 10_000, label, where, problems);
-        int parallelTables = positiveInt(p, "parallelTables", 1, label, where, problems);
-        Integer copyStreams = blankToNull(p.get("copyStreams")) == null ? null : positiveInt(p, "copyStreams", 1, label, where, problems);
+        int batchSize = positiveInt(p, "batchSize", label, where, problems);
+        int fetchSize = positiveInt(p, "fetchSize", label, where, problems);
+        int parallelTables = positiveInt(p, "parallelTables", label, where, problems);
+        int copyStreams = positiveInt(p, "copyStreams", label, where, problems);
         // every table being copied holds sessions of the destination's pool: one per COPY stream in a full refresh, two
         // in incremental batches (one merges while the other stages the next); the transfer's lock and run records two more
-        int perTable = mode == Mode.FULL_REFRESH || mode == null ? (copyStreams == null ? 1 : copyStreams) : 2;
+        int perTable = mode == Mode.FULL_REFRESH || mode == null ? copyStreams : 2;
         if ((long) parallelTables * perTable + 2 > ConnectionSettings.POOL_SIZE) {
             problems.add(where.apply("parallelTables") + ": " + label + ": parameter 'parallelTables': " + parallelTables
                     + " tables at once" + (perTable > 1 ? ", " + perTable + " sessions each," : "") + " need "
@@ -224,11 +235,11 @@ public record TransferSpec(
                     + ": filter values are given but there is no 'filter' parameter to use them");
         }
 
-        int retryAttempts = nonNegativeInt(p, "retryAttempts", 5, label, where, problems);
-        Duration retryDelay = duration(p, "retryDelay", Duration.ofSeconds(1), label, where, problems);
-        Duration retryMaxDelay = duration(p, "retryMaxDelay", Duration.ofMinutes(1), label, where, problems);
-        double retryMultiplier = 2.0;
-        String multiplierText = blankToNull(p.get("retryMultiplier"));
+        int retryAttempts = nonNegativeInt(p, "retryAttempts", label, where, problems);
+        Duration retryDelay = duration(p, "retryDelay", label, where, problems);
+        Duration retryMaxDelay = duration(p, "retryMaxDelay", label, where, problems);
+        double retryMultiplier = 1.0; // unused when the text is missing or invalid: that is a problem
+        String multiplierText = defaulted(p, "retryMultiplier", label, where, problems);
         if (multiplierText != null) {
             try {
                 retryMultiplier = Double.parseDouble(multiplierText);
@@ -254,22 +265,22 @@ public record TransferSpec(
                 retryMultiplier, retryMaxDelay, webhook);
     }
 
-    private static int nonNegativeInt(Map<String, String> p, String key, int dflt, String label, Function<String, String> where,
+    private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,
                                       List<String> problems) {
-        return wholeNumber(p, key, dflt, 0, "a whole number of 0 or more", label, where, problems);
+        return wholeNumber(p, key, 0, "a whole number of 0 or more", label, where, problems);
     }
 
-    private static Duration duration(Map<String, String> p, String key, Duration dflt, String label, Function<String, String> where,
+    private static Duration duration(Map<String, String> p, String key, String label, Function<String, String> where,
                                      List<String> problems) {
-        String v = blankToNull(p.get(key));
+        String v = defaulted(p, key, label, where, problems);
         if (v == null) {
-            return dflt;
+            return null;
         }
         try {
             return Durations.parse(v);
         } catch (IllegalArgumentException e) {
             problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': " + e.getMessage());
-            return dflt;
+            return null;
         }
     }
 
@@ -318,17 +329,17 @@ public record TransferSpec(
         return v;
     }
 
-    private static int positiveInt(Map<String, String> p, String key, int dflt, String label, Function<String, String> where,
+    private static int positiveInt(Map<String, String> p, String key, String label, Function<String, String> where,
                                    List<String> problems) {
-        return wholeNumber(p, key, dflt, 1, "a positive whole number", label, where, problems);
+        return wholeNumber(p, key, 1, "a positive whole number", label, where, problems);
     }
 
-    /** The parameter as a whole number of at least {@code min}, or its default when blank or (reported) invalid. */
-    private static int wholeNumber(Map<String, String> p, String key, int dflt, int min, String expected, String label,
+    /** The parameter as a whole number of at least {@code min}; {@code min} when it is invalid or missing (reported). */
+    private static int wholeNumber(Map<String, String> p, String key, int min, String expected, String label,
                                    Function<String, String> where, List<String> problems) {
-        String v = blankToNull(p.get(key));
+        String v = defaulted(p, key, label, where, problems);
         if (v == null) {
-            return dflt;
+            return min;
         }
         try {
             int n = Integer.parseInt(v.trim());
@@ -339,7 +350,37 @@ public record TransferSpec(
             // reported below
         }
         problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': '" + v + "' is not " + expected);
-        return dflt;
+        return min;
+    }
+
+    /** The parameters as given, a blank one (e.g. a placeholder that resolved to nothing) replaced by its default. */
+    private static Map<String, String> withDefaults(Map<String, String> given, Map<String, String> defaults) {
+        Map<String, String> p = new java.util.HashMap<>();
+        defaults.forEach((k, v) -> {
+            if (blankToNull(v) != null) {
+                p.put(k, v);
+            }
+        });
+        given.forEach((k, v) -> {
+            if (blankToNull(v) != null || !p.containsKey(k)) {
+                p.put(k, v);
+            }
+        });
+        return p;
+    }
+
+    /**
+     * A parameter that always has a value, from the transfer or the template's default; null, reported, when neither
+     * gives one (a customised template that dropped a default).
+     */
+    private static String defaulted(Map<String, String> p, String key, String label, Function<String, String> where,
+                                    List<String> problems) {
+        String v = blankToNull(p.get(key));
+        if (v == null) {
+            problems.add(where.apply(null) + ": " + label + ": parameter '" + key + "' is missing, and the " + TransferCatalog.TEMPLATE_ID
+                    + " template gives it no defaultValue; set it, or restore its defaultValue in the template");
+        }
+        return v;
     }
 
     static String blankToNull(String s) {

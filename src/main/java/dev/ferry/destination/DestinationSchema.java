@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.StringJoiner;
 import java.util.UUID;
 
+import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
 import dev.ferry.source.SourceTable;
 
@@ -22,9 +23,9 @@ import dev.ferry.source.SourceTable;
  */
 public final class DestinationSchema {
 
-    public static final String SYNCED_AT = "_ferry_synced_at";
-    public static final String RUN_ID = "_ferry_run_id";
-    static final int MAX_IDENTIFIER_BYTES = dev.ferry.config.ReservedNames.MAX_NAME_BYTES;
+    public static final String SYNCED_AT = ReservedNames.SYNCED_AT;
+    public static final String RUN_ID = ReservedNames.RUN_ID;
+    static final int MAX_IDENTIFIER_BYTES = ReservedNames.MAX_NAME_BYTES;
 
     private DestinationSchema() {
     }
@@ -174,7 +175,7 @@ public final class DestinationSchema {
      * PostgreSQL's identifier limit, so it never clashes with another table's load table.
      */
     public static String loadTableName(String table, UUID runId) {
-        return derivedName("_ferry_" + runId.toString().substring(0, 8) + "_", table, "");
+        return derivedName(ReservedNames.PREFIX + runId.toString().substring(0, 8) + "_", table, "");
     }
 
     /**

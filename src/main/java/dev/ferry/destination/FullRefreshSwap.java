@@ -50,7 +50,7 @@ public final class FullRefreshSwap {
             }
             String refill = exists ? refillReason(con, schema, table, views) : null;
             if (refill != null) {
-                // the table stays, refilled, provided no column changed type (as checked in TableLoads.open)
+                // the table stays, refilled, provided no column changed type (as checked when the load is provisioned)
                 checkRefillable(con, schema, table, loadTable, refill);
                 refillInPlace(con, st, schema, table, loadTable, source);
                 return;
@@ -135,7 +135,7 @@ public final class FullRefreshSwap {
     }
 
     /**
-     * Columns only the destination has are created in the load table as plain columns ({@link TableLoads}); before any
+     * Columns only the destination has are created in the load table as plain columns (see LoadMode#provision); before any
      * row is loaded, this gives them the old table's default (so that a NOT NULL one holds) or generation expression.
      * An identity column cannot be carried over (its sequence would start again): the run fails, naming it.
      */
@@ -322,8 +322,8 @@ public final class FullRefreshSwap {
      * schema) and to the object ({@code kind}, {@code n}; n below 0 for the only one of its kind), within the limit.
      */
     static String tempName(String swapTag, String kind, int n) {
-        return DestinationSchema.truncate("_ferry_" + swapTag + "_" + kind + (n < 0 ? "" : String.valueOf(n)),
-                DestinationSchema.MAX_IDENTIFIER_BYTES);
+        return DestinationSchema.truncate(dev.ferry.config.ReservedNames.PREFIX + swapTag + "_" + kind
+                + (n < 0 ? "" : String.valueOf(n)), DestinationSchema.MAX_IDENTIFIER_BYTES);
     }
 
     /** Drops the old table; objects Ferry does not know how to carry over that depend on it fail the run, naming them. */

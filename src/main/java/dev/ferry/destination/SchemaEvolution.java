@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
 
+import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
 import dev.ferry.source.SourceTable;
 
@@ -26,6 +27,9 @@ import dev.ferry.source.SourceTable;
  * </ul>
  */
 public final class SchemaEvolution {
+
+    /** The temporary table that turns the source's type names into the oids and modifiers PostgreSQL compares. */
+    private static final String SHAPE = ReservedNames.PREFIX + "shape";
 
     /** A column as a table has it: its type's oid and modifier, and how {@code format_type} writes it. */
     public record Column(String name, int typeOid, int typmod, int elemOid, String display) {
@@ -113,7 +117,7 @@ public final class SchemaEvolution {
                     + " cannot take the source's rows: column " + String.join("; column ", incompatible)
                     + ", a change that is not a widening. Nothing was written. Ways out: run the transfer once with mode"
                     + " full_refresh, which recreates the table with the source's types; or drop the destination table"
-                    + " (and its row in " + Sql.displayIdent(schema) + "._ferry_state) so the next run recreates and backfills it;"
+                    + " (and its row in " + Sql.displayIdent(schema) + "." + ReservedNames.STATE_TABLE + ") so the next run recreates and backfills it;"
                     + " or ALTER the destination column yourself to a type that holds the source's values");
         }
         List<Column> destinationOnly = new ArrayList<>();
@@ -139,11 +143,11 @@ public final class SchemaEvolution {
     private static Map<String, Column> wantedColumns(Connection con, SourceTable source) throws SQLException {
         StringJoiner cols = DestinationSchema.columnDefinitions(source);
         try (Statement st = con.createStatement()) {
-            st.execute("CREATE TEMP TABLE _ferry_shape " + cols + " ON COMMIT DROP");
+            st.execute("CREATE TEMP TABLE " + SHAPE + " " + cols + " ON COMMIT DROP");
         }
-        Map<String, Column> wanted = columnsOf(con, "SELECT 'pg_temp._ferry_shape'::regclass");
+        Map<String, Column> wanted = columnsOf(con, "SELECT 'pg_temp." + SHAPE + "'::regclass");
         try (Statement st = con.createStatement()) {
-            st.execute("DROP TABLE pg_temp._ferry_shape");
+            st.execute("DROP TABLE pg_temp." + SHAPE);
         }
         return wanted;
     }

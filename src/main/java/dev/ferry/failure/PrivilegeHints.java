@@ -23,6 +23,39 @@ public final class PrivilegeHints {
     private PrivilegeHints() {
     }
 
+    /** The fix for a destination user who may not create temporary tables (incremental batches stage rows in them). */
+    public static String grantTemporary(String database, String user) {
+        return "run on the destination: GRANT TEMPORARY ON DATABASE " + Sql.ident(database) + " TO " + Sql.ident(user) + ";";
+    }
+
+    /** The fix for a destination user who may not create the destination's schema. */
+    public static String grantCreateOnDatabase(ConnectionSettings destination) {
+        return "run on the destination: GRANT CREATE ON DATABASE " + Sql.ident(destination.database()) + " TO "
+                + Sql.ident(destination.user()) + "; (it lets Ferry create schema " + destination.schema() + "; or create the"
+                + " schema yourself and GRANT ALL ON SCHEMA " + Sql.ident(destination.schema()) + " TO "
+                + Sql.ident(destination.user()) + ";)";
+    }
+
+    /** The fix for a destination user who may not create tables in an existing schema. */
+    public static String grantAllOnSchema(String schema, String user) {
+        return "run on the destination: GRANT ALL ON SCHEMA " + Sql.ident(schema) + " TO " + Sql.ident(user) + ";";
+    }
+
+    /** The fix for a destination table Ferry must replace or alter but does not own. */
+    public static String ownTable(String schema, String table, String user) {
+        return "run on the destination: ALTER TABLE " + Sql.qualified(schema, table) + " OWNER TO " + Sql.ident(user) + ";";
+    }
+
+    /** The fix for a source user who may not use a schema. */
+    public static String grantUsageOnSchema(String schema, String user) {
+        return "run on the source: GRANT USAGE ON SCHEMA " + Sql.ident(schema) + " TO " + Sql.ident(user) + ";";
+    }
+
+    /** The fix for a source user who may not read a table. */
+    public static String grantSelect(dev.ferry.config.TableRef table, String user) {
+        return "run on the source: GRANT SELECT ON " + table.quoted() + " TO " + Sql.ident(user) + ";";
+    }
+
     /** The fix for an error, or null when Ferry has no specific advice. */
     public static String hint(SQLException e, ConnectionSettings source, ConnectionSettings destination) {
         return hint(e, source, destination, java.util.List.of());
@@ -35,16 +68,13 @@ public final class PrivilegeHints {
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         Matcher m;
         if ((m = TEMP.matcher(msg)).find() && destination != null) {
-            return "run on the destination: GRANT TEMPORARY ON DATABASE " + Sql.ident(m.group(1)) + " TO "
-                    + Sql.ident(destination.user()) + ";";
+            return grantTemporary(m.group(1), destination.user());
         }
         if ((m = DATABASE.matcher(msg)).find()) {
             String db = m.group(1);
             if (destination != null && db.equals(destination.database()) && (source == null || !db.equals(source.database())
                     || !msg.contains("connect"))) {
-                return "run on the destination: GRANT CREATE ON DATABASE " + Sql.ident(db) + " TO " + Sql.ident(destination.user())
-                        + "; (it lets Ferry create schema " + destination.schema() + "; or create the schema yourself and GRANT ALL ON"
-                        + " SCHEMA " + Sql.ident(destination.schema()) + " TO " + Sql.ident(destination.user()) + ";)";
+                return grantCreateOnDatabase(destination);
             }
             if (source != null && db.equals(source.database())) {
                 return "run on the source: GRANT CONNECT ON DATABASE " + Sql.ident(db) + " TO " + Sql.ident(source.user()) + ";";
@@ -53,10 +83,10 @@ public final class PrivilegeHints {
         if ((m = SCHEMA.matcher(msg)).find()) {
             String schema = m.group(1);
             if (destination != null && schema.equals(destination.schema())) {
-                return "run on the destination: GRANT ALL ON SCHEMA " + Sql.ident(schema) + " TO " + Sql.ident(destination.user()) + ";";
+                return grantAllOnSchema(schema, destination.user());
             }
             if (source != null) {
-                return "run on the source: GRANT USAGE ON SCHEMA " + Sql.ident(schema) + " TO " + Sql.ident(source.user()) + ";";
+                return grantUsageOnSchema(schema, source.user());
             }
         }
         if ((m = RLS.matcher(msg)).find()) {
@@ -66,14 +96,14 @@ public final class PrivilegeHints {
                     + " connect as the table's owner, or disable row-level security on that table";
         }
         if ((m = OWNER.matcher(msg)).find() && destination != null) {
-            return "Ferry replaces or alters the tables it writes, so it must own them; run on the destination: ALTER TABLE "
-                    + Sql.qualified(destination.schema(), m.group(1)) + " OWNER TO " + Sql.ident(destination.user()) + ";";
+            return "Ferry replaces or alters the tables it writes, so it must own them; "
+                    + ownTable(destination.schema(), m.group(1), destination.user());
         }
         if ((m = TABLE.matcher(msg)).find()) {
             String name = m.group(1);
             for (dev.ferry.config.TableRef t : sourceTables) {
                 if (t.name().equals(name) && source != null) {
-                    return "run on the source: GRANT SELECT ON " + t.quoted() + " TO " + Sql.ident(source.user()) + ";";
+                    return grantSelect(t, source.user());
                 }
             }
             return "grant the missing privilege: on the source, GRANT SELECT ON TABLE <schema>." + Sql.ident(m.group(1)) + " TO "

@@ -12,6 +12,7 @@ import java.util.StringJoiner;
 
 import javax.sql.DataSource;
 
+import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
 import dev.ferry.config.TransferSpec;
 import dev.ferry.source.SourceTable;
@@ -27,6 +28,9 @@ import org.postgresql.copy.CopyIn;
  * were: a key missing now was deleted at the source since.
  */
 public final class HardDeletes {
+
+    /** The temporary table of the source's keys. */
+    private static final String KEYS = ReservedNames.PREFIX + "keys";
 
     private final dev.ferry.connect.Connections connections;
     private final CopyStreams streams;
@@ -50,7 +54,7 @@ public final class HardDeletes {
             cols.add(Sql.ident(k) + " " + t.destinationTypes().get(t.indexOf(k)));
         }
         try (Statement st = dest.createStatement()) {
-            st.execute("CREATE TEMP TABLE _ferry_keys (" + cols + ") ON COMMIT DROP");
+            st.execute("CREATE TEMP TABLE " + KEYS + " (" + cols + ") ON COMMIT DROP");
         }
         java.util.StringJoiner keys = new java.util.StringJoiner(", ");
         for (String k : t.key()) {
@@ -65,7 +69,7 @@ public final class HardDeletes {
         boolean done = false;
         try (Connection src = source.getConnection(); PreparedStatement ps = src.prepareStatement(select)) {
             watchdog.destinationSince = System.nanoTime();
-            in = dest.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp._ferry_keys FROM STDIN");
+            in = dest.unwrap(PGConnection.class).getCopyAPI().copyIn("COPY pg_temp." + KEYS + " FROM STDIN");
             watchdog.destinationSince = 0;
             ps.setFetchSize(Math.max(spec.fetchSize(), 10_000));
             if (spec.filter() != null) {
@@ -107,9 +111,9 @@ public final class HardDeletes {
             match.add("k." + Sql.ident(k) + " = d." + Sql.ident(k));
         }
         try (Statement st = dest.createStatement()) {
-            st.execute("ANALYZE pg_temp._ferry_keys");
+            st.execute("ANALYZE pg_temp." + KEYS);
             return st.executeUpdate("DELETE FROM " + Sql.qualified(load.schema(), load.table()) + " d WHERE NOT EXISTS"
-                    + " (SELECT 1 FROM pg_temp._ferry_keys k WHERE " + match + ")");
+                    + " (SELECT 1 FROM pg_temp." + KEYS + " k WHERE " + match + ")");
         }
     }
 }

@@ -5,6 +5,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
 import dev.ferry.destination.DestinationException;
 import dev.ferry.destination.DestinationSchema;
@@ -19,7 +20,7 @@ import org.apache.camel.ExchangeProperty;
 public final class Merge {
 
     /** The temporary table a batch is staged in, dropped at the batch's commit. */
-    static final String STAGE = "_ferry_stage";
+    static final String STAGE = ReservedNames.PREFIX + "stage";
 
     public void merge(@ExchangeProperty(TableLoad.TABLE) TableLoad load) throws SQLException {
         load.addChanged(insertOnConflict(load.connection(), load, load.metadataStaged()));

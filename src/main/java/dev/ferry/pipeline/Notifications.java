@@ -32,6 +32,8 @@ import org.slf4j.LoggerFactory;
 public final class Notifications {
 
     private static final Logger LOG = LoggerFactory.getLogger("dev.ferry.notify");
+    /** Exchange property: how many times {@link #post} has tried the webhook for this run. */
+    static final String ATTEMPTS = "ferryNotifyAttempts";
 
     private final String defaultUrl;
     private final Secret token;
@@ -50,6 +52,8 @@ public final class Notifications {
     }
 
     public void post(Exchange exchange) throws IOException, InterruptedException {
+        // Camel drops its redelivery counter before the dead letter runs: counted here, for undelivered()
+        exchange.setProperty(ATTEMPTS, exchange.getProperty(ATTEMPTS, 0, Integer.class) + 1);
         TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
         String url = url(run);
         String body = event(run).toJson();
@@ -81,13 +85,17 @@ public final class Notifications {
         LOG.info("transfer {}: {} sent to {}", run.spec().name(), type(run), WebhookUrl.display(url));
     }
 
-    /** The notify route's dead letter: the webhook failed every attempt. */
+    /**
+     * The notify route's dead letter: the webhook failed every attempt. The attempts are counted as they are made, so
+     * the route's redelivery policy stays the one place that says how many there are.
+     */
     public void undelivered(Exchange exchange) {
         TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        LOG.warn("transfer {}: {} for run {} not delivered after 4 attempts ({}); the transfer itself is unaffected",
+        int attempts = exchange.getProperty(ATTEMPTS, 0, Integer.class);
+        LOG.warn("transfer {}: {} for run {} not delivered after {} attempt{} ({}); the transfer itself is unaffected",
                 run == null ? exchange.getFromRouteId() : run.spec().name(), run == null ? "event" : type(run),
-                run == null ? "?" : run.id(), Errors.describe(cause));
+                run == null ? "?" : run.id(), attempts, attempts == 1 ? "" : "s", Errors.describe(cause));
     }
 
     private String url(TransferRun run) {

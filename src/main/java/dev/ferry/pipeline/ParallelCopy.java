@@ -48,14 +48,14 @@ final class ParallelCopy {
     }
 
     /**
-     * How many streams to copy the table in: {@code copyStreams} (default 1), for a plain table on a primary server of
+     * How many streams to copy the table in: {@code copyStreams}, for a plain table on a primary server of
      * version 14 or later (older ones would scan the whole table once per stream), and no more than it has pages.
      * One stream by default: on a server with few cores the streams only compete for them (the benchmark's two-core
      * machine copies faster in one).
      */
     static Plan plan(TableLoad load, Connection source) throws SQLException {
-        Integer wanted = load.run().spec().copyStreams();
-        if (wanted == null || wanted <= 1 || !load.sourceTable().plainTable()) {
+        int wanted = load.run().spec().copyStreams();
+        if (wanted <= 1 || !load.sourceTable().plainTable()) {
             return new Plan(1, 0);
         }
         try (PreparedStatement ps = source.prepareStatement("SELECT pg_catalog.current_setting('server_version_num')::int >= 140000"

@@ -34,7 +34,7 @@ public final class TableLoad {
     private final javax.sql.DataSource destinationPool;
     private final long startedNanos = System.nanoTime();
     private Connection connection;
-    // incremental batches: a second session stages the next batch while this one merges (see BulkCopy#batch)
+    // incremental batches: a second session stages the next batch while this one merges (see StageBatch)
     private Connection spare;
     private CopyPipe.Result staged;
     private long rows;

@@ -62,7 +62,7 @@ public final class BatchPlanner {
     }
 
     /** The name of the trailing keyset columns in a copy query, numbered from 0. */
-    public static final String KEYSET_COLUMN = "_ferry_keyset_";
+    public static final String KEYSET_COLUMN = dev.ferry.config.ReservedNames.KEYSET_COLUMN;
 
     /** {@code SELECT set_config('ferry.p1', ?, false), ...}: binds a copy query's values to the session. */
     public static String settingsStatement(int count) {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.ferry.config.TableRef;
+import dev.ferry.failure.PrivilegeHints;
 
 /** Reads a source table's columns, types and primary key from PostgreSQL's catalog. */
 public final class SourceCatalog {
@@ -58,16 +59,14 @@ public final class SourceCatalog {
                 }
                 oid = rs.getLong(1);
                 relkind = rs.getString(2);
-                String user = dev.ferry.config.Sql.ident(con.getMetaData().getUserName());
+                String user = con.getMetaData().getUserName();
                 if (!rs.getBoolean(4)) {
-                    throw new SourceTableException(SourceTableException.Kind.PRIVILEGE, "the source user " + con.getMetaData().getUserName() + " may not use schema "
-                            + dev.ferry.config.Sql.displayIdent(ref.schema()) + "; run on the source: GRANT USAGE ON SCHEMA "
-                            + dev.ferry.config.Sql.ident(ref.schema()) + " TO " + user + ";");
+                    throw SourceTableException.missingGrant("the source user " + user + " may not use schema "
+                            + dev.ferry.config.Sql.displayIdent(ref.schema()), PrivilegeHints.grantUsageOnSchema(ref.schema(), user));
                 }
                 if (!rs.getBoolean(3)) {
-                    throw new SourceTableException(SourceTableException.Kind.PRIVILEGE, "the source user " + con.getMetaData().getUserName()
-                            + " may not read " + ref.display() + "; run on the source: GRANT SELECT ON "
-                            + ref.quoted() + " TO " + dev.ferry.config.Sql.ident(con.getMetaData().getUserName()) + ";");
+                    throw SourceTableException.missingGrant("the source user " + user + " may not read " + ref.display(),
+                            PrivilegeHints.grantSelect(ref, user));
                 }
             }
         }

@@ -95,11 +95,7 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
                         + " { name: excludeColumns, value: " + Sql.displayIdent(c) + " }"), listed ? "columns" : "excludeColumns");
             }
         }
-        List<String> needed = new ArrayList<>(k);
-        if (spec.cursor() != null) {
-            needed.add(spec.cursor());
-        }
-        for (String n : needed) {
+        for (String n : needed(spec.cursor(), k)) {
             if (!keep.contains(n)) {
                 throw new SourceTableException(SourceTableException.Kind.SHAPE, where + "column " + Sql.displayIdent(n)
                         + " is the transfer's " + (k.contains(n) ? "key" : "cursor") + ", so it must be copied; add it to 'columns'"
@@ -115,6 +111,23 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
             }
         }
         return new SourceTable(ref, cols, k, types, copyable);
+    }
+
+    /**
+     * The columns a transfer cannot do without, as {@link #select} narrowed the table for it: its cursor, then the
+     * key (a cursor that is also a key column counts once).
+     */
+    public List<String> neededColumns(TransferSpec spec) {
+        return needed(spec.cursor(), key);
+    }
+
+    private static List<String> needed(String cursor, List<String> key) {
+        java.util.Set<String> needed = new java.util.LinkedHashSet<>();
+        if (cursor != null) {
+            needed.add(cursor);
+        }
+        needed.addAll(key);
+        return List.copyOf(needed);
     }
 
     private static List<String> named(TransferSpec spec, String param) {

@@ -10,6 +10,8 @@ public class SourceTableException extends PermanentFailure {
 
     private final Kind kind;
     private final String parameter;
+    private final String problem;
+    private final String fix;
 
     public SourceTableException(String message) {
         this(Kind.SHAPE, message, null);
@@ -21,9 +23,30 @@ public class SourceTableException extends PermanentFailure {
 
     /** @param parameter the transfer parameter at fault, if one is */
     public SourceTableException(Kind kind, String message, String parameter) {
-        super(message);
+        this(kind, message, null, parameter);
+    }
+
+    private SourceTableException(Kind kind, String problem, String fix, String parameter) {
+        super(fix == null ? problem : problem + "; " + fix);
         this.kind = kind;
         this.parameter = parameter;
+        this.problem = problem;
+        this.fix = fix;
+    }
+
+    /** A grant the source user lacks: the message is the problem, then the statement that fixes it. */
+    public static SourceTableException missingGrant(String problem, String fix) {
+        return new SourceTableException(Kind.PRIVILEGE, problem, fix, null);
+    }
+
+    /** The message without its fix. */
+    public String problem() {
+        return problem;
+    }
+
+    /** What fixes it ("run on the source: GRANT ..."), or null when the message says all there is. */
+    public String fix() {
+        return fix;
     }
 
     /** The transfer parameter at fault, or null. */

@@ -19,7 +19,7 @@ import dev.ferry.config.Sql;
  */
 public final class Lease {
 
-    public static final String TABLE = "_ferry_leases";
+    public static final String TABLE = dev.ferry.config.ReservedNames.LEASES_TABLE;
 
     private Lease() {
     }

@@ -19,7 +19,7 @@ import dev.ferry.config.TableRef;
  */
 public final class RunHistory {
 
-    public static final String TABLE = "_ferry_runs";
+    public static final String TABLE = dev.ferry.config.ReservedNames.RUNS_TABLE;
 
     private RunHistory() {
     }
@@ -52,7 +52,7 @@ public final class RunHistory {
             // the table a full refresh loads into, recorded before it exists: the proof that Ferry made it, so that a
             // crashed run's leftover can be dropped and nothing else ever is
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS load_table text");
-            st.execute("CREATE INDEX IF NOT EXISTS " + Sql.ident("_ferry_runs_transfer_started") + " ON " + t
+            st.execute("CREATE INDEX IF NOT EXISTS " + Sql.ident(TABLE + "_transfer_started") + " ON " + t
                     + " (transfer, started_at)");
         }
     }

@@ -27,7 +27,7 @@ import dev.ferry.config.Sql;
  */
 public final class Watermarks {
 
-    public static final String TABLE = "_ferry_state";
+    public static final String TABLE = dev.ferry.config.ReservedNames.STATE_TABLE;
 
     /**
      * One table's watermark.

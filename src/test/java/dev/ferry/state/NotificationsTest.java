@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.ferry.testing.FerryHarness;
+import dev.ferry.testing.LogCapture;
 import dev.ferry.testing.TestDb;
 import org.apache.camel.util.json.JsonObject;
 import org.apache.camel.util.json.Jsoner;
@@ -116,5 +117,47 @@ class NotificationsTest {
             assertThat(requests.get()).isEqualTo(3);
             assertThat(events).hasSize(1);
         }
+    }
+
+    /**
+     * The notify route's redelivery policy is the one place that sets how often a webhook is tried: here a copy of the
+     * pipeline tries it twice, and the log says so. Before, the log said "4 attempts" whatever the route did.
+     */
+    @Test
+    void theLogCountsTheAttemptsTheRouteMade() throws Exception {
+        TestDb src = TestDb.source("notify_count");
+        TestDb dst = TestDb.destination("notify_count");
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.t (id int PRIMARY KEY)", "INSERT INTO app.t VALUES (1)");
+        src.grantRead("app");
+        failuresLeft.set(100); // always down
+        java.nio.file.Path dir = FerryHarness.write(src, dst, "export", transfer("t", "app.t", "webhook", url()), Map.of());
+        String pipeline = java.nio.file.Files.readString(java.nio.file.Path.of("routes/ferry-pipeline.yaml"));
+        String policy = "deadLetterUri: bean:ferryNotifications?method=undelivered\n        redeliveryPolicy:\n"
+                + "          maximumRedeliveries: 3\n";
+        assertThat(pipeline).contains(policy);
+        // a user's copy of the pipeline replaces the shipped one
+        java.nio.file.Files.writeString(dir.resolve("routes/ferry-pipeline.yaml"), pipeline.replace(policy,
+                policy.replace("maximumRedeliveries: 3", "maximumRedeliveries: 1")));
+        try (LogCapture log = LogCapture.of("dev.ferry.notify");
+             dev.ferry.app.FerryRuntime ferry = new dev.ferry.app.FerryRuntime(dir.resolve("application.properties"),
+                     dir.resolve("routes"), dev.ferry.app.FerryRuntime.Trigger.MANUAL, new java.util.Properties(), null)) {
+            ferry.start();
+            assertThat(ferry.runOnce("t").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertThat(requests.get()).isEqualTo(2);
+            assertThat(log.lines()).anyMatch(l -> l.startsWith("WARN transfer t: transfer_success for run ")
+                    && l.contains(" not delivered after 2 attempts ("));
+        }
+    }
+
+    /** The README says how often a failing webhook is retried: what the shipped notify route does. */
+    @Test
+    void theReadmeSaysHowOftenTheShippedRouteRetries() throws Exception {
+        String pipeline = java.nio.file.Files.readString(java.nio.file.Path.of("routes/ferry-pipeline.yaml"));
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("deadLetterUri: bean:ferryNotifications\\?method=undelivered\\s+"
+                + "redeliveryPolicy:\\s+maximumRedeliveries: (\\d+)").matcher(pipeline);
+        assertThat(m.find()).isTrue();
+        String times = Map.of("1", "once", "2", "twice", "3", "three times", "4", "four times").get(m.group(1));
+        assertThat(java.nio.file.Files.readString(java.nio.file.Path.of("README.md"))).contains("A webhook that fails\nis retried "
+                + times + " with backoff");
     }
 }
