@@ -180,10 +180,9 @@ ferry_last_record() { # schema
 # runs one Ferry sync, timed; sets T_WALL T_RSS, and F_SECS F_ROWS F_CHANGED F_LOG_SECS:
 # - F_SECS and F_ROWS, Ferry's own time and rows, come from the run's record in the destination's run history
 #   (<schema>._ferry_runs, the record of this transfer and table newer than any before the run, which must say
-#   'succeeded'): finished_at - started_at. started_at is the run's start (Ferry records the same one for every table
-#   of a run), so this covers the run's setup too (connections, the transfer's lock, creating Ferry's own tables when
-#   missing, describing the source table), then the read, the write and, for a full refresh, the swap that builds the
-#   primary key, up to the table's last step; the JVM's start and the config check come before it;
+#   'succeeded'): finished_at - started_at, from the table's start (its record, written first: describing the source
+#   table, provisioning) through the read, the write and, for a full refresh, the swap that builds the primary key, up
+#   to the table's last step; the JVM's start, the config check and the run's setup come before it;
 # - F_CHANGED, the rows an incremental run inserted or updated, and F_LOG_SECS, the time Ferry logs for the table
 #   (only shown, for comparison), come from Ferry's per-table log line, which is the only place that says them.
 ferry_sync() { # transfer schema log

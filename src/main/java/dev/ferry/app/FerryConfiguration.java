@@ -65,6 +65,8 @@ public final class FerryConfiguration implements CamelConfiguration {
     public static final String CATALOG = "ferryCatalog";
     public static final String CONNECTIONS = "ferryConnections";
     public static final String SHUTDOWN = "ferryShutdown";
+    /** The route files as scanned before Camel loaded them (see FerryRuntime). */
+    public static final String ROUTE_FILES = "ferryRouteFiles";
 
     @Override
     public void configure(CamelContext camel) {
@@ -102,7 +104,9 @@ public final class FerryConfiguration implements CamelConfiguration {
             public void onCamelContextStarting(CamelContext context, boolean alreadyStarted) {
                 List<String> all = new ArrayList<>(problems);
                 try {
-                    catalog.validate(context, validated, RouteFiles.scan(routes, TransferCatalog.TEMPLATE_ID));
+                    // the scan the runtime made before Camel loaded the routes (scanning again would warn twice)
+                    RouteFiles files = context.getRegistry().lookupByNameAndType(ROUTE_FILES, RouteFiles.class);
+                    catalog.validate(context, validated, files != null ? files : RouteFiles.scan(routes, TransferCatalog.TEMPLATE_ID));
                 } catch (ConfigException e) {
                     all.addAll(e.problems());
                 }

@@ -68,6 +68,7 @@ public final class FerryRuntime implements AutoCloseable {
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
+        main.bind(FerryConfiguration.ROUTE_FILES, files);
         main.setPropertyPlaceholderLocations("file:" + config);
         main.configure().withName("ferry")
                 .withRoutesIncludePattern(files.includePattern()) // the shipped routes, then the folder's

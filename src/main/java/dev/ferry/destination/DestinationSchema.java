@@ -129,6 +129,37 @@ public final class DestinationSchema {
     }
 
     /**
+     * Adds the metadata columns a destination table lacks (a table the user created, or from which they were dropped):
+     * the merge writes them. Returns a note for each one added. Only when one is missing does this take the table's
+     * lock, so a table that has both is never locked for it.
+     */
+    public static List<String> addMissingMetadataColumns(Connection con, String schema, String table) throws SQLException {
+        List<String> missing = new ArrayList<>(List.of(SYNCED_AT, RUN_ID));
+        try (PreparedStatement ps = con.prepareStatement("SELECT a.attname FROM pg_catalog.pg_attribute a"
+                + " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                + " WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped AND a.attname = ANY (?)")) {
+            ps.setString(1, schema);
+            ps.setString(2, table);
+            ps.setArray(3, con.createArrayOf("text", missing.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    missing.remove(rs.getString(1));
+                }
+            }
+        }
+        List<String> notes = new ArrayList<>();
+        for (String column : missing) {
+            try (Statement st = con.createStatement()) {
+                st.execute("ALTER TABLE " + Sql.qualified(schema, table) + " ADD COLUMN " + Sql.ident(column)
+                        + (column.equals(SYNCED_AT) ? " timestamptz" : " uuid"));
+            }
+            notes.add("Ferry's metadata column " + column + " was missing from the destination table: added (NULL in the rows"
+                    + " written before)");
+        }
+        return notes;
+    }
+
+    /**
      * For incremental modes: creates the destination table with its primary key on the transfer's key when missing;
      * when it exists, checks that a unique index covers the key (the merge needs one).
      */

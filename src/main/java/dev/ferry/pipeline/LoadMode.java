@@ -131,6 +131,7 @@ public abstract class LoadMode {
                 SchemaEvolution.Result evolved;
                 try {
                     evolved = SchemaEvolution.reconcile(con, load.schema(), load.table(), load.sourceTable());
+                    notes.addAll(DestinationSchema.addMissingMetadataColumns(con, load.schema(), load.table()));
                 } catch (SQLException e) {
                     if (!LockWaits.timedOut(e)) {
                         throw e;

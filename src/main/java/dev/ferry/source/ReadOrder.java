@@ -1,5 +1,9 @@
 package dev.ferry.source;
 
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -38,6 +42,19 @@ public abstract class ReadOrder {
 
     /** Adds the conditions that select the next batch's rows, and its order. */
     abstract void bound(TableRead read, BatchPlanner.Params params, List<String> where, List<String> order);
+
+    /** Checks that the table can be read this way and notes what the read needs of the source at its start. */
+    void start(TableRead read, Connection source) throws SQLException {
+    }
+
+    /** The merge modes merge by key: a table without one (and no 'key' parameter) cannot be read for them. */
+    static void requireKey(TableRead read) {
+        if (!read.table().hasKey()) {
+            throw new SourceTableException("transfer '" + read.spec().name() + "': " + read.table().ref().display() + " has no"
+                    + " primary key, and mode " + read.spec().mode().key() + " merges rows by key; set the 'key' parameter to"
+                    + " columns that identify a row");
+        }
+    }
 
     /** The phase after the current one is drained. */
     TableRead.Phase afterDrained(TableRead read) {
@@ -125,6 +142,12 @@ public abstract class ReadOrder {
         }
 
         @Override
+        void start(TableRead read, Connection source) throws SQLException {
+            requireKey(read);
+            read.sourceClock(BatchPlanner.sourceClock(source, read.table(), read.spec()));
+        }
+
+        @Override
         TableRead.Phase afterDrained(TableRead read) {
             boolean nullable = read.phase() == TableRead.Phase.MAIN && read.spec().cursor() != null
                     && !read.table().column(read.spec().cursor()).notNull();
@@ -150,6 +173,19 @@ public abstract class ReadOrder {
         @Override
         List<String> keyset(TableRead read) {
             return read.table().key();
+        }
+
+        @Override
+        void start(TableRead read, Connection source) throws SQLException {
+            requireKey(read);
+            read.sourceClock(null);
+            // the source's oldest running transaction and next transaction id, epoch-extended (never wrap)
+            try (PreparedStatement ps = source.prepareStatement(
+                    "SELECT txid_snapshot_xmin(s), txid_snapshot_xmax(s) FROM txid_current_snapshot() s");
+                 ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                read.sourceHorizon(new long[] {rs.getLong(1), rs.getLong(2)});
+            }
         }
 
         @Override

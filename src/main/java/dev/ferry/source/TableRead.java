@@ -199,6 +199,14 @@ public final class TableRead {
         this.sourceHorizon = horizon;
     }
 
+    /**
+     * Checks that the mode can read this table and notes what it needs of the source at the start (its clock, its
+     * transaction horizon), in the read's order (see {@link ReadOrder#start}).
+     */
+    public void start(java.sql.Connection source) throws java.sql.SQLException {
+        order.start(this, source);
+    }
+
     /** Resumes an incremental read after a committed watermark. */
     public void startAfter(String cursor, List<String> key) {
         this.startCursor = cursor;

@@ -71,7 +71,7 @@ public final class RunHistory {
             ps.setString(3, table == null ? null : table.display());
             ps.setString(4, destinationTable);
             ps.setString(5, run.spec().mode().key());
-            ps.setObject(6, OffsetDateTime.ofInstant(run.startedAt(), ZoneOffset.UTC));
+            ps.setObject(6, OffsetDateTime.now(ZoneOffset.UTC)); // the table's own start: with parallelTables, tables start apart
             ps.setString(7, loadTable);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
