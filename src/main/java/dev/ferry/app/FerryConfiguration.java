@@ -24,6 +24,7 @@ import dev.ferry.state.Runs;
 import dev.ferry.state.Shutdown;
 import dev.ferry.failure.SqlStateRetryDecision;
 import dev.ferry.pipeline.BatchCommit;
+import dev.ferry.pipeline.BranchFailures;
 import dev.ferry.pipeline.CopyTable;
 import dev.ferry.pipeline.CopyWriter;
 import dev.ferry.pipeline.HardDeletes;
@@ -169,6 +170,9 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryCopyTable", new CopyTable(connections,
                 camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy"), streams));
         camel.getRegistry().bind("ferryStage", new StageBatch(connections, streams));
+        // the incremental route's multicast: unbounded, like the sessions it stages in (each table holds one at most)
+        camel.getRegistry().bind("ferryStagingThreads", camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-stage"));
+        camel.getRegistry().bind("ferryBranches", new BranchFailures());
         camel.getRegistry().bind("ferryBatches", new BatchPlanner());
         camel.getRegistry().bind("ferryRawRows", new RawRowMapperFactory());
         camel.getRegistry().bind("ferryTransform", new MetadataColumns());

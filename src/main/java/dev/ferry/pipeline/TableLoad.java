@@ -50,6 +50,9 @@ public final class TableLoad {
     private boolean metadataStaged;
     /** Incremental: whether the next batch is staged in the spare session while this one merges. */
     private boolean stagingNext;
+    /** Failures of the branches of the incremental route's multicast, by branch (see BranchFailures). */
+    private final java.util.concurrent.ConcurrentSkipListMap<Integer, Exception> branchFailures =
+            new java.util.concurrent.ConcurrentSkipListMap<>();
     /** What provisioning changed or found that the user should know, until written to the run record. */
     private final List<String> notes = new java.util.ArrayList<>();
     private Boolean binaryCopy;
@@ -190,6 +193,24 @@ public final class TableLoad {
             dev.ferry.state.RunHistory.note(c, schema, recordId, notes);
         }
         notes.clear();
+    }
+
+    void branchFailed(int branch, Exception failure) {
+        branchFailures.put(branch, failure);
+    }
+
+    /** The first branch's failure, with the others suppressed in it; null when none failed. Clears them. */
+    Exception takeBranchFailure() {
+        Exception first = null;
+        for (Exception e : branchFailures.values()) {
+            if (first == null) {
+                first = e;
+            } else if (e != first) {
+                first.addSuppressed(e);
+            }
+        }
+        branchFailures.clear();
+        return first;
     }
 
     LoadMode mode() {

@@ -59,4 +59,39 @@ class PipelinedBatchesTest {
             }
         }
     }
+
+    /**
+     * A transient failure (a deadlock, SQLSTATE 40P01) in the merge of the sixth batch, while the seventh stages: the
+     * table is retried from its last committed batch and completes, exactly.
+     */
+    @Test
+    void aTransientFailureWhileTheNextBatchStagesIsRetried() throws Exception {
+        TestDb src = TestDb.source("pipelined_retry");
+        TestDb dst = TestDb.destinationWithSchema("pipelined_retry", "export");
+        src.execute("CREATE SCHEMA app",
+                "CREATE TABLE app.t (id int PRIMARY KEY, updated_at timestamptz NOT NULL, v int NOT NULL)",
+                "INSERT INTO app.t SELECT g, timestamptz '2026-01-01' + g * interval '1 second', g FROM generate_series(1, 1000) g");
+        src.grantRead("app");
+        // the user's table, whose trigger fails the first insert of row 555 as a deadlock would (a sequence is not rolled back)
+        dst.execute("CREATE TABLE export.t (id int PRIMARY KEY, updated_at timestamptz NOT NULL, v int NOT NULL,"
+                        + " _ferry_synced_at timestamptz, _ferry_run_id uuid)",
+                "CREATE SEQUENCE export.failures",
+                "CREATE FUNCTION export.fail_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                        + " IF NEW.id = 555 AND nextval('export.failures') = 1 THEN"
+                        + " RAISE EXCEPTION 'simulated deadlock' USING ERRCODE = '40P01'; END IF; RETURN NEW; END $$",
+                "CREATE TRIGGER fail_once BEFORE INSERT ON export.t FOR EACH ROW EXECUTE FUNCTION export.fail_once()",
+                "ALTER TABLE export.t OWNER TO \"" + dst.user() + "\"",
+                "ALTER SEQUENCE export.failures OWNER TO \"" + dst.user() + "\"");
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("t", "app.t", "mode", "incremental",
+                "cursor", "updated_at", "batchSize", "100", "lookback", "0", "retryDelay", "100ms"))) {
+            TransferRun run = ferry.sync("t");
+
+            try (Connection s = src.admin(); Connection d = dst.admin()) {
+                assertThat(Dumps.rows(d, "SELECT status, attempts FROM export._ferry_runs WHERE run_id = ?", run.id()))
+                        .containsExactly("succeeded|2");
+                assertThat(run.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+                Dumps.assertSameRows(s, "app", "t", d, "export", "t", "id");
+            }
+        }
+    }
 }
