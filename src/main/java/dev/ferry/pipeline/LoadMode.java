@@ -146,6 +146,11 @@ public abstract class LoadMode {
         }
 
         @Override
+        String outcome(TableLoad load) {
+            return load.changed() + " inserted or updated" + (load.run().spec().hardDeletes() ? ", " + load.deleted() + " deleted" : "");
+        }
+
+        @Override
         String kept() {
             return "batches committed before the failure are kept, and the next run resumes after them";
         }
@@ -193,8 +198,7 @@ public abstract class LoadMode {
 
         @Override
         String outcome(TableLoad load) {
-            return append ? load.changed() + " new"
-                    : load.changed() + " inserted or updated" + (load.run().spec().hardDeletes() ? ", " + load.deleted() + " deleted" : "");
+            return append ? load.changed() + " new" : super.outcome(load);
         }
     }
 
@@ -240,11 +244,6 @@ public abstract class LoadMode {
         void complete(TableLoad load) throws SQLException {
             Watermarks.save(load.connection(), load.schema(), load.run().spec().name(), load.source().display(), load.run().id(),
                     new Watermarks.State(Mode.XMIN.key(), null, load.sourceTable().key(), null, null, load.read().xminTo(), null));
-        }
-
-        @Override
-        String outcome(TableLoad load) {
-            return load.changed() + " inserted or updated" + (load.run().spec().hardDeletes() ? ", " + load.deleted() + " deleted" : "");
         }
     };
 }

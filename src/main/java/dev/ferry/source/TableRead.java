@@ -3,7 +3,6 @@ package dev.ferry.source;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.ferry.config.Mode;
 import dev.ferry.config.TransferSpec;
 
 /**
@@ -66,10 +65,6 @@ public final class TableRead {
 
     public TransferSpec spec() {
         return spec;
-    }
-
-    public Mode mode() {
-        return spec.mode();
     }
 
     /** The registry name of the source's DataSource, for the camel-sql endpoint. */
