@@ -117,18 +117,8 @@ public final class Ferry implements Callable<Integer> {
                     throw new ConfigException("no transfer named " + String.join(", ", unknown) + "; declared transfers: "
                             + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
                 }
-                int failed = 0;
-                for (String name : targets) {
-                    if (ferry.stopping()) {
-                        org.slf4j.LoggerFactory.getLogger("dev.ferry").warn("transfer {}: not started: Ferry is stopping", name);
-                        failed++;
-                        continue;
-                    }
-                    TransferRun run = ferry.runOnce(name);
-                    if (run == null || run.status() != TransferRun.Status.SUCCEEDED) {
-                        failed++;
-                    }
-                }
+                long failed = ferry.runAll(targets).values().stream()
+                        .filter(run -> run == null || run.status() != TransferRun.Status.SUCCEEDED).count();
                 return failed == 0 ? OK : FAILED;
             }
         }

@@ -87,6 +87,7 @@ public final class FerryConfiguration implements CamelConfiguration {
             }
         }
         bindBeans(camel, catalog, connections, problems);
+        maxRunsInFlight(camel, problems);
 
         Connections validated = connections;
         try {
@@ -155,7 +156,7 @@ public final class FerryConfiguration implements CamelConfiguration {
             }
         });
         camel.getRegistry().bind(SHUTDOWN, shutdown);
-        Runs runs = new Runs(catalog, connections);
+        Runs runs = new Runs(catalog, connections, shutdown);
         Retries retries = new Retries(catalog, new SqlStateRetryDecision(), connections, shutdown);
         camel.getRegistry().bind("ferryRuns", runs);
         camel.getRegistry().bind("ferryRetryWhile", (Predicate) retries::isTransient);
@@ -189,7 +190,7 @@ public final class FerryConfiguration implements CamelConfiguration {
             public void onContextStarting(CamelContext context) {
                 // the routes are loaded (the catalog has seen every transfer) and no component has started yet: Quartz
                 // reads its properties when its component starts
-                configureQuartz(quartz, catalog.declared());
+                configureQuartz(quartz, catalog.declared(), maxRunsInFlight(context, new ArrayList<>()));
             }
         });
     }
@@ -205,20 +206,45 @@ public final class FerryConfiguration implements CamelConfiguration {
                 executors.newScheduledThreadPool(connections, "ferry-copy-watchdog", 1), CopyStreams.tick(all));
     }
 
+    /** How many runs a process has going at once by default ({@code ferry.maxRunsInFlight}). */
+    public static final int DEFAULT_MAX_RUNS_IN_FLIGHT = 10;
+
     /**
      * The Quartz threads for this many transfers: each transfer's route runs its whole run on the Quartz thread that fired
-     * it, so one each, so that a long run (or one waiting to retry) never delays another transfer's; and one spare, so
-     * that a fire that finds its transfer's previous run still going is recorded as skipped at once (Runs.begin) rather
-     * than once some run has ended.
+     * it, so one each up to {@code ferry.maxRunsInFlight} (fires beyond it wait for a thread, in the order they were due:
+     * Quartz's own queue), so that hundreds of transfers do not mean hundreds of threads; and one spare, so that a fire
+     * that finds its transfer's previous run still going is recorded as skipped soon (Runs.begin).
      */
-    static int quartzThreads(int transfers) {
-        return Math.max(1, transfers) + 1;
+    static int quartzThreads(int transfers, int maxRunsInFlight) {
+        return Math.min(Math.max(1, transfers), maxRunsInFlight) + 1;
     }
 
-    private static void configureQuartz(QuartzComponent quartz, int transfers) {
+    /**
+     * {@code ferry.maxRunsInFlight}: how many runs this process has going at once; the default while a problem with it
+     * (added to {@code problems}) stops the start.
+     */
+    static int maxRunsInFlight(CamelContext camel, List<String> problems) {
+        String text = camel.getPropertiesComponent().resolveProperty("ferry.maxRunsInFlight").orElse(null);
+        if (text == null || text.isBlank()) {
+            return DEFAULT_MAX_RUNS_IN_FLIGHT;
+        }
+        try {
+            int n = Integer.parseInt(text.trim());
+            if (n >= 1) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        problems.add(camel.getPropertiesComponent().resolveProperty("ferry.config").orElse(Ferry.DEFAULT_CONFIG)
+                + ": ferry.maxRunsInFlight: '" + text + "' is not a positive whole number");
+        return DEFAULT_MAX_RUNS_IN_FLIGHT;
+    }
+
+    private static void configureQuartz(QuartzComponent quartz, int transfers, int maxRunsInFlight) {
         java.util.Properties qp = new java.util.Properties();
         qp.setProperty("org.quartz.scheduler.instanceName", "ferry");
-        qp.setProperty("org.quartz.threadPool.threadCount", String.valueOf(quartzThreads(transfers)));
+        qp.setProperty("org.quartz.threadPool.threadCount", String.valueOf(quartzThreads(transfers, maxRunsInFlight)));
         qp.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
         quartz.setProperties(new java.util.HashMap<>(qp));
     }

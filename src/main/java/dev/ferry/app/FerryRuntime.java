@@ -155,6 +155,38 @@ public final class FerryRuntime implements AutoCloseable {
         return TransferLauncher.runOnce(camel(), transfer);
     }
 
+    /**
+     * Runs the transfers now, up to {@code ferry.maxRunsInFlight} at once (each waits its turn for sessions like a
+     * scheduled run), and returns how each ended, in the order given; null for one not started because Ferry is stopping.
+     */
+    public java.util.Map<String, TransferRun> runAll(List<String> transfers) throws Exception {
+        int threads = Math.max(1, Math.min(transfers.size(), FerryConfiguration.maxRunsInFlight(camel(), new ArrayList<>())));
+        java.util.concurrent.ExecutorService pool = camel().getExecutorServiceManager().newFixedThreadPool(this, "ferry-sync", threads);
+        try {
+            java.util.Map<String, java.util.concurrent.Future<TransferRun>> runs = new java.util.LinkedHashMap<>();
+            for (String name : transfers) {
+                runs.put(name, pool.submit(() -> {
+                    if (stopping()) {
+                        org.slf4j.LoggerFactory.getLogger("dev.ferry").warn("transfer {}: not started: Ferry is stopping", name);
+                        return null;
+                    }
+                    return runOnce(name);
+                }));
+            }
+            java.util.Map<String, TransferRun> ended = new java.util.LinkedHashMap<>();
+            for (java.util.Map.Entry<String, java.util.concurrent.Future<TransferRun>> e : runs.entrySet()) {
+                try {
+                    ended.put(e.getKey(), e.getValue().get());
+                } catch (java.util.concurrent.ExecutionException ex) {
+                    throw ex.getCause() instanceof Exception cause ? cause : ex;
+                }
+            }
+            return ended;
+        } finally {
+            camel().getExecutorServiceManager().shutdown(pool);
+        }
+    }
+
     @Override
     public void close() {
         try {

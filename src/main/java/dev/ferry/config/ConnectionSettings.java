@@ -16,11 +16,27 @@ import java.util.Objects;
 public final class ConnectionSettings {
 
     /**
-     * Sessions Ferry opens at most to one database (connections are opened on demand and closed when idle). A table
-     * being copied holds one at each end per COPY stream, and two at the destination in incremental batches; see
-     * {@link TransferSpec} for the check of parallelTables and copyStreams against it.
+     * Sessions Ferry holds at most on one server, whatever the number of connections declared to it: well under
+     * PostgreSQL's default max_connections (100), leaving room for the server's other clients. Runs wait their turn
+     * for sessions (see {@code dev.ferry.connect.SessionBudget}).
      */
-    public static final int POOL_SIZE = 16;
+    public static final int DEFAULT_MAX_SESSIONS = 20;
+    /**
+     * How long a session Ferry no longer uses stays open (HikariCP's minimum is 10 s): long enough for the next batch or
+     * the next transfer to the same server to reuse it, short enough that a transfer running hourly holds none between
+     * its runs.
+     */
+    public static final Duration DEFAULT_IDLE_TIMEOUT = Duration.ofSeconds(10);
+
+    /**
+     * How many sessions Ferry may hold on the connection's server, and how long an unused one stays open.
+     *
+     * @param max         the server's budget ({@code maxSessions}); connections to one server share the smallest given
+     * @param idleTimeout {@code idleTimeout}
+     */
+    public record Sessions(int max, Duration idleTimeout) {
+        public static final Sessions DEFAULT = new Sessions(DEFAULT_MAX_SESSIONS, DEFAULT_IDLE_TIMEOUT);
+    }
 
     public enum Role {
         SOURCE("source"), DESTINATION("destination");
@@ -110,6 +126,7 @@ public final class ConnectionSettings {
     private final Tls tls;
     private final Ssh ssh;
     private final Timeouts timeouts;
+    private final Sessions sessions;
 
     public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
                               Secret password, String schema) {
@@ -123,6 +140,12 @@ public final class ConnectionSettings {
 
     public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
                               Secret password, String schema, int connectTimeoutSeconds, Tls tls, Ssh ssh, Timeouts timeouts) {
+        this(role, name, hostname, port, database, user, password, schema, connectTimeoutSeconds, tls, ssh, timeouts, Sessions.DEFAULT);
+    }
+
+    public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
+                              Secret password, String schema, int connectTimeoutSeconds, Tls tls, Ssh ssh, Timeouts timeouts,
+                              Sessions sessions) {
         this.role = Objects.requireNonNull(role);
         this.name = Objects.requireNonNull(name);
         this.hostname = hostname;
@@ -135,6 +158,7 @@ public final class ConnectionSettings {
         this.tls = tls;
         this.ssh = ssh;
         this.timeouts = Objects.requireNonNull(timeouts);
+        this.sessions = Objects.requireNonNull(sessions);
     }
 
     public Role role() {
@@ -178,6 +202,19 @@ public final class ConnectionSettings {
     /** Statement, lock and stall bounds ({@code statementTimeout}, {@code lockTimeout}, {@code stallTimeout}). */
     public Timeouts timeouts() {
         return timeouts;
+    }
+
+    /** The server's session budget and the idle timeout ({@code maxSessions}, {@code idleTimeout}). */
+    public Sessions sessions() {
+        return sessions;
+    }
+
+    /**
+     * The server this connection reaches, for its session budget: host and port as seen from Ferry, or from the
+     * bastion when tunnelled (two tunnels to one address may reach different servers).
+     */
+    public String server() {
+        return hostname + ":" + port + (ssh != null ? " via " + ssh : "");
     }
 
     /** TLS settings, or null for pgjdbc's default (sslmode prefer). */

@@ -23,6 +23,17 @@ public final class Secret {
         return value.isEmpty();
     }
 
+    /** Equal values: connections that differ in nothing else share a pool. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Secret other && value.equals(other.value);
+    }
+
+    @Override
+    public int hashCode() {
+        return value.hashCode();
+    }
+
     @Override
     public String toString() {
         return "******";

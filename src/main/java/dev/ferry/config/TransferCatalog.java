@@ -222,6 +222,10 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
             if (spec == null) {
                 continue;
             }
+            String sessions = spec.sessionsProblem(connections.sources().get(spec.source()), dest);
+            if (sessions != null) {
+                problems.add(where.apply("parallelTables") + ": transfer '" + name + "': " + sessions);
+            }
             if (dest != null) {
                 for (TableRef t : spec.tables()) {
                     String key = spec.destination() + "/" + t.name();

@@ -148,17 +148,6 @@ public record TransferSpec(
         int fetchSize = positiveInt(p, "fetchSize", label, where, problems);
         int parallelTables = positiveInt(p, "parallelTables", label, where, problems);
         int copyStreams = positiveInt(p, "copyStreams", label, where, problems);
-        // every table being copied holds sessions of the destination's pool: one per COPY stream in a full refresh, two
-        // in incremental batches (one merges while the other stages the next); the transfer's lock and run records two more
-        int perTable = mode == Mode.FULL_REFRESH || mode == null ? copyStreams : 2;
-        if ((long) parallelTables * perTable + 2 > ConnectionSettings.POOL_SIZE) {
-            problems.add(where.apply("parallelTables") + ": " + label + ": parameter 'parallelTables': " + parallelTables
-                    + " tables at once" + (perTable > 1 ? ", " + perTable + " sessions each," : "") + " need "
-                    + ((long) parallelTables * perTable + 2) + " connections to the destination, more than the "
-                    + ConnectionSettings.POOL_SIZE + " Ferry keeps per connection; lower parallelTables"
-                    + (mode == Mode.FULL_REFRESH && perTable > 1 ? " or copyStreams" : ""));
-        }
-
         String cursor = singleName(p, "cursor", label, where, problems);
         List<String> key = names(p, "key", label, where, problems);
         List<String> columns = names(p, "columns", label, where, problems);
@@ -381,6 +370,52 @@ public record TransferSpec(
                     + " template gives it no defaultValue; set it, or restore its defaultValue in the template");
         }
         return v;
+    }
+
+    /**
+     * The most sessions a run holds at once on the destination's server: per table copied at the same time, one per
+     * COPY stream in a full refresh, two in incremental batches (one merges while the other stages the next); and two
+     * for the run itself (the transfer's lock, and its run records). What a run reserves of the server's budget.
+     */
+    public int destinationSessions() {
+        int perTable = mode == Mode.FULL_REFRESH ? copyStreams : 2;
+        return parallelTables * perTable + 2;
+    }
+
+    /**
+     * Why a run of this transfer could never start: it needs more sessions at once than a server's budget grants
+     * (null when it fits). A connection not given (not declared, or invalid) counts with the default budget.
+     */
+    public String sessionsProblem(ConnectionSettings source, ConnectionSettings destination) {
+        int sourceMax = source == null ? ConnectionSettings.DEFAULT_MAX_SESSIONS : source.sessions().max();
+        int destinationMax = destination == null ? ConnectionSettings.DEFAULT_MAX_SESSIONS : destination.sessions().max();
+        boolean oneServer = source != null && destination != null && source.server().equals(destination.server());
+        int need = destinationSessions() + (oneServer ? sourceSessions() : 0);
+        int max = oneServer ? Math.min(sourceMax, destinationMax) : destinationMax;
+        String what;
+        if (need > max) {
+            what = (oneServer ? "the source's and the destination's server" : "the destination's server");
+        } else if (!oneServer && sourceSessions() > sourceMax) {
+            need = sourceSessions();
+            max = sourceMax;
+            what = "the source's server";
+        } else {
+            return null;
+        }
+        int perTable = mode == Mode.FULL_REFRESH ? copyStreams : 2;
+        return "parameter 'parallelTables': " + parallelTables + " tables at once" + (perTable > 1 ? ", " + perTable
+                + " sessions each," : "") + " need " + need + " sessions on " + what + ", more than its budget of " + max
+                + " (maxSessions); lower parallelTables" + (mode == Mode.FULL_REFRESH && copyStreams > 1 ? " or copyStreams" : "")
+                + ", or raise maxSessions";
+    }
+
+    /**
+     * The most sessions a run holds at once on the source's server: per table copied at the same time, one per COPY
+     * stream, and with several streams one more that exports their shared snapshot.
+     */
+    public int sourceSessions() {
+        int perTable = mode == Mode.FULL_REFRESH && copyStreams > 1 ? copyStreams + 1 : 1;
+        return parallelTables * perTable;
     }
 
     static String blankToNull(String s) {

@@ -50,7 +50,7 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
 
 
     static final Set<String> SOURCE_KEYS = Set.of("hostname", "port", "database", "user", "password", "passwordFile",
-            "connectTimeout", "statementTimeout", "lockTimeout", "stallTimeout", "sslmode", "sslrootcert", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey",
+            "connectTimeout", "statementTimeout", "lockTimeout", "stallTimeout", "maxSessions", "idleTimeout", "sslmode", "sslrootcert", "ssh.host", "ssh.port", "ssh.user", "ssh.privateKey",
             "ssh.privateKeyFile", "ssh.passphrase", "ssh.passphraseFile", "ssh.knownHosts", "ssh.hostKeyFingerprint",
             "ssh.acceptAnyHostKey");
     static final Set<String> DESTINATION_KEYS;
@@ -63,13 +63,24 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         DESTINATION_KEYS = Set.copyOf(d);
     }
 
+    static {
+        // HikariCP closes idle sessions when its housekeeper passes (every 30 s by default): every 5 s, an idle session
+        // lives at most idleTimeout + 5 s. Read by each pool as it is created; a value set on the command line wins.
+        if (System.getProperty("com.zaxxer.hikari.housekeeping.periodMs") == null) {
+            System.setProperty("com.zaxxer.hikari.housekeeping.periodMs", "5000");
+        }
+    }
+
     static final Set<String> SSLMODES = Set.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_-]+");
 
     private final Map<String, ConnectionSettings> sources;
     private final Map<String, ConnectionSettings> destinations;
-    private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
-    private final Map<String, SshTunnel> tunnels = new ConcurrentHashMap<>();
+    /** One pool per endpoint: every connection name and destination schema reaching it as the same user shares it. */
+    private final Map<Endpoint, Pool> pools = new ConcurrentHashMap<>();
+    /** One budget per server, shared by every endpoint on it. */
+    private final Map<String, SessionBudget> budgets = new ConcurrentHashMap<>();
+    private final Map<Endpoint, SshTunnel> tunnels = new ConcurrentHashMap<>();
     private final String configName;
     private final Set<String> declaredSources;
     private final Set<String> declaredDestinations;
@@ -171,6 +182,24 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
                 duration(fields, "lockTimeout", ConnectionSettings.DEFAULT_LOCK_TIMEOUT, configName, prefix, problems),
                 duration(fields, "stallTimeout", ConnectionSettings.DEFAULT_STALL_TIMEOUT, configName, prefix, problems));
         Secret password = secret(fields, "password", "passwordFile", configName, prefix, problems);
+        int maxSessions = ConnectionSettings.DEFAULT_MAX_SESSIONS;
+        String maxText = blank(fields.get("maxSessions"));
+        if (maxText != null) {
+            try {
+                maxSessions = Integer.parseInt(maxText);
+            } catch (NumberFormatException e) {
+                maxSessions = 0;
+            }
+            if (maxSessions < 3) {
+                problems.add(configName + ": " + prefix + "maxSessions: '" + maxText + "' is not a whole number of at least 3"
+                        + " (a run holds its lock, its run records and a session per table it copies)");
+            }
+        }
+        Duration idle = duration(fields, "idleTimeout", ConnectionSettings.DEFAULT_IDLE_TIMEOUT, configName, prefix, problems);
+        if (idle.compareTo(ConnectionSettings.DEFAULT_IDLE_TIMEOUT) < 0) {
+            problems.add(configName + ": " + prefix + "idleTimeout: " + Durations.format(idle) + " is shorter than "
+                    + Durations.format(ConnectionSettings.DEFAULT_IDLE_TIMEOUT) + ", the least the connection pool (HikariCP) keeps a session");
+        }
 
         ConnectionSettings.Tls tls = null;
         String sslmode = blank(fields.get("sslmode"));
@@ -225,7 +254,8 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
             return null;
         }
         return new ConnectionSettings(role, name, fields.get("hostname").trim(), port, fields.get("database"),
-                fields.get("user"), password, fields.get("schema"), connectTimeout, tls, ssh, timeouts);
+                fields.get("user"), password, fields.get("schema"), connectTimeout, tls, ssh, timeouts,
+                new ConnectionSettings.Sessions(maxSessions, idle));
     }
 
     /** A duration field (a bare number is seconds; {@code 0} means no bound), or its default when not set. */
@@ -329,9 +359,63 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         return "ferry-" + settings.role().key() + "-" + settings.name();
     }
 
-    /** The pool for a declared connection, created on first use. */
+    /**
+     * The sessions for a declared connection: its endpoint's pool (created on first use), shared with every other
+     * connection that reaches the same database as the same user with the same settings.
+     */
     public DataSource dataSource(ConnectionSettings settings) {
-        return pools.computeIfAbsent(beanName(settings), k -> createPool(settings));
+        return pool(settings);
+    }
+
+    private Pool pool(ConnectionSettings settings) {
+        return pools.computeIfAbsent(Endpoint.of(settings), e -> {
+            SessionBudget budget = budget(settings);
+            HikariDataSource hikari = createPool(settings, e, budget.max());
+            budget.add(hikari);
+            return new Pool(hikari, settings.server());
+        });
+    }
+
+    /** The budget of the connection's server: the smallest maxSessions declared among the connections to it. */
+    public SessionBudget budget(ConnectionSettings settings) {
+        return budgets.computeIfAbsent(settings.server(), server -> new SessionBudget(server, java.util.stream.Stream.concat(
+                        sources.values().stream(), destinations.values().stream())
+                .filter(s -> s.server().equals(server)).mapToInt(s -> s.sessions().max())
+                .min().orElse(settings.sessions().max())));
+    }
+
+    /**
+     * Waits, in turn with every other run, until the budgets of the servers a run reaches grant the sessions it may hold
+     * at once: {@code sourceSessions} on the source's server and {@code destinationSessions} on the destination's (their
+     * sum when both are one server). Servers are taken in one order, so that two runs never wait on each other.
+     *
+     * @return the reservation, to close when the run ends; null when {@code stopping} ended the wait
+     */
+    public Reservation reserve(String who, ConnectionSettings source, int sourceSessions, ConnectionSettings destination,
+                               int destinationSessions, java.util.function.BooleanSupplier stopping) throws InterruptedException {
+        Map<SessionBudget, Integer> need = new java.util.TreeMap<>(java.util.Comparator.comparing(SessionBudget::server));
+        need.merge(budget(source), sourceSessions, Integer::sum);
+        need.merge(budget(destination), destinationSessions, Integer::sum);
+        List<HikariDataSource> mine = List.of(pool(source).hikari(), pool(destination).hikari());
+        long start = System.nanoTime();
+        Reservation held = new Reservation(new LinkedHashMap<>(), 0);
+        for (Map.Entry<SessionBudget, Integer> e : need.entrySet()) {
+            if (!e.getKey().acquire(e.getValue(), who, mine, stopping)) {
+                held.close();
+                return null;
+            }
+            held.taken().put(e.getKey(), e.getValue());
+        }
+        return new Reservation(held.taken(), (System.nanoTime() - start) / 1_000_000);
+    }
+
+    /** Sessions a run reserved of its servers' budgets, and how long it waited for them. */
+    public record Reservation(Map<SessionBudget, Integer> taken, long waitedMillis) implements AutoCloseable {
+        @Override
+        public void close() {
+            taken.forEach(SessionBudget::release);
+            taken.clear();
+        }
     }
 
     /**
@@ -339,9 +423,9 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
      * COPY abandoned midway, whose cancellation may still be on its way to the server.
      */
     private void evict(ConnectionSettings settings, Connection connection) {
-        HikariDataSource pool = pools.get(beanName(settings));
+        Pool pool = pools.get(Endpoint.of(settings));
         if (pool != null) {
-            pool.evictConnection(connection);
+            pool.hikari().evictConnection(connection);
         }
     }
 
@@ -369,17 +453,19 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         }
     }
 
-    private HikariDataSource createPool(ConnectionSettings s) {
+    private HikariDataSource createPool(ConnectionSettings s, Endpoint endpoint, int maxSessions) {
         HikariConfig config = new HikariConfig();
-        config.setPoolName(beanName(s));
-        config.setDataSource(endpoint(s));
+        config.setPoolName("ferry " + endpoint);
+        config.setDataSource(endpoint(s, endpoint));
         if (s.role() == ConnectionSettings.Role.SOURCE) {
             // pgjdbc streams a result set with a fetch size only outside autocommit; reads never write.
             config.setAutoCommit(false);
             config.setReadOnly(true);
         }
-        config.setMaximumPoolSize(ConnectionSettings.POOL_SIZE);
+        // never more than the server's budget, even if every run reaching it used this endpoint
+        config.setMaximumPoolSize(maxSessions);
         config.setMinimumIdle(0);
+        config.setIdleTimeout(s.sessions().idleTimeout().toMillis());
         // how long a run waits for a connection: a refused password or an unreachable server fails the run after this
         config.setConnectionTimeout(s.connectTimeoutSeconds() * 1000L);
         // Do not connect while reading the configuration: an unreachable database is reported by the run.
@@ -388,12 +474,12 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
     }
 
     /** Where pgjdbc connects: the database itself, or the local end of its SSH tunnel. */
-    private DataSource endpoint(ConnectionSettings s) {
+    private DataSource endpoint(ConnectionSettings s, Endpoint key) {
         PGSimpleDataSource pg = pgDataSource(s);
         if (s.ssh() == null) {
             return pg;
         }
-        SshTunnel tunnel = tunnels.computeIfAbsent(beanName(s), k -> SshTunnel.open(s));
+        SshTunnel tunnel = tunnels.computeIfAbsent(key, k -> SshTunnel.open(s));
         pg.setServerNames(new String[] {"127.0.0.1"});
         pg.setPortNumbers(new int[] {tunnel.localPort()});
         return new SshTunnel.TunnelledDataSource(pg, tunnel);
@@ -540,7 +626,7 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
      * unreachable database for as long as a run would.
      */
     public Connection openDirect(ConnectionSettings s, int timeoutSeconds) throws SQLException {
-        DataSource ds = endpoint(s);
+        DataSource ds = endpoint(s, Endpoint.of(s));
         PGSimpleDataSource pg = ds instanceof SshTunnel.TunnelledDataSource t ? t.pg() : (PGSimpleDataSource) ds;
         pg.setConnectTimeout(timeoutSeconds);
         pg.setLoginTimeout(timeoutSeconds);
@@ -554,7 +640,7 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
 
     @Override
     public void close() {
-        pools.values().forEach(HikariDataSource::close);
+        pools.values().forEach(p -> p.hikari().close());
         pools.clear();
         tunnels.values().forEach(SshTunnel::close);
         tunnels.clear();

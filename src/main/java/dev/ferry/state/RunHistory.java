@@ -52,6 +52,8 @@ public final class RunHistory {
             // the table a full refresh loads into, recorded before it exists: the proof that Ferry made it, so that a
             // crashed run's leftover can be dropped and nothing else ever is
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS load_table text");
+            // how long the run waited for a run slot and for sessions before it began (Runs.reserveSessions)
+            st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS waited_ms bigint NOT NULL DEFAULT 0");
             st.execute("CREATE INDEX IF NOT EXISTS " + Sql.ident(TABLE + "_transfer_started") + " ON " + t
                     + " (transfer, started_at)");
         }
@@ -64,8 +66,8 @@ public final class RunHistory {
     public static long start(Connection con, String schema, TransferRun run, TableRef table, String destinationTable,
                              String loadTable) throws SQLException {
         try (PreparedStatement ps = con.prepareStatement("INSERT INTO " + qualified(schema)
-                + " (run_id, transfer, source_table, destination_table, mode, status, started_at, load_table)"
-                + " VALUES (?, ?, ?, ?, ?, 'running', ?, ?) RETURNING id")) {
+                + " (run_id, transfer, source_table, destination_table, mode, status, started_at, load_table, waited_ms)"
+                + " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id")) {
             ps.setObject(1, run.id());
             ps.setString(2, run.spec().name());
             ps.setString(3, table == null ? null : table.display());
@@ -73,6 +75,7 @@ public final class RunHistory {
             ps.setString(5, run.spec().mode().key());
             ps.setObject(6, OffsetDateTime.now(ZoneOffset.UTC)); // the table's own start: with parallelTables, tables start apart
             ps.setString(7, loadTable);
+            ps.setLong(8, run.waitedMillis());
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);

@@ -36,16 +36,20 @@ public final class Runs {
     private record Health(int failures, Instant lastFailure) {
     }
 
-    public Runs(TransferCatalog catalog, Connections connections) {
+    private final Shutdown shutdown;
+
+    public Runs(TransferCatalog catalog, Connections connections, Shutdown shutdown) {
         this.catalog = catalog;
         this.connections = connections;
+        this.shutdown = shutdown;
     }
 
     /** Starts a run of the transfer whose route fired: makes sure the destination schema and run history exist. */
-    public void begin(Exchange exchange) throws SQLException {
+    public void begin(Exchange exchange) throws SQLException, InterruptedException {
         TransferSpec spec = catalog.get(exchange.getFromRouteId());
         TransferRun run = exchange.getProperty(RUN, TransferRun.class);
-        if (run != null) {
+        boolean retry = run != null;
+        if (retry) {
             run.release(); // a retry of begin: start over, as the same run
         } else {
             run = new TransferRun(spec, connections.source(spec.source()), connections.destination(spec.destination()));
@@ -63,6 +67,7 @@ public final class Runs {
             }
         }
         exchange.setProperty(RUN, run);
+        reserveSessions(run, exchange, retry);
         LOG.info("transfer {}: run {} started ({}, {} table(s), {} -> {})", spec.name(), run.id(), spec.mode().key(),
                 spec.tables().size(), run.source().describe(), run.destination().describe());
         String schema = run.destination().schema();
@@ -98,13 +103,6 @@ public final class Runs {
             return;
         }
         run.hold(lock);
-        TransferRun held = run;
-        exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
-            @Override
-            public void onDone(Exchange done) {
-                held.release();
-            }
-        });
         try (Connection c = destination.getConnection()) {
             Connections.checkDestinationSession(c, run.destination());
             Lease.take(c, schema, spec.name(), run.id());
@@ -115,6 +113,38 @@ public final class Runs {
             }
         }
         exchange.getIn().setBody(run.getTables());
+    }
+
+    /**
+     * Waits for the run's turn: the sessions it may hold at once on its servers, reserved of their budgets (released
+     * when the run ends, however it ends). The wait, with a scheduled run's wait for a free run slot before it, is
+     * logged when it is long enough to notice and kept in the run record ({@code waited_ms}).
+     */
+    private void reserveSessions(TransferRun run, Exchange exchange, boolean retry) throws InterruptedException {
+        TransferSpec spec = run.spec();
+        Connections.Reservation sessions = connections.reserve("transfer " + spec.name(), run.source(), spec.sourceSessions(),
+                run.destination(), spec.destinationSessions(), shutdown::requested);
+        if (sessions == null) {
+            throw new RunInterrupted("not started: Ferry is shutting down; the next run covers it");
+        }
+        java.util.Date scheduled = exchange.getIn().getHeader("scheduledFireTime", java.util.Date.class);
+        long late = scheduled == null || retry ? 0 : Math.max(0, System.currentTimeMillis() - scheduled.getTime() - sessions.waitedMillis());
+        run.hold(sessions, late + sessions.waitedMillis());
+        if (!retry) {
+            TransferRun held = run;
+            exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
+                @Override
+                public void onDone(Exchange done) {
+                    held.release();
+                }
+            });
+        }
+        if (late + sessions.waitedMillis() >= 1000) {
+            LOG.info("transfer {}: run {} waited {}s to start ({}s for a free run slot, ferry.maxRunsInFlight; {}s for"
+                            + " sessions of its servers' budgets, maxSessions)", spec.name(), run.id(),
+                    String.format("%.1f", (late + sessions.waitedMillis()) / 1000.0), String.format("%.1f", late / 1000.0),
+                    String.format("%.1f", sessions.waitedMillis() / 1000.0));
+        }
     }
 
     /** Creates the destination schema and Ferry's tables in it, whichever are missing, and brings them up to date. */

@@ -36,6 +36,8 @@ public final class TransferRun {
     private volatile String runError;
     private volatile boolean skipped;
     private volatile TransferLock lock;
+    private volatile dev.ferry.connect.Connections.Reservation sessions;
+    private volatile long waitedMillis;
 
     public TransferRun(TransferSpec spec, ConnectionSettings source, ConnectionSettings destination) {
         this.spec = spec;
@@ -114,12 +116,30 @@ public final class TransferRun {
         this.lock = lock;
     }
 
-    /** Releases the transfer's lock, if this run holds it. */
+    void hold(dev.ferry.connect.Connections.Reservation sessions, long waitedMillis) {
+        this.sessions = sessions;
+        this.waitedMillis = waitedMillis;
+    }
+
+    /**
+     * How long the run waited before it began: for a free run slot (a scheduled run, after its fire time) and for its
+     * sessions of the servers' budgets.
+     */
+    public long waitedMillis() {
+        return waitedMillis;
+    }
+
+    /** Releases the transfer's lock, if this run holds it, and the sessions it reserved. */
     public void release() {
         TransferLock l = lock;
         lock = null;
         if (l != null) {
             l.close();
+        }
+        dev.ferry.connect.Connections.Reservation r = sessions;
+        sessions = null;
+        if (r != null) {
+            r.close();
         }
     }
 

@@ -28,7 +28,7 @@ class QuartzThreadsTest {
             QuartzComponent quartz = ferry.runtime().camel().getComponent("quartz", QuartzComponent.class);
             assertThat(ferry.runtime().catalog().all()).hasSize(3);
             assertThat(quartz.getScheduler().getMetaData().getThreadPoolSize()).isEqualTo(3 + 1)
-                    .isEqualTo(FerryConfiguration.quartzThreads(3));
+                    .isEqualTo(FerryConfiguration.quartzThreads(3, FerryConfiguration.DEFAULT_MAX_RUNS_IN_FLIGHT));
         }
     }
 }

@@ -37,7 +37,7 @@ class ConfigValidationTest {
                       - { name: tables, value: "shop.refunds" }
                       - { name: every, value: "5 minutes" }
                       - { name: batchSize, value: "-3" }
-                      - { name: parallelTables, value: "5" }
+                      - { name: parallelTables, value: "7" }
                       - { name: copyStreams, value: "3" }
                 - templatedRoute:
                     routeTemplateRef: ferry-transfer
@@ -68,7 +68,7 @@ class ConfigValidationTest {
         assertThat(e).as("startup must fail with a ConfigException").isNotNull();
         assertThat(e.problems()).containsExactlyInAnyOrder(
                 "application.properties: ferry.source.src.hostnam: unknown field 'hostnam'; a source takes connectTimeout,"
-                        + " database, hostname, lockTimeout, password, passwordFile, port, ssh.acceptAnyHostKey, ssh.host,"
+                        + " database, hostname, idleTimeout, lockTimeout, maxSessions, password, passwordFile, port, ssh.acceptAnyHostKey, ssh.host,"
                         + " ssh.hostKeyFingerprint, ssh.knownHosts, ssh.passphrase, ssh.passphraseFile, ssh.port, ssh.privateKey,"
                         + " ssh.privateKeyFile, ssh.user, sslmode, sslrootcert, stallTimeout, statementTimeout, user",
                 "application.properties: ferry.source.src.stallTimeout: 'soon' is not a duration such as 5m",
@@ -91,8 +91,9 @@ class ConfigValidationTest {
                 "routes/transfers.yaml:18: transfer 'refunds': parameter 'every': '5 minutes' is not a duration; write it like"
                         + " 30s, 5m, 1h30m or PT5M",
                 "routes/transfers.yaml:19: transfer 'refunds': parameter 'batchSize': '-3' is not a positive whole number",
-                "routes/transfers.yaml:20: transfer 'refunds': parameter 'parallelTables': 5 tables at once, 3 sessions each, need 17"
-                        + " connections to the destination, more than the 16 Ferry keeps per connection; lower parallelTables or copyStreams",
+                "routes/transfers.yaml:20: transfer 'refunds': parameter 'parallelTables': 7 tables at once, 3 sessions each, need 23"
+                        + " sessions on the destination's server, more than its budget of 20 (maxSessions); lower parallelTables or"
+                        + " copyStreams, or raise maxSessions",
                 "routes/transfers.yaml:22: transfer 'no-schedule': no schedule; add a parameter 'every' (e.g. 15m) or 'cron'"
                         + " (a Quartz cron expression, e.g. \"0 0 * * * ?\" for hourly)");
     }

@@ -65,8 +65,20 @@ public final class TestPostgres {
         }
     }
 
+    /**
+     * A server of the test's own, from the embedded binaries whatever {@code FERRY_TEST_PG} says, started with these
+     * settings (e.g. a small {@code max_connections}); stopped when the JVM exits.
+     */
+    public static PgServer startOwn(java.util.Map<String, String> settings) throws Exception {
+        return embedded(settings);
+    }
+
     static PgServer embedded() throws Exception {
-        EmbeddedServer server = EmbeddedServer.start();
+        return embedded(java.util.Map.of());
+    }
+
+    private static PgServer embedded(java.util.Map<String, String> settings) throws Exception {
+        EmbeddedServer server = EmbeddedServer.start(settings);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             try {
                 server.close();
