@@ -37,7 +37,7 @@ class ConfigValidationTest {
                       - { name: tables, value: "shop.refunds" }
                       - { name: every, value: "5 minutes" }
                       - { name: batchSize, value: "-3" }
-                      - { name: parallelTables, value: "7" }
+                      - { name: parallelTables, value: "2" }
                       - { name: copyStreams, value: "3" }
                 - templatedRoute:
                     routeTemplateRef: ferry-transfer
@@ -46,6 +46,16 @@ class ConfigValidationTest {
                       - { name: source, value: src }
                       - { name: destination, value: dst }
                       - { name: tables, value: "shop.a" }
+                - templatedRoute:
+                    routeTemplateRef: ferry-transfer
+                    parameters:
+                      - { name: name, value: too-wide }
+                      - { name: source, value: src }
+                      - { name: destination, value: dst }
+                      - { name: tables, value: "shop.a, shop.b, shop.c, shop.d, shop.e, shop.f, shop.g" }
+                      - { name: every, value: 1h }
+                      - { name: parallelTables, value: "7" }
+                      - { name: copyStreams, value: "3" }
                 """;
         Path dir = FerryHarness.write(null, null, null, routes, Map.of(
                 "ferry.source.src.hostname", "localhost",
@@ -91,7 +101,7 @@ class ConfigValidationTest {
                 "routes/transfers.yaml:18: transfer 'refunds': parameter 'every': '5 minutes' is not a duration; write it like"
                         + " 30s, 5m, 1h30m or PT5M",
                 "routes/transfers.yaml:19: transfer 'refunds': parameter 'batchSize': '-3' is not a positive whole number",
-                "routes/transfers.yaml:20: transfer 'refunds': parameter 'parallelTables': 7 tables at once, 3 sessions each, need 23"
+                "routes/transfers.yaml:37: transfer 'too-wide': parameter 'parallelTables': 7 tables at once, 3 sessions each, need 23"
                         + " sessions on the destination's server, more than its budget of 20 (maxSessions); lower parallelTables or"
                         + " copyStreams, or raise maxSessions",
                 "routes/transfers.yaml:22: transfer 'no-schedule': no schedule; add a parameter 'every' (e.g. 15m) or 'cron'"
