@@ -79,6 +79,7 @@ public final class FerryConfiguration implements CamelConfiguration {
                 .addRouteTemplateDefinitionConverter(TransferCatalog.TEMPLATE_ID, catalog);
 
         Connections connections = Connections.fromProperties(camel, configName);
+        connections.useHousekeeping(camel.getExecutorServiceManager().newScheduledThreadPool(connections, "ferry-pool-housekeeping", 1));
         List<String> problems = new ArrayList<>(connections.problems());
         for (ConnectionSettings d : connections.destinations().values()) {
             String reserved = ReservedNames.schemaProblem(d.schema());

@@ -82,6 +82,8 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
     private final Map<String, SessionBudget> budgets = new ConcurrentHashMap<>();
     private final Map<Endpoint, SshTunnel> tunnels = new ConcurrentHashMap<>();
     private final String configName;
+    /** The pools' housekeeping (closing idle sessions): one shared thread instead of one per pool, when set. */
+    private volatile java.util.concurrent.ScheduledExecutorService housekeeping;
     private final Set<String> declaredSources;
     private final Set<String> declaredDestinations;
     private final List<String> problems;
@@ -354,6 +356,19 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         return configName;
     }
 
+    /**
+     * Runs every pool's housekeeping on this executor (Camel's, so that its shutdown sees the thread) rather than a
+     * thread per pool; set before the first pool is created.
+     */
+    public void useHousekeeping(java.util.concurrent.ScheduledExecutorService executor) {
+        if (executor instanceof java.util.concurrent.ScheduledThreadPoolExecutor stpe) {
+            // each session schedules its end of life and cancels it when it closes: drop cancelled tasks at once, as
+            // HikariCP asks, or they pile up for maxLifetime
+            stpe.setRemoveOnCancelPolicy(true);
+        }
+        this.housekeeping = executor;
+    }
+
     /** The registry name a connection's pool is bound under, e.g. {@code ferry-source-app}, for camel-sql endpoints. */
     public static String beanName(ConnectionSettings settings) {
         return "ferry-" + settings.role().key() + "-" + settings.name();
@@ -470,6 +485,9 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         config.setConnectionTimeout(s.connectTimeoutSeconds() * 1000L);
         // Do not connect while reading the configuration: an unreachable database is reported by the run.
         config.setInitializationFailTimeout(-1);
+        if (housekeeping != null) {
+            config.setScheduledExecutor(housekeeping);
+        }
         return new HikariDataSource(config);
     }
 
