@@ -96,6 +96,14 @@ class ManyDestinationsTest {
                 }
             } while (open > 0 && System.nanoTime() < deadline);
             assertThat(open).as("sessions left open after the idle timeout").isZero();
+
+            // and threads: each transfer's table threads end when idle, so hundreds of transfers do not mean hundreds of threads
+            long threads;
+            do {
+                Thread.sleep(500);
+                threads = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().contains("ferry-tables-")).count();
+            } while (threads > 0 && System.nanoTime() < deadline);
+            assertThat(threads).as("table threads left after the runs").isZero();
         } finally {
             sampling.set(false);
             sampler.join();
