@@ -45,14 +45,12 @@ class RecipientsTest {
     }
 
     static String exports(String recipients, String... extra) {
-        String[] all = new String[extra.length + 6];
+        String[] all = new String[extra.length + 4];
         all[0] = "filter";
         all[1] = "tenant = :tenant";
         all[2] = "recipients";
         all[3] = recipients;
-        all[4] = "mode";
-        all[5] = "incremental";
-        System.arraycopy(extra, 0, all, 6, extra.length);
+        System.arraycopy(extra, 0, all, 4, extra.length);
         return transfer("exports", "app.orders", all);
     }
 
