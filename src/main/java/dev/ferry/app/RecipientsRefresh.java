@@ -17,6 +17,7 @@ import java.util.TreeSet;
 import java.util.function.Function;
 
 import dev.ferry.config.ConnectionSettings;
+import dev.ferry.config.Placeholders;
 import dev.ferry.config.Recipients;
 import dev.ferry.config.Recipients.Recipient;
 import dev.ferry.config.ReservedNames;
@@ -160,9 +161,16 @@ public final class RecipientsRefresh {
         Map<String, String> params = new LinkedHashMap<>(list.parameters());
         params.put("name", name);
         params.put("destination", destination.name());
-        r.filter().forEach((k, v) -> params.put("filter." + k, v));
-        if (r.webhook() != null) {
-            params.put("webhook", r.webhook());
+        try {
+            // placeholders ({{env:X}}) resolved once, as a declared transfer's are
+            r.filter().forEach((k, v) -> params.put("filter." + k, v.contains("{{") ? Placeholders.resolve(camel, v, false) : v));
+            if (r.webhook() != null) {
+                params.put("webhook", r.webhook().contains("{{") ? Placeholders.resolve(camel, r.webhook(), true) : r.webhook());
+            }
+        } catch (Placeholders.Unresolved e) {
+            problems.add(r.where() + ": " + e.getMessage());
+            connections.forget(destination.name());
+            return false;
         }
         // what the recipient gives is written at the recipient, the rest at the transfer
         Function<String, String> where = p -> p == null || p.equals("name") || p.equals("destination") || p.equals("webhook")
