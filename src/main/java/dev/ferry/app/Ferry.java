@@ -176,7 +176,20 @@ public final class Ferry implements Callable<Integer> {
         }
     }
 
-    @Command(name = "list", description = "List the declared transfers and their schedules.")
+    /**
+     * A recipient's transfer: where its destination is (a recipient's connection is not in the properties) and its
+     * filter values; never a secret.
+     */
+    static String recipient(FerryRuntime ferry, TransferSpec spec) {
+        if (ferry.connections().destinations().containsKey(spec.destination())) {
+            return "";
+        }
+        dev.ferry.config.ConnectionSettings d = ferry.connections().destination(spec.destination());
+        return "  recipient: " + d.user() + "@" + d.hostname() + ":" + d.port() + "/" + d.database() + ", schema " + d.schema()
+                + (spec.filterValues().isEmpty() ? "" : ", filter " + new java.util.TreeMap<>(spec.filterValues()));
+    }
+
+    @Command(name = "list", description = "List the declared transfers (a recipients list's: each recipient's) and their schedules.")
     static final class ListTransfers implements Callable<Integer> {
         @CommandLine.ParentCommand
         Ferry parent;
@@ -186,8 +199,8 @@ public final class Ferry implements Callable<Integer> {
             try (FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, null, null)) {
                 ferry.start();
                 for (TransferSpec spec : ferry.catalog().all()) {
-                    System.out.printf("%-24s %s -> %s  %-12s %-22s %s%n", spec.name(), spec.source(), spec.destination(),
-                            spec.mode().key(), spec.scheduleText(), spec.tables());
+                    System.out.printf("%-24s %s -> %s  %-12s %-22s %s%s%n", spec.name(), spec.source(), spec.destination(),
+                            spec.mode().key(), spec.scheduleText(), spec.tables(), recipient(ferry, spec));
                 }
             }
             return OK;

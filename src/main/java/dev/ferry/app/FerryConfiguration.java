@@ -68,12 +68,19 @@ public final class FerryConfiguration implements CamelConfiguration {
     public static final String SHUTDOWN = "ferryShutdown";
     /** The route files as scanned before Camel loaded them (see FerryRuntime). */
     public static final String ROUTE_FILES = "ferryRouteFiles";
+    public static final String RECIPIENTS = "ferryRecipients";
+    /** Property: transfers run only when asked (sync, check, list), never on their schedules. */
+    static final String MANUAL = "ferry.manual";
 
     @Override
     public void configure(CamelContext camel) {
         String configName = camel.getPropertiesComponent().resolveProperty("ferry.config").orElse(Ferry.DEFAULT_CONFIG);
         Path routes = Path.of(camel.getPropertiesComponent().resolveProperty("ferry.routes").orElse(Ferry.DEFAULT_ROUTES));
         TransferCatalog catalog = new TransferCatalog(camel);
+        catalog.routesFolder(routes);
+        if (camel.getPropertiesComponent().resolveProperty(MANUAL).map(Boolean::parseBoolean).orElse(false)) {
+            catalog.manual();
+        }
         camel.getPropertiesComponent().resolveProperty("ferry.every").ifPresent(e -> catalog.overrideSchedule(Durations.parse(e)));
         camel.getCamelContextExtension().getContextPlugin(Model.class)
                 .addRouteTemplateDefinitionConverter(TransferCatalog.TEMPLATE_ID, catalog);
@@ -113,13 +120,14 @@ public final class FerryConfiguration implements CamelConfiguration {
                 } catch (ConfigException e) {
                     all.addAll(e.problems());
                 }
-                if (all.isEmpty() && catalog.all().isEmpty()) {
+                if (all.isEmpty() && catalog.all().isEmpty() && catalog.lists().isEmpty()) {
                     all.add(routes + ": no transfers found; declare one as a templatedRoute of the 'ferry-transfer'"
                             + " template (see routes/shop.yaml)");
                 }
                 if (all.isEmpty() && preflight) {
                     // the checklist of `ferry check`, at every start: configuration mistakes stop the start, the rest is logged
-                    for (Check.Item item : Check.run(validated, catalog, catalog.all())) {
+                    // (a recipients list's transfer as declared: its source side is each recipient's)
+                    for (Check.Item item : Check.run(validated, catalog, catalog.allWithLists())) {
                         if (item.configProblem() != null) {
                             all.add(item.configProblem());
                         } else if (item.status() != Check.Item.Status.PASS) {
@@ -160,6 +168,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         Runs runs = new Runs(catalog, connections, shutdown);
         Retries retries = new Retries(catalog, new SqlStateRetryDecision(), connections, shutdown);
         camel.getRegistry().bind("ferryRuns", runs);
+        camel.getRegistry().bind(RECIPIENTS, new RecipientsRefresh(camel, catalog, connections));
         camel.getRegistry().bind("ferryRetryWhile", (Predicate) retries::isTransient);
         camel.getRegistry().bind("ferryBeforeRetry", (Processor) retries::beforeRetry);
         camel.getRegistry().bind("ferryNotifications", notifications(camel, connections.configName(), problems));
@@ -191,7 +200,10 @@ public final class FerryConfiguration implements CamelConfiguration {
             public void onContextStarting(CamelContext context) {
                 // the routes are loaded (the catalog has seen every transfer) and no component has started yet: Quartz
                 // reads its properties when its component starts
-                configureQuartz(quartz, catalog.declared(), maxRunsInFlight(context, new ArrayList<>()));
+                // a recipients list's transfers are known only once it is read, after Quartz starts: with a list, as many
+                // threads as runs may be in flight
+                configureQuartz(quartz, catalog.declaredLists() > 0 ? Integer.MAX_VALUE : catalog.declared(),
+                        maxRunsInFlight(context, new ArrayList<>()));
             }
         });
     }

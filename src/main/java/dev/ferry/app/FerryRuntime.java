@@ -84,10 +84,14 @@ public final class FerryRuntime implements AutoCloseable {
         }
         if (trigger == Trigger.MANUAL) {
             props.setProperty("camel.component.quartz.autoStartScheduler", "false");
+            props.setProperty(FerryConfiguration.MANUAL, "true");
         }
         main.setOverrideProperties(props);
         main.init();
         main.start();
+        // each recipients list's transfers, before any trigger fires or a command looks for them; the lists' routes read
+        // them again every recipientsRefresh
+        camel().getRegistry().lookupByNameAndType(FerryConfiguration.RECIPIENTS, RecipientsRefresh.class).refreshAll();
         if (trigger == Trigger.MANUAL) {
             // Camel Main stops Camel on SIGTERM only in run(); a one-off command (sync, demo --once) runs transfers
             // in its own thread, so it stops them the same way itself: see stopForSignal

@@ -227,6 +227,15 @@ public final class ConnectionSettings {
         return ssh;
     }
 
+    /**
+     * The same server, database and credentials under another name, writing into another schema: a recipient that
+     * names a declared destination and only its own schema (a schema per customer in one warehouse).
+     */
+    public ConnectionSettings forRecipient(String newName, String newSchema) {
+        return new ConnectionSettings(role, newName, hostname, port, database, user, password, newSchema, connectTimeoutSeconds, tls,
+                ssh, timeouts, sessions);
+    }
+
     /** The property prefix this connection is declared under, for error messages. */
     public String propertyPrefix() {
         return "ferry." + role.key() + "." + name + ".";

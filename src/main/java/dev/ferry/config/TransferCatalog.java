@@ -1,5 +1,7 @@
 package dev.ferry.config;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -27,17 +29,28 @@ import org.apache.camel.model.RouteTemplateDefinition;
 public final class TransferCatalog implements RouteTemplateDefinition.Converter {
 
     public static final String TEMPLATE_ID = "ferry-transfer";
+    /** The route template of a transfer with a recipients list (see {@link #recipientsRoute}). */
+    public static final String RECIPIENTS_TEMPLATE_ID = "ferry-recipients";
 
     /** Parameters the template derives for itself. */
-    static final Set<String> DERIVED = Set.of("everyMillis", "retryDelayMillis", "retryMaxDelayMillis", "tableThreads", "parentRouteId",
+    static final Set<String> DERIVED = Set.of("recipientsRefreshMillis", "everyMillis", "retryDelayMillis", "retryMaxDelayMillis", "tableThreads", "parentRouteId",
             "parentProcessorId");
 
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,99}");
 
     private final List<RouteDefinition> declared = new CopyOnWriteArrayList<>();
     private volatile Duration scheduleOverride;
+    private volatile boolean manual;
+    private volatile int declaredLists;
     private RouteFiles files = RouteFiles.none();
     private final Map<String, TransferSpec> transfers = new LinkedHashMap<>();
+    private final Map<String, RecipientsList> lists = new LinkedHashMap<>();
+    /** Where a recipient's transfer's parameters are written (the recipient's, or the transfer's), by transfer. */
+    private final Map<String, java.util.function.Function<String, String>> wheres = new HashMap<>();
+    /** Which transfer writes each destination table, "destination/table" to "transfer (source table)". */
+    private final Map<String, String> destinationTables = new HashMap<>();
+    private Declared connections;
+    private Path routesFolder = Path.of(".");
     private final CamelContext camel;
     /**
      * The loaded template's parameters and their defaults, as the last transfer built saw them: the parameters a
@@ -52,8 +65,11 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
 
     @Override
     public RouteDefinition apply(RouteTemplateDefinition template, Map<String, Object> parameters) throws Exception {
-        RouteDefinition route = template.asRouteDefinition();
         Object name = parameters.get("name");
+        if (TransferSpec.blankToNull(given(parameters.get("recipients"), null)) != null) {
+            return recipientsRoute(name, parameters);
+        }
+        RouteDefinition route = template.asRouteDefinition();
         if (name != null && NAME.matcher(name.toString()).matches()) {
             route.setId(name.toString());
         }
@@ -79,6 +95,38 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
             parameters.put("tableThreads", tableThreads(name.toString(), parameters.get("parallelTables"), defaults));
         }
         declared.add(route);
+        return route;
+    }
+
+    /**
+     * A transfer with a recipients list runs no tables itself: its route, from the {@value #RECIPIENTS_TEMPLATE_ID}
+     * template, keeps its recipients' transfers in line with the list, read again every {@code recipientsRefresh}.
+     */
+    private RouteDefinition recipientsRoute(Object name, Map<String, Object> parameters) {
+        RouteTemplateDefinition template = camel == null ? null
+                : camel.getCamelContextExtension().getContextPlugin(org.apache.camel.model.Model.class)
+                        .getRouteTemplateDefinition(RECIPIENTS_TEMPLATE_ID);
+        if (template == null) {
+            throw new IllegalStateException("the route template '" + RECIPIENTS_TEMPLATE_ID + "' is not loaded; it ships in "
+                    + RouteFiles.SHIPPED + TEMPLATE_ID + ".yaml (a copy of that file in the routes folder must keep it)");
+        }
+        RouteDefinition route = template.asRouteDefinition();
+        if (name != null && NAME.matcher(name.toString()).matches()) {
+            route.setId(name.toString());
+        }
+        long millis = DEFAULT_RECIPIENTS_REFRESH.toMillis();
+        try {
+            String refresh = given(parameters.get("recipientsRefresh"), null);
+            millis = refresh == null ? millis : Math.max(1, Durations.parse(refresh).toMillis());
+        } catch (IllegalArgumentException e) {
+            // reported by validate()
+        }
+        parameters.put("recipientsRefreshMillis", String.valueOf(millis));
+        if (manual) {
+            route.setAutoStartup("false"); // sync, check, list: the list is read once, at startup
+        }
+        declared.add(route);
+        declaredLists++;
         return route;
     }
 
@@ -139,23 +187,40 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         return declared.size();
     }
 
+    /** How many of the {@link #declared} transfers have a recipients list. */
+    public int declaredLists() {
+        return declaredLists;
+    }
+
+    /** Transfers run only when asked (sync, check, list): recipients lists are read once, at startup, not again. */
+    public void manual() {
+        this.manual = true;
+    }
+
+    /** The routes folder, where recipients files are (see {@link Recipients#file}). */
+    public void routesFolder(Path routes) {
+        this.routesFolder = routes.toAbsolutePath().normalize();
+    }
+
     /** Makes every transfer run on this interval instead of its own schedule (for the demo). */
     public void overrideSchedule(Duration every) {
         this.scheduleOverride = every;
     }
 
     /**
-     * Checks every declared transfer against the connections.
+     * Checks every declared transfer against the connections. A transfer that names a {@code recipients} list is kept
+     * apart ({@link #lists()}): its recipients' transfers are {@link #admit}ted as the list is read.
      *
      * @throws ConfigException listing every problem found
      */
     public synchronized void validate(CamelContext camel, Declared connections, RouteFiles files) {
         this.files = files;
+        this.connections = connections;
         List<String> problems = new ArrayList<>();
         transfers.clear();
-        Map<String, String> destinationTables = new HashMap<>();
+        lists.clear();
+        destinationTables.clear();
         for (RouteDefinition route : declared) {
-            Map<String, String> params = new LinkedHashMap<>();
             Map<String, Object> raw = route.getTemplateParameters() == null ? Map.of() : route.getTemplateParameters();
             String name = raw.get("name") == null ? null : raw.get("name").toString();
             RouteFiles.Location loc = name == null ? null : files.locate(name);
@@ -179,7 +244,7 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                         + ", and a transfer's name is its route id; rename the transfer");
                 continue;
             }
-            if (transfers.containsKey(name)) {
+            if (transfers.containsKey(name) || lists.containsKey(name)) {
                 problems.add(where.apply("name") + ": transfer name '" + name + "' is used twice; names must be unique");
                 continue;
             }
@@ -187,65 +252,261 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                 problems.add(where.apply(null) + ": transfer '" + name + "' sets routeId '" + route.getId()
                         + "'; remove routeId, the transfer's name is its route id");
             }
-            for (Map.Entry<String, Object> e : raw.entrySet()) {
-                String key = e.getKey();
-                if (key.contains("-") || DERIVED.contains(key)) {
-                    continue; // Camel adds kebab-case twins of every key
-                }
-                if (!templateParameters.names().contains(key) && !key.startsWith("filter.")) {
-                    problems.add(where.apply(key) + ": transfer '" + name + "': unknown parameter '" + key + "'; known: "
-                            + String.join(", ", new TreeSet<>(templateParameters.names())));
-                    continue;
-                }
-                String value = e.getValue() == null ? null : e.getValue().toString();
-                if (value != null && value.contains("{{")) {
-                    try {
-                        value = Placeholders.resolve(camel, value, key.equals("webhook"));
-                    } catch (Placeholders.Unresolved ex) {
-                        problems.add(where.apply(key) + ": transfer '" + name + "': parameter '" + key + "': " + ex.getMessage());
-                        continue;
-                    }
-                }
-                params.put(key, value);
-            }
-            String sourceName = TransferSpec.blankToNull(params.get("source"));
-            if (sourceName != null && !connections.declaresSource(sourceName)) {
-                problems.add(where.apply("source") + ": transfer '" + name + "': no source named '" + sourceName + "'; declare"
-                        + " ferry.source." + sourceName + ".hostname (and port, database, user, password) in "
-                        + connections.configName() + knownNames(" (declared sources: ", connections.sources().keySet()));
-            }
-            String destinationName = TransferSpec.blankToNull(params.get("destination"));
-            ConnectionSettings dest = destinationName == null ? null : connections.destination(destinationName);
-            if (destinationName != null && !connections.declaresDestination(destinationName)) {
-                problems.add(where.apply("destination") + ": transfer '" + name + "': no destination named '" + destinationName
-                        + "'; declare ferry.destination." + destinationName + ".hostname (and port, database, user,"
-                        + " password, schema) in " + connections.configName()
-                        + knownNames(" (declared destinations: ", connections.destinations().keySet()));
-            }
-            TransferSpec spec = TransferSpec.parse(params, templateParameters.defaults(), where, problems);
-            if (spec == null) {
+            Map<String, String> params = parameters(camel, name, raw, where, problems);
+            if (params == null) {
                 continue;
             }
-            String sessions = spec.sessionsProblem(connections.sources().get(spec.source()), dest);
-            if (sessions != null) {
-                problems.add(where.apply("parallelTables") + ": transfer '" + name + "': " + sessions);
+            if (TransferSpec.blankToNull(params.get("recipients")) != null) {
+                RecipientsList list = recipientsList(name, params, where, problems);
+                if (list != null) {
+                    lists.put(name, list);
+                }
+                continue;
             }
-            if (dest != null) {
-                for (TableRef t : spec.tables()) {
-                    String key = spec.destination() + "/" + t.name();
-                    String other = destinationTables.putIfAbsent(key, name + " (" + t.display() + ")");
-                    if (other != null) {
-                        problems.add(where.apply("tables") + ": transfer '" + name + "': " + t.display() + " would be written to "
-                                + dest.schema() + "." + t.name() + " in destination '" + spec.destination()
-                                + "', which transfer " + other + " already writes");
-                    }
+            for (String p : RECIPIENTS_PARAMETERS) {
+                if (TransferSpec.blankToNull(params.get(p)) != null) {
+                    problems.add(where.apply(p) + ": transfer '" + name + "': parameter '" + p + "' is for a transfer with a"
+                            + " 'recipients' list; remove it or add { name: recipients, value: ... }");
                 }
             }
-            transfers.put(name, spec);
+            TransferSpec spec = check(name, params, where, problems);
+            if (spec != null) {
+                transfers.put(name, spec);
+            }
         }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
+    }
+
+    /** A transfer's parameters as written, placeholders resolved; null after a problem that leaves nothing to check. */
+    private Map<String, String> parameters(CamelContext camel, String name, Map<String, Object> raw,
+                                           java.util.function.Function<String, String> where, List<String> problems) {
+        Map<String, String> params = new LinkedHashMap<>();
+        int before = problems.size();
+        for (Map.Entry<String, Object> e : raw.entrySet()) {
+            String key = e.getKey();
+            if (key.contains("-") || DERIVED.contains(key)) {
+                continue; // Camel adds kebab-case twins of every key
+            }
+            if (!templateParameters.names().contains(key) && !key.startsWith("filter.")) {
+                problems.add(where.apply(key) + ": transfer '" + name + "': unknown parameter '" + key + "'; known: "
+                        + String.join(", ", new TreeSet<>(templateParameters.names())));
+                continue;
+            }
+            String value = e.getValue() == null ? null : e.getValue().toString();
+            if (value != null && value.contains("{{")) {
+                try {
+                    value = Placeholders.resolve(camel, value, key.equals("webhook"));
+                } catch (Placeholders.Unresolved ex) {
+                    problems.add(where.apply(key) + ": transfer '" + name + "': parameter '" + key + "': " + ex.getMessage());
+                    continue;
+                }
+            }
+            params.put(key, value);
+        }
+        return problems.size() > before && params.get("name") == null ? null : params;
+    }
+
+    /** Checks one transfer's parameters against the connections and the other transfers; null after problems. */
+    private TransferSpec check(String name, Map<String, String> params, java.util.function.Function<String, String> where,
+                               List<String> problems) {
+        Declared connections = this.connections;
+        String sourceName = TransferSpec.blankToNull(params.get("source"));
+        if (sourceName != null && !connections.declaresSource(sourceName)) {
+            problems.add(where.apply("source") + ": transfer '" + name + "': no source named '" + sourceName + "'; declare"
+                    + " ferry.source." + sourceName + ".hostname (and port, database, user, password) in "
+                    + connections.configName() + knownNames(" (declared sources: ", connections.sources().keySet()));
+        }
+        String destinationName = TransferSpec.blankToNull(params.get("destination"));
+        ConnectionSettings dest = destinationName == null ? null : connections.destination(destinationName);
+        if (destinationName != null && !connections.declaresDestination(destinationName)) {
+            problems.add(where.apply("destination") + ": transfer '" + name + "': no destination named '" + destinationName
+                    + "'; declare ferry.destination." + destinationName + ".hostname (and port, database, user,"
+                    + " password, schema) in " + connections.configName()
+                    + knownNames(" (declared destinations: ", connections.destinations().keySet()));
+        }
+        int before = problems.size();
+        TransferSpec spec = TransferSpec.parse(params, templateParameters.defaults(), where, problems);
+        if (spec == null || problems.size() > before) {
+            return null;
+        }
+        String sessions = spec.sessionsProblem(connections.sources().get(spec.source()), dest);
+        if (sessions != null) {
+            problems.add(where.apply("parallelTables") + ": transfer '" + name + "': " + sessions);
+            return null;
+        }
+        if (dest != null) {
+            List<String> keys = new ArrayList<>();
+            for (TableRef t : spec.tables()) {
+                String key = spec.destination() + "/" + t.name();
+                String other = destinationTables.putIfAbsent(key, name + " (" + t.display() + ")");
+                if (other != null) {
+                    problems.add(where.apply("tables") + ": transfer '" + name + "': " + t.display() + " would be written to "
+                            + dest.schema() + "." + t.name() + " in destination '" + spec.destination()
+                            + "', which transfer " + other + " already writes");
+                } else {
+                    keys.add(key);
+                }
+            }
+            if (problems.size() > before) {
+                keys.forEach(destinationTables::remove);
+                return null;
+            }
+        }
+        return spec;
+    }
+
+    /** The parameters only a transfer with a recipients list takes. */
+    static final List<String> RECIPIENTS_PARAMETERS = List.of("recipientsSource", "recipientsRefresh");
+    /** How often a recipients list is read again, unless the transfer's {@code recipientsRefresh} says otherwise. */
+    public static final Duration DEFAULT_RECIPIENTS_REFRESH = Duration.ofMinutes(1);
+
+    /**
+     * A transfer with a recipients list: checked as any transfer is (its filter's values may come from the recipients),
+     * and where its list is.
+     */
+    private RecipientsList recipientsList(String name, Map<String, String> params, java.util.function.Function<String, String> where,
+                                          List<String> problems) {
+        int before = problems.size();
+        String value = params.get("recipients").strip();
+        String source = TransferSpec.blankToNull(params.get("recipientsSource"));
+        Path file = null;
+        if (value.startsWith(Recipients.SQL_PREFIX)) {
+            if (source == null) {
+                problems.add(where.apply("recipients") + ": transfer '" + name + "': a recipients query needs"
+                        + " { name: recipientsSource, value: ... }, the declared source it runs on");
+            } else if (!connections.declaresSource(source)) {
+                problems.add(where.apply("recipientsSource") + ": transfer '" + name + "': no source named '" + source + "'; declare"
+                        + " ferry.source." + source + ".hostname (and port, database, user, password) in " + connections.configName()
+                        + knownNames(" (declared sources: ", connections.sources().keySet()));
+            }
+        } else {
+            if (source != null) {
+                problems.add(where.apply("recipientsSource") + ": transfer '" + name + "': recipientsSource is for a recipients"
+                        + " query (sql:SELECT ...); a recipients file needs none");
+            }
+            file = Recipients.file(routesFolder, value, where.apply("recipients") + ": transfer '" + name + "'", problems);
+            if (file != null && !Files.isRegularFile(file)) {
+                problems.add(where.apply("recipients") + ": transfer '" + name + "': no recipients file " + file + "; write one"
+                        + " (a YAML list, one '- { name: ..., schema: ..., filter: { ... } }' per recipient)");
+            }
+        }
+        Duration refresh = DEFAULT_RECIPIENTS_REFRESH;
+        String refreshText = TransferSpec.blankToNull(params.get("recipientsRefresh"));
+        if (refreshText != null) {
+            try {
+                refresh = Durations.parse(refreshText);
+                if (refresh.isZero() || refresh.isNegative()) {
+                    throw new IllegalArgumentException("it must be longer than 0");
+                }
+            } catch (IllegalArgumentException e) {
+                problems.add(where.apply("recipientsRefresh") + ": transfer '" + name + "': parameter 'recipientsRefresh': '"
+                        + refreshText + "' is not a duration such as 1m (" + e.getMessage() + ")");
+            }
+        }
+        // the transfer as each recipient gets it: the filter's values and the destination's schema come from them
+        Map<String, String> template = new LinkedHashMap<>(params);
+        template.remove("recipients");
+        RECIPIENTS_PARAMETERS.forEach(template::remove);
+        Map<String, String> probe = new LinkedHashMap<>(template);
+        String filter = TransferSpec.blankToNull(template.get("filter"));
+        if (filter != null) {
+            try {
+                FilterSql.parse(filter).parameters().forEach(p -> probe.putIfAbsent("filter." + p, ""));
+            } catch (IllegalArgumentException e) {
+                // reported by the check below
+            }
+        }
+        TransferSpec spec = TransferSpec.parse(probe, templateParameters.defaults(), where, problems);
+        String destinationName = TransferSpec.blankToNull(params.get("destination"));
+        if (destinationName != null && !connections.declaresDestination(destinationName)) {
+            problems.add(where.apply("destination") + ": transfer '" + name + "': no destination named '" + destinationName
+                    + "'; declare ferry.destination." + destinationName + ".hostname (and port, database, user,"
+                    + " password, schema) in " + connections.configName()
+                    + knownNames(" (declared destinations: ", connections.destinations().keySet()));
+        }
+        if (spec == null || problems.size() > before) {
+            return null;
+        }
+        return new RecipientsList(name, spec, template, value, file, source, refresh, where.apply("recipients"));
+    }
+
+    /**
+     * A transfer with a recipients list.
+     *
+     * @param spec       the transfer as declared (its destination: where recipients start from)
+     * @param parameters its parameters, which each recipient's transfer copies
+     * @param file       the recipients file, or null for a query
+     * @param query      the {@code sql:} value
+     * @param source     the source the query runs on
+     * @param where      where the list is named, "file:line"
+     */
+    public record RecipientsList(String name, TransferSpec spec, Map<String, String> parameters, String query, Path file,
+                                 String source, Duration refresh, String where) {
+
+        public RecipientsList {
+            parameters = Map.copyOf(parameters);
+        }
+
+        /** The query's SQL, or null for a file. */
+        public String sql() {
+            return file == null ? query.substring(Recipients.SQL_PREFIX.length()).strip() : null;
+        }
+    }
+
+    /**
+     * Checks a recipient's transfer as {@link #validate} checks a declared one and, when it holds, makes it one of the
+     * transfers; what is wrong is added to {@code problems}, each naming where it is written.
+     *
+     * @param where where each parameter is written
+     * @return the transfer, or null when it has problems
+     */
+    public synchronized TransferSpec admit(String name, Map<String, String> params, java.util.function.Function<String, String> where,
+                                           List<String> problems) {
+        if (transfers.containsKey(name) || lists.containsKey(name) || files.routeDeclaring(name) != null) {
+            problems.add(where.apply("name") + ": transfer name '" + name + "' is already taken; rename the recipient");
+            return null;
+        }
+        if (!NAME.matcher(name).matches()) {
+            problems.add(where.apply("name") + ": transfer name '" + name + "' is longer than 100 characters; shorten the recipient's"
+                    + " or the transfer's name");
+            return null;
+        }
+        TransferSpec spec = check(name, params, where, problems);
+        if (spec != null) {
+            transfers.put(name, spec);
+            wheres.put(name, where);
+        }
+        return spec;
+    }
+
+    /** Forgets a recipient's transfer (its recipient left the list, or changed): what {@link #admit} made. */
+    public synchronized void dismiss(String name) {
+        transfers.remove(name);
+        wheres.remove(name);
+        destinationTables.values().removeIf(v -> v.startsWith(name + " ("));
+        declared.removeIf(r -> name.equals(r.getId()));
+        if (camel != null) {
+            String id = "ferry-tables-" + name;
+            Object pool = camel.getRegistry().lookupByName(id);
+            if (pool instanceof java.util.concurrent.ExecutorService executor) {
+                camel.getExecutorServiceManager().shutdown(executor);
+            }
+            camel.getRegistry().unbind(id);
+        }
+    }
+
+    /** The transfers with a recipients list, by name. */
+    public synchronized Map<String, RecipientsList> lists() {
+        return Map.copyOf(lists);
+    }
+
+    /** The transfers that hold (validated) and the transfers with a recipients list: what `check` looks at. */
+    public synchronized List<TransferSpec> allWithLists() {
+        List<TransferSpec> all = new ArrayList<>(transfers.values());
+        lists.values().forEach(l -> all.add(l.spec()));
+        return all;
     }
 
     private static String knownNames(String prefix, Collection<String> names) {
@@ -254,6 +515,10 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
 
     /** Where a transfer's parameter is written, "file:line", for messages. */
     public synchronized String where(String transfer, String parameter) {
+        java.util.function.Function<String, String> recipient = wheres.get(transfer);
+        if (recipient != null) {
+            return recipient.apply(parameter);
+        }
         RouteFiles.Location loc = files.locate(transfer);
         return loc != null ? loc.at(parameter) : "routes (transfer " + transfer + ")";
     }

@@ -76,6 +76,8 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
 
     private final Map<String, ConnectionSettings> sources;
     private final Map<String, ConnectionSettings> destinations;
+    /** Destinations declared while running (recipients lists' connections), by name: see {@link #declare}. */
+    private final Map<String, ConnectionSettings> declaredLater = new ConcurrentHashMap<>();
     /** One pool per endpoint: every connection name and destination schema reaching it as the same user shares it. */
     private final Map<Endpoint, Pool> pools = new ConcurrentHashMap<>();
     /** One budget per server, shared by every endpoint on it. */
@@ -164,7 +166,12 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
 
     private static ConnectionSettings build(ConnectionSettings.Role role, String name, Map<String, String> fields,
                                             String configName, List<String> problems) {
-        String prefix = "ferry." + role.key() + "." + name + ".";
+        return build(role, name, fields, configName, "ferry." + role.key() + "." + name + ".", problems);
+    }
+
+    /** Checks a connection's fields; each problem is {@code configName: prefix + field ...}. */
+    private static ConnectionSettings build(ConnectionSettings.Role role, String name, Map<String, String> fields,
+                                            String configName, String prefix, List<String> problems) {
         int before = problems.size();
         List<String> required = new ArrayList<>(List.of("hostname", "database", "user"));
         if (role == ConnectionSettings.Role.DESTINATION) {
@@ -333,7 +340,7 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
 
     /** Whether a destination of that name is declared, usable or not. */
     public boolean declaresDestination(String name) {
-        return declaredDestinations.contains(name);
+        return declaredDestinations.contains(name) || declaredLater.containsKey(name);
     }
 
     public ConnectionSettings source(String name) {
@@ -341,7 +348,88 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
     }
 
     public ConnectionSettings destination(String name) {
-        return destinations.get(name);
+        ConnectionSettings s = destinations.get(name);
+        return s != null ? s : declaredLater.get(name);
+    }
+
+    /**
+     * Declares a destination while running, from fields as application.properties gives them (placeholders such as
+     * {@code {{env:X}}} resolved here, once), checked as the properties' are: a recipient's own connection.
+     *
+     * @param where    where the fields are written, for problems ("file:line (recipient 'acme')")
+     * @return the connection, or null after adding what is wrong to {@code problems}
+     */
+    public ConnectionSettings declare(CamelContext camel, String name, Map<String, String> fields, String where,
+                                      List<String> problems) {
+        int before = problems.size();
+        Map<String, String> resolved = new LinkedHashMap<>();
+        fields.forEach((field, value) -> {
+            if (!DESTINATION_KEYS.contains(field)) {
+                problems.add(where + ": unknown field '" + field + "'; a recipient takes name, destination, filter, webhook and a"
+                        + " destination's fields: " + String.join(", ", new TreeSet<>(DESTINATION_KEYS)));
+                return;
+            }
+            try {
+                resolved.put(field, value == null || !value.contains("{{") ? value
+                        : Placeholders.resolve(camel, value, SECRET_KEYS.contains(field)));
+            } catch (Placeholders.Unresolved e) {
+                problems.add(where + ": " + field + ": cannot resolve its value: " + e.getMessage());
+            }
+        });
+        if (problems.size() > before) {
+            return null;
+        }
+        ConnectionSettings s = build(ConnectionSettings.Role.DESTINATION, name, resolved, where, "", problems);
+        if (s != null) {
+            declare(s);
+        }
+        return s;
+    }
+
+    /** The fields a destination takes, as {@code ferry.destination.<name>.<field>}. */
+    public static Set<String> destinationFields() {
+        return DESTINATION_KEYS;
+    }
+
+    /** Declares (or replaces) a destination while running; a replaced one's pool is closed. */
+    public void declare(ConnectionSettings settings) {
+        if (destinations.containsKey(settings.name())) {
+            throw new IllegalArgumentException("destination '" + settings.name() + "' is declared in " + configName);
+        }
+        ConnectionSettings old = declaredLater.put(settings.name(), settings);
+        if (old != null && old != settings) {
+            closePool(old);
+        }
+    }
+
+    /** Forgets a destination {@link #declare}d while running, closing its pool. */
+    public void forget(String name) {
+        ConnectionSettings old = declaredLater.remove(name);
+        if (old != null) {
+            closePool(old);
+        }
+    }
+
+    /**
+     * Closes the pool (and tunnel) a connection no longer declared used, unless another connection shares its
+     * endpoint; a shared pool's idle sessions close on their own (idleTimeout).
+     */
+    private void closePool(ConnectionSettings s) {
+        Endpoint endpoint = Endpoint.of(s);
+        boolean shared = java.util.stream.Stream.of(sources.values(), destinations.values(), declaredLater.values())
+                .flatMap(java.util.Collection::stream).anyMatch(other -> Endpoint.of(other).equals(endpoint));
+        if (shared) {
+            return;
+        }
+        Pool pool = pools.remove(endpoint);
+        if (pool != null) {
+            budget(s).remove(pool.hikari());
+            pool.hikari().close();
+        }
+        SshTunnel tunnel = tunnels.remove(endpoint);
+        if (tunnel != null) {
+            tunnel.close();
+        }
     }
 
     public Map<String, ConnectionSettings> sources() {

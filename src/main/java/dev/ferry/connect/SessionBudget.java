@@ -68,6 +68,10 @@ public final class SessionBudget {
         pools.add(pool);
     }
 
+    void remove(HikariDataSource pool) {
+        pools.remove(pool);
+    }
+
     /**
      * Waits for {@code sessions} of the budget, in turn; gives up (returning false) only when {@code stopping} says so.
      *

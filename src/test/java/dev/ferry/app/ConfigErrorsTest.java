@@ -90,7 +90,7 @@ class ConfigErrorsTest {
     void aMissingTemplateOrDirectConsumerIsRefusedAtStartup() throws Exception {
         Path typo = folder(transfer("a", "app.a").replace("routeTemplateRef: ferry-transfer", "routeTemplateRef: ferry-transfr"));
         assertThat(refused(typo)).contains("routes/transfers.yaml:1: routeTemplateRef 'ferry-transfr' names no route template"
-                + " in routes/ or in the routes shipped with Ferry (known: ferry-transfer); fix the name");
+                + " in routes/ or in the routes shipped with Ferry (known: ferry-recipients, ferry-transfer); fix the name");
 
         // a customised template sending to a route that does not exist
         Path dir = folder(transfer("a", "app.a"));

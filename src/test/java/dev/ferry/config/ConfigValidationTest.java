@@ -88,7 +88,7 @@ class ConfigValidationTest {
                 "application.properties: ferry.destination.dst.schema is missing; the destination 'dst' needs it",
                 "routes/transfers.yaml:10: transfer 'orders': unknown parameter 'batchsize'; known: batchSize, columns, copyStreams,"
                         + " cron, cursor, deletedColumn, destination, every, excludeColumns, fetchSize, filter, hardDeletes, key,"
-                        + " lookback, mode, name, parallelTables, retryAttempts, retryDelay, retryMaxDelay, retryMultiplier, source, tables, webhook",
+                        + " lookback, mode, name, parallelTables, recipients, recipientsRefresh, recipientsSource, retryAttempts, retryDelay, retryMaxDelay, retryMultiplier, source, tables, webhook",
                 "routes/transfers.yaml:5: transfer 'orders': no source named 'nosuch'; declare ferry.source.nosuch.hostname"
                         + " (and port, database, user, password) in application.properties (none are declared yet)",
                 "routes/transfers.yaml:7: transfer 'orders': parameter 'tables': 'orders' is not schema-qualified; write it as"
