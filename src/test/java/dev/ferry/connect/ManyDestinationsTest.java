@@ -109,8 +109,10 @@ class ManyDestinationsTest {
             sampler.join();
         }
 
+        long waited = 0;
         try (Connection s = src.admin(); Connection d = dst.admin()) {
             for (int t = 1; t <= TENANTS; t++) {
+                waited += Long.parseLong(Dumps.scalar(d, "SELECT sum(waited_ms) FROM \"t_" + t + "\"._ferry_runs"));
                 List<String> expected = Dumps.rows(s, "SELECT tenant_id, id, payload, at FROM app.events WHERE tenant_id = ? ORDER BY id", t);
                 assertThat(expected).hasSize(ROWS_PER_TENANT);
                 assertThat(Dumps.rows(d, "SELECT tenant_id, id, payload, at FROM \"t_" + t + "\".events ORDER BY id"))
@@ -119,6 +121,8 @@ class ManyDestinationsTest {
                         .as("attempts of tenant %d's run", t).isEqualTo("1");
             }
         }
+        // 10 runs in flight, 3 sessions each of a budget of 20: some waited their turn, and their records say so
+        assertThat(waited).as("time runs waited for sessions, summed over their records").isPositive();
     }
 
     @Test
