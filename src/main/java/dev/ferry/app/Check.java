@@ -14,6 +14,7 @@ import java.util.Map;
 
 import dev.ferry.config.ConnectionSettings;
 import dev.ferry.connect.Connections;
+import dev.ferry.connect.Endpoint;
 import dev.ferry.config.Mode;
 import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
@@ -61,6 +62,14 @@ final class Check {
     private final Connections connections;
     private final TransferCatalog catalog;
     private final List<Item> items = new ArrayList<>();
+    /**
+     * One session per endpoint for the whole check: hundreds of destinations that differ only in their schema are
+     * checked over one connection, their endpoint's checks (reachable, version, TEMPORARY, the write path) made once.
+     * Null for an endpoint that could not be reached (reported once).
+     */
+    private final Map<Endpoint, Connection> sessions = new LinkedHashMap<>();
+    /** Source tables described once, however many transfers read them. */
+    private final Map<TableRef, SourceTable> described = new java.util.HashMap<>();
 
     private Check(Connections connections, TransferCatalog catalog) {
         this.connections = connections;
@@ -75,9 +84,31 @@ final class Check {
             sources.computeIfAbsent(connections.source(t.source()), k -> new ArrayList<>()).add(t);
             destinations.computeIfAbsent(connections.destination(t.destination()), k -> new ArrayList<>()).add(t);
         }
-        sources.forEach(c::source);
-        destinations.forEach(c::destination);
+        try {
+            sources.forEach(c::source);
+            destinations.forEach(c::destination);
+        } finally {
+            c.sessions.values().forEach(Check::close);
+        }
         return c.items;
+    }
+
+    private static void rollback(Connection c) {
+        try {
+            c.rollback();
+        } catch (SQLException e) {
+            // a broken session: the next checks on it report it
+        }
+    }
+
+    private static void close(Connection c) {
+        try {
+            if (c != null) {
+                c.close();
+            }
+        } catch (SQLException e) {
+            // a check's session: nothing more to do with it
+        }
     }
 
     private void pass(String subject, String text) {
@@ -143,15 +174,21 @@ final class Check {
     }
 
     private void source(ConnectionSettings s, List<TransferSpec> transfers) {
-        try (Connection c = connect(s)) {
-            if (c == null) {
-                return;
-            }
+        Connection c = session(s);
+        if (c == null) {
+            return;
+        }
+        {
             for (TransferSpec t : transfers) {
                 for (TableRef table : t.tables()) {
                     String subject = subject(s) + ", transfer '" + t.name() + "'";
                     try {
-                        SourceTable st = SourceCatalog.describe(c, table).select(t);
+                        SourceTable all = described.get(table);
+                        if (all == null) {
+                            all = SourceCatalog.describe(c, table);
+                            described.put(table, all);
+                        }
+                        SourceTable st = all.select(t);
                         List<String> needed = st.neededColumns(t);
                         if (t.mode().incremental() && !st.hasKey()) {
                             items.add(new Item(Item.Status.FAIL, subject, table.display() + " has no primary key, and mode "
@@ -172,22 +209,49 @@ final class Check {
                                     ? e.getMessage() : "transfer '" + t.name() + "': " + e.getMessage());
                         }
                         items.add(new Item(Item.Status.FAIL, subject, e.problem(), e.fix(), config));
+                        rollback(c); // a refused read ends the session's transaction: the next tables need a new one
                     } catch (SQLException e) {
                         fail(subject, "cannot inspect " + table.display() + ": " + Errors.describe(e), fixFor(e, s));
+                        rollback(c); // the session checks the next tables
                     }
                 }
             }
-        } catch (SQLException e) {
-            // closing failed: nothing to report
         }
+    }
+
+    /**
+     * The check's session to a connection's endpoint, opened (and its endpoint checked) on first use; null when it
+     * cannot be reached (reported the first time).
+     */
+    private Connection session(ConnectionSettings s) {
+        Endpoint endpoint = Endpoint.of(s);
+        if (sessions.containsKey(endpoint)) {
+            return sessions.get(endpoint);
+        }
+        Connection c = connect(s);
+        sessions.put(endpoint, c);
+        if (c != null && s.role() == ConnectionSettings.Role.DESTINATION) {
+            try {
+                if ("t".equals(scalar(c, "SELECT has_database_privilege(current_database(), 'TEMPORARY')"))) {
+                    pass(subject(s), "TEMPORARY on database " + s.database() + " (incremental transfers stage rows in temporary tables)");
+                } else {
+                    fail(subject(s), s.user() + " may not create temporary tables", PrivilegeHints.grantTemporary(s.database(), s.user()));
+                }
+            } catch (SQLException e) {
+                fail(subject(s), "checking failed: " + Errors.describe(e), fixFor(e, s));
+            }
+            dryRun(c, s);
+        }
+        return c;
     }
 
     private void destination(ConnectionSettings s, List<TransferSpec> transfers) {
         String subject = subject(s);
-        try (Connection c = connect(s)) {
-            if (c == null) {
-                return;
-            }
+        Connection c = session(s);
+        if (c == null) {
+            return;
+        }
+        try {
             String schema = s.schema();
             boolean schemaExists = "1".equals(scalar(c, "SELECT 1 FROM pg_namespace WHERE nspname = ?", schema));
             if (schemaExists) {
@@ -205,11 +269,6 @@ final class Check {
                 fail(subject, "schema " + Sql.displayIdent(schema) + " does not exist and " + s.user() + " may not create it",
                         PrivilegeHints.grantCreateOnDatabase(s));
             }
-            if ("t".equals(scalar(c, "SELECT has_database_privilege(current_database(), 'TEMPORARY')"))) {
-                pass(subject, "TEMPORARY on database " + s.database() + " (incremental transfers stage rows in temporary tables)");
-            } else {
-                fail(subject, s.user() + " may not create temporary tables", PrivilegeHints.grantTemporary(s.database(), s.user()));
-            }
             if (schemaExists) {
                 for (TransferSpec t : transfers) {
                     for (TableRef table : t.tables()) {
@@ -223,7 +282,6 @@ final class Check {
                     }
                 }
             }
-            dryRun(c, s);
         } catch (SQLException e) {
             fail(subject, "checking failed: " + Errors.describe(e), fixFor(e, s));
         }
@@ -243,6 +301,7 @@ final class Check {
                 }
             } finally {
                 c.rollback();
+                c.setAutoCommit(true); // the session checks the endpoint's other destinations next
             }
             pass(subject, "write path works: a temporary table and COPY (dry run, rolled back)");
         } catch (SQLException | java.io.IOException e) {

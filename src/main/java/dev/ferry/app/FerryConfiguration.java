@@ -87,6 +87,18 @@ public final class FerryConfiguration implements CamelConfiguration {
 
         Connections connections = Connections.fromProperties(camel, configName);
         connections.useHousekeeping(camel.getExecutorServiceManager().newScheduledThreadPool(connections, "ferry-pool-housekeeping", 1));
+        try {
+            // the pools close once the routes have stopped (their runs ended) and before Camel ends its thread pools,
+            // so that the pools' periodic housekeeping is cancelled rather than waited for
+            camel.addService(new org.apache.camel.support.service.ServiceSupport() {
+                @Override
+                protected void doStop() {
+                    connections.close();
+                }
+            }, true, true);
+        } catch (Exception e) {
+            throw new org.apache.camel.RuntimeCamelException(e);
+        }
         List<String> problems = new ArrayList<>(connections.problems());
         for (ConnectionSettings d : connections.destinations().values()) {
             String reserved = ReservedNames.schemaProblem(d.schema());

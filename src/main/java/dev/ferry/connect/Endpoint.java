@@ -9,11 +9,12 @@ import dev.ferry.config.Secret;
  * sessions are read-only). A connection's name and a destination's schema are not part of it: Ferry names the schema
  * in every statement.
  */
-record Endpoint(ConnectionSettings.Role role, String hostname, int port, String database, String user, Secret password,
+public record Endpoint(ConnectionSettings.Role role, String hostname, int port, String database, String user, Secret password,
                 ConnectionSettings.Tls tls, ConnectionSettings.Ssh ssh, int connectTimeoutSeconds,
                 ConnectionSettings.Timeouts timeouts, java.time.Duration idleTimeout) {
 
-    static Endpoint of(ConnectionSettings s) {
+    /** The endpoint a connection's sessions are made for. */
+    public static Endpoint of(ConnectionSettings s) {
         return new Endpoint(s.role(), s.hostname(), s.port(), s.database(), s.user(), s.password(), s.tls(), s.ssh(),
                 s.connectTimeoutSeconds(), s.timeouts(), s.sessions().idleTimeout());
     }
