@@ -203,7 +203,7 @@ tn_log_summary() { # log
   s53300=$(grep -c 'SQLSTATE 53300' "$1" || true)
   TN_LOG="$retries retries, $failed failed runs, $s53300 lines with SQLSTATE 53300 (too many clients)"
   TN_LOG_ERRORS=$(grep -E ' ERROR .*transfer [^ ]+: run [0-9a-f-]+ failed: ' "$1" | sed -E 's/^.*transfer [^ ]+: run [0-9a-f-]+ failed: //' | cut -c1-200 \
-    | sort | uniq -c | sort -rn | head -3 | awk '{ n = $1; sub(/^ *[0-9]+ /, ""); printf "%s× %s\n", n, $0 }')
+    | sort | uniq -c | sort -rn | head -3 | awk '{ n = $1; sub(/^ *[0-9]+ /, ""); printf "%s× %s\n", n, $0 }' || true)
 }
 
 # ---------------------------------------------------------------------------------------------------------------
