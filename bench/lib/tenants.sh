@@ -252,12 +252,13 @@ tn_ferry() {
   read -ra jopts <<<"${FERRY_JAVA_OPTS:-}"
   sessions_start
   (cd "$FERRY_DIR"
+    date +%s.%N >"$WORK/ferry.launched"
     run_timed_status "$LOGS/tenants-ferry.log" timeout -s TERM -k 30 "$TENANT_TIMEOUT" \
       java -Xmx256m "${jopts[@]}" -jar "$FERRY_JAR" --config "$FERRY_DIR/application.properties" \
       --routes "$FERRY_DIR/routes" sync --all
-    printf '%s %s %s\n' "$T_WALL" "${T_RSS:-?}" "$T_RC" >"$WORK/ferry.timing")
+    printf '%s %s %s %s\n' "$T_WALL" "${T_RSS:-?}" "$T_RC" "$(date +%s.%N)" >"$WORK/ferry.timing")
   sessions_stop
-  read -r F_WALL F_RSS F_RC <"$WORK/ferry.timing"
+  read -r F_WALL F_RSS F_RC F_ENDED <"$WORK/ferry.timing"
   [ "$F_RSS" != "?" ] || F_RSS=""
   case "$F_RC" in
     0) F_EXIT="0 (every transfer succeeded)" ;;
@@ -265,7 +266,14 @@ tn_ferry() {
     124|137) F_EXIT="$F_RC: stopped after ${TENANT_TIMEOUT}s (--tenant-timeout)" ;;
     *) F_EXIT="$F_RC" ;;
   esac
-  F_OWN=$(tn_ferry_span)
+  # the whole process in three: before the first table started (JVM, Camel, config check, connections), the tables
+  # (first start to last end, over every run history), after the last table (shutdown)
+  read -r F_FIRST F_LAST < <(tn_ferry_span) || true
+  F_OWN=""; F_BEFORE=""; F_AFTER=""
+  if [ -n "${F_FIRST:-}" ]; then
+    read -r F_BEFORE F_OWN F_AFTER < <(awk -v l="$(cat "$WORK/ferry.launched")" -v f="$F_FIRST" -v z="$F_LAST" -v e="$F_ENDED" \
+      'BEGIN { printf "%.2f %.2f %.2f\n", f - l, z - f, e - z }')
+  fi
   tn_ferry_outcome
   tn_verify tenant
   tn_log_summary "$LOGS/tenants-ferry.log"
@@ -276,7 +284,7 @@ tn_ferry() {
   [ -z "$TN_LOG_ERRORS" ] || { say "  Ferry's most frequent failures in its log:"; printf '    %s\n' "${TN_LOG_ERRORS//$'\n'/$'\n'    }" >&2; }
 }
 
-# the first table's start to the last one's end over every tenant's run history, in seconds
+# the first table's start and the last one's end over every tenant's run history, as epoch seconds
 tn_ferry_span() {
   local s first=1
   {
@@ -287,9 +295,9 @@ tn_ferry_span() {
       echo "SELECT started_at, finished_at FROM $s._ferry_runs"
     done
     [ "$first" = 0 ] || echo "SELECT NULL::timestamptz, NULL::timestamptz WHERE false"
-    echo ") SELECT coalesce(round(extract(epoch FROM max(finished_at) - min(started_at))::numeric, 3)::text, '') FROM r"
+    echo ") SELECT extract(epoch FROM min(started_at)), extract(epoch FROM max(finished_at)) FROM r WHERE finished_at IS NOT NULL"
   } >"$WORK/span.sql"
-  dpsql -At -f "$WORK/span.sql" || echo ""
+  dpsql -At -F ' ' -f "$WORK/span.sql" || echo ""
 }
 
 run_tenants() {
@@ -332,6 +340,7 @@ tn_report_rows() {
   tn_row "**Ferry \`sync --all\`**, whole process" "$F_WALL s, exit $F_EXIT"
   tn_row "Ferry ÷ limit (target ≤ 1.2×)" "${ratio:+${ratio}×: }$(if [ -n "$ratio" ]; then verdict "$ok_ratio"; else echo "no limit to compare"; fi)"
   tn_row "Ferry, first table's start to last table's end (\`_ferry_runs\`)" "${F_OWN:-?} s"
+  tn_row "Ferry, launch to first table's start (JVM, Camel, config check) / last table's end to exit (shutdown)" "${F_BEFORE:-?} s / ${F_AFTER:-?} s"
   tn_row "Ferry's peak RSS" "$(if [ -n "$F_RSS" ]; then awk -v k="$F_RSS" 'BEGIN { printf "%.0f MiB", k / 1024 }'; else echo "not measured"; fi)"
   tn_row "most sessions Ferry held, source server" "$SESS_SRC (budget $SESSION_BUDGET: $(verdict "$([ "$SESS_SRC" -le "$SESSION_BUDGET" ] && echo 1)"))"
   tn_row "most sessions Ferry held, destination server" "$SESS_DST (budget $SESSION_BUDGET: $(verdict "$([ "$SESS_DST" -le "$SESSION_BUDGET" ] && echo 1)"); $SESS_SAMPLES samples)"
