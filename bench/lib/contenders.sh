@@ -5,8 +5,19 @@
 # ---------------------------------------------------------------------------------------------------------------
 # timing
 # ---------------------------------------------------------------------------------------------------------------
-# run_timed LOG cmd...: sets T_WALL (seconds) and T_RSS (KiB, peak resident set of the command's largest process)
+# run_timed LOG cmd...: sets T_WALL (seconds) and T_RSS (KiB, peak resident set of the command's largest process);
+# dies when the command fails. run_timed_status: the same, and sets T_RC (its exit status) instead of dying.
 run_timed() {
+  local log=$1
+  run_timed_status "$@"
+  if [ "$T_RC" -ne 0 ]; then
+    echo "---- last lines of $log ----" >&2
+    tail -25 "$log" >&2
+    shift
+    die "command failed (exit $T_RC): $* (log: $log)"
+  fi
+}
+run_timed_status() {
   local log=$1; shift
   local tf=$WORK/time.out t0 t1 rc
   rm -f "$tf"
@@ -23,11 +34,7 @@ run_timed() {
   T_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", (b - a) / 1e9 }')
   T_RSS=""
   [ "$HAVE_TIME" = 1 ] && [ -f "$tf" ] && T_RSS=$(tail -1 "$tf")
-  if [ $rc -ne 0 ]; then
-    echo "---- last lines of $log ----" >&2
-    tail -25 "$log" >&2
-    die "command failed (exit $rc): $* (log: $log)"
-  fi
+  T_RC=$rc
 }
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.3f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }

@@ -44,7 +44,7 @@ ensure_tools() {
   fi
   PG_BIN=$(find_pg_bin)
   [ -n "$PG_BIN" ] && [ -x "$PG_BIN/psql" ] || die "psql is missing: apt-get install postgresql-client (or set PG_BIN)"
-  [ -x "$PG_BIN/pgbench" ] || die "pgbench is missing: apt-get install postgresql (Debian ships pgbench with the server)"
+  [ -x "$PG_BIN/pgbench" ] || [ "$SCENARIO" != copy ] || die "pgbench is missing: apt-get install postgresql (Debian ships pgbench with the server)"
   if [ "$MANAGED" = 1 ]; then
     [ -x "$PG_BIN/initdb" ] && [ -x "$PG_BIN/pg_ctl" ] && [ -x "$PG_BIN/postgres" ] \
       || die "the PostgreSQL server is missing from $PG_BIN: apt-get install postgresql (or give --source/--dest)"
