@@ -105,6 +105,19 @@ class ChangingTransfersTest {
         }
     }
 
+    @Test
+    @Timeout(60)
+    void aBadRoutesRefreshStopsTheStart() throws Exception {
+        TestDb src = TestDb.source("reloadbad");
+        TestDb dst = TestDb.destination("reloadbad");
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.a (id int PRIMARY KEY)");
+        src.grantRead("app");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> FerryHarness.start(src, dst, "export", transfer("a", "app.a"),
+                        Map.of("ferry.routesRefresh", "often")))
+                .isInstanceOf(dev.ferry.config.ConfigException.class)
+                .hasMessageContaining("application.properties: ferry.routesRefresh: 'often' is not a duration such as 10s or 1m");
+    }
+
     static void assertSame(TestDb src, TestDb dst, String table) throws Exception {
         try (Connection s = src.admin(); Connection d = dst.admin()) {
             Dumps.assertSameRows(s, "app", table, d, "export", table, "id");
