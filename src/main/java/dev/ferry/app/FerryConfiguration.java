@@ -108,6 +108,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         }
         bindBeans(camel, catalog, connections, problems);
         maxRunsInFlight(camel, problems);
+        routesRefresh(camel, problems);
 
         Connections validated = connections;
         try {
@@ -264,6 +265,31 @@ public final class FerryConfiguration implements CamelConfiguration {
         problems.add(camel.getPropertiesComponent().resolveProperty("ferry.config").orElse(Ferry.DEFAULT_CONFIG)
                 + ": ferry.maxRunsInFlight: '" + text + "' is not a positive whole number");
         return DEFAULT_MAX_RUNS_IN_FLIGHT;
+    }
+
+    /** How often {@code run} reads the route files again by default ({@code ferry.routesRefresh}). */
+    public static final java.time.Duration DEFAULT_ROUTES_REFRESH = java.time.Duration.ofSeconds(10);
+
+    /**
+     * {@code ferry.routesRefresh}: how often {@code run} reads the route files again (see RoutesRefresh); the default
+     * while a problem with it (added to {@code problems}) stops the start.
+     */
+    static java.time.Duration routesRefresh(CamelContext camel, List<String> problems) {
+        String text = camel.getPropertiesComponent().resolveProperty("ferry.routesRefresh").orElse(null);
+        if (text == null || text.isBlank()) {
+            return DEFAULT_ROUTES_REFRESH;
+        }
+        try {
+            java.time.Duration d = Durations.parse(text.strip());
+            if (!d.isZero() && !d.isNegative()) {
+                return d;
+            }
+        } catch (IllegalArgumentException e) {
+            // reported below
+        }
+        problems.add(camel.getPropertiesComponent().resolveProperty("ferry.config").orElse(Ferry.DEFAULT_CONFIG)
+                + ": ferry.routesRefresh: '" + text + "' is not a duration such as 10s or 1m");
+        return DEFAULT_ROUTES_REFRESH;
     }
 
     private static void configureQuartz(QuartzComponent quartz, int transfers, int maxRunsInFlight) {

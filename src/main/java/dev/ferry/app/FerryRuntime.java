@@ -91,7 +91,11 @@ public final class FerryRuntime implements AutoCloseable {
         main.start();
         // each recipients list's transfers, before any trigger fires or a command looks for them; the lists' routes read
         // them again every recipientsRefresh
-        camel().getRegistry().lookupByNameAndType(FerryConfiguration.RECIPIENTS, RecipientsRefresh.class).refreshAll();
+        RecipientsRefresh recipients = camel().getRegistry().lookupByNameAndType(FerryConfiguration.RECIPIENTS, RecipientsRefresh.class);
+        recipients.refreshAll();
+        if (trigger == Trigger.SCHEDULED) {
+            followRouteFiles(files, recipients);
+        }
         if (trigger == Trigger.MANUAL) {
             // Camel Main stops Camel on SIGTERM only in run(); a one-off command (sync, demo --once) runs transfers
             // in its own thread, so it stops them the same way itself: see stopForSignal
@@ -99,6 +103,26 @@ public final class FerryRuntime implements AutoCloseable {
             Runtime.getRuntime().addShutdownHook(hook);
             signalHook = hook;
         }
+    }
+
+    /**
+     * Under {@code run}, the route files are read again every {@code ferry.routesRefresh} (RoutesRefresh, on a timer
+     * route of its own): transfers added, changed or removed there take effect without a restart. A one-off command
+     * reads them once.
+     */
+    private void followRouteFiles(RouteFiles files, RecipientsRefresh recipients) throws Exception {
+        CamelContext camel = camel();
+        long millis = FerryConfiguration.routesRefresh(camel, new ArrayList<>()).toMillis();
+        boolean preflight = camel.getPropertiesComponent().resolveProperty("ferry.preflight").map(Boolean::parseBoolean).orElse(true);
+        RoutesRefresh refresh = new RoutesRefresh(camel, catalog(), connections(), recipients, routes, files, preflight);
+        camel.addRoutes(new org.apache.camel.builder.RouteBuilder() {
+            @Override
+            public void configure() {
+                from("timer:" + RoutesRefresh.ROUTE_ID + "?period=" + millis + "&delay=" + millis)
+                        .routeId(RoutesRefresh.ROUTE_ID)
+                        .bean(refresh, "refresh");
+            }
+        });
     }
 
     /**

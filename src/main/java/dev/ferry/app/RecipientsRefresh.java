@@ -46,6 +46,7 @@ public final class RecipientsRefresh {
     private final CamelContext camel;
     private final TransferCatalog catalog;
     private final Connections connections;
+    private final TransferRoutes routes;
     /** Each list's recipients that have their transfer, by transfer name, as read when it was made. */
     private final Map<String, Map<String, Recipient>> made = new HashMap<>();
     /** What the last read of each list reported, so that a problem that stays is logged once, not every refresh. */
@@ -55,6 +56,7 @@ public final class RecipientsRefresh {
         this.camel = camel;
         this.catalog = catalog;
         this.connections = connections;
+        this.routes = new TransferRoutes(camel, catalog);
     }
 
     /** The route's step: the list of the transfer whose route fired. */
@@ -103,7 +105,19 @@ public final class RecipientsRefresh {
         }
     }
 
-    /** What makes a recipient's transfer: all but where it is written (a line moved by an edit above it). */
+    /**
+     * Removes every recipient's transfer of a list (the transfer with the list was removed from the route files, or
+     * changed: a changed one is read again, with {@link #refresh(String)}, once the catalog holds it anew).
+     */
+    public synchronized void drop(String listName) {
+        Map<String, Recipient> current = made.remove(listName);
+        reported.remove(listName);
+        if (current != null) {
+            current.keySet().forEach(name -> remove(name, "belongs to a list removed or changed in the route files"));
+        }
+    }
+
+        /** What makes a recipient's transfer: all but where it is written (a line moved by an edit above it). */
     private static boolean same(Recipient a, Recipient b) {
         return java.util.Objects.equals(a.destination(), b.destination()) && a.connection().equals(b.connection()) && a.filter().equals(b.filter())
                 && java.util.Objects.equals(a.webhook(), b.webhook());
@@ -184,10 +198,9 @@ public final class RecipientsRefresh {
             return false;
         }
         try {
-            camel.addRouteFromTemplate(name, TransferCatalog.TEMPLATE_ID, new LinkedHashMap<>(params));
+            routes.add(name, params);
         } catch (Exception e) {
             problems.add(r.where() + ": transfer '" + name + "' could not be added: " + Errors.describe(e));
-            catalog.dismiss(name);
             connections.forget(destination.name());
             return false;
         }
@@ -261,13 +274,7 @@ public final class RecipientsRefresh {
 
     /** Stops a recipient's transfer (a running run ends first, as at shutdown) and removes it. */
     private void remove(String name, String why) {
-        try {
-            camel.getRouteController().stopRoute(name);
-            camel.removeRoute(name);
-        } catch (Exception e) {
-            LOG.warn("recipients: transfer {}: could not be removed: {}", name, Errors.describe(e));
-        }
-        catalog.dismiss(name);
+        routes.remove(name);
         connections.forget(name);
         LOG.info("recipients: transfer {}: removed (its recipient {})", name, why);
     }

@@ -59,8 +59,19 @@ public final class RouteFiles {
         }
     }
 
-    /** A {@code templatedRoute} of the template, as written: its name (or null) and the parameters it names. */
-    private record Declared(String name, Location location, Set<String> given) {
+    /**
+     * A {@code templatedRoute} of the template, as written: its name (or null), where it is, the parameters it names
+     * with their values as written (placeholders unresolved; null for one without a value), and its {@code routeId}.
+     */
+    public record Declared(String name, Location location, Map<String, String> parameters, String routeId) {
+
+        public Declared {
+            parameters = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
+        }
+
+        Set<String> given() {
+            return parameters.keySet();
+        }
     }
 
     /** Where the shipped route files are on the classpath (the pom copies routes/ferry-*.yaml there). */
@@ -74,16 +85,19 @@ public final class RouteFiles {
     private final Map<String, String> routeIds;
     private final List<String> problems;
     private final List<String> includes;
+    private final List<Declared> transfers;
 
-    private RouteFiles(Map<String, Location> byName, Map<String, String> routeIds, List<String> problems, List<String> includes) {
+    private RouteFiles(Map<String, Location> byName, Map<String, String> routeIds, List<String> problems, List<String> includes,
+                       List<Declared> transfers) {
         this.byName = byName;
         this.routeIds = routeIds;
         this.problems = List.copyOf(problems);
         this.includes = List.copyOf(includes);
+        this.transfers = List.copyOf(transfers);
     }
 
     public static RouteFiles none() {
-        return new RouteFiles(Map.of(), Map.of(), List.of(), List.of());
+        return new RouteFiles(Map.of(), Map.of(), List.of(), List.of(), List.of());
     }
 
     /**
@@ -92,17 +106,30 @@ public final class RouteFiles {
      * in {@link #problems()}, each with its file and line.
      */
     public static RouteFiles scan(Path routesDir, String templateId) {
+        return scan(routesDir, templateId, true);
+    }
+
+    /**
+     * Scans the folder again while Ferry runs (see {@link #scan(Path, String)}): the same, but a shipped file the folder
+     * replaces, said at startup, is not said again.
+     */
+    public static RouteFiles rescan(Path routesDir, String templateId) {
+        return scan(routesDir, templateId, false);
+    }
+
+    private static RouteFiles scan(Path routesDir, String templateId, boolean logReplaced) {
         Map<String, Location> found = new LinkedHashMap<>();
         Map<String, String> routeIds = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
         if (routesDir == null || !Files.isDirectory(routesDir)) {
-            return new RouteFiles(found, routeIds, problems, List.of());
+            return new RouteFiles(found, routeIds, problems, List.of(), List.of());
         }
         List<Path> files;
         try (Stream<Path> s = Files.list(routesDir)) {
             files = s.filter(p -> p.toString().endsWith(".yaml") || p.toString().endsWith(".yml")).sorted().toList();
         } catch (IOException e) {
-            return new RouteFiles(found, routeIds, problems, List.of());
+            problems.add(routesDir + ": cannot list it: " + e.getMessage());
+            return new RouteFiles(found, routeIds, problems, List.of(), List.of());
         }
         List<Source> user = new ArrayList<>();
         for (Path file : files) {
@@ -125,6 +152,9 @@ public final class RouteFiles {
                 loaded.add(shipped);
             } else {
                 replaced.put(shipped.display(), by);
+                if (!logReplaced) {
+                    continue;
+                }
                 // an installation from before the templates shipped in the jar holds old copies: say which one runs
                 LOG.warn("routes: the shipped {} is not loaded because {}: that copy runs instead. If it is an unchanged copy"
                         + " from an older Ferry, delete it to run the shipped one, which carries later fixes", shipped.display(), by);
@@ -162,7 +192,7 @@ public final class RouteFiles {
         loaded.stream().filter(l -> l.location().startsWith("classpath:")).forEach(l -> includes.add(l.location()));
         includes.add("file:" + routesDir.toAbsolutePath() + "/*.yaml");
         includes.add("file:" + routesDir.toAbsolutePath() + "/*.yml");
-        return new RouteFiles(found, routeIds, problems, includes);
+        return new RouteFiles(found, routeIds, problems, includes, declared);
     }
 
     private static Source parse(String display, String location, Reader r, List<String> problems) {
@@ -392,7 +422,7 @@ public final class RouteFiles {
                 continue;
             }
             Map<String, Integer> lines = new HashMap<>();
-            Set<String> given = new HashSet<>();
+            Map<String, String> given = new LinkedHashMap<>();
             List<String> valueless = new ArrayList<>();
             String name = null;
             Node params = child(trMap, "parameters");
@@ -403,8 +433,8 @@ public final class RouteFiles {
                         continue;
                     }
                     lines.put(pName, line(p));
-                    given.add(pName);
                     Node value = child(p, "value");
+                    given.put(pName, scalar(value));
                     if (value == null || value instanceof ScalarNode v && v.getTag().equals(Tag.NULL)) {
                         valueless.add(pName);
                     }
@@ -420,7 +450,7 @@ public final class RouteFiles {
                 problems.add(location.at(p) + ": " + label + ": parameter '" + p + "' has no value; write { name: " + p
                         + ", value: ... }, or remove the line to use the default");
             }
-            declared.add(new Declared(name, location, given));
+            declared.add(new Declared(name, location, given, scalar(child(trMap, "routeId"))));
         }
         return required;
     }
@@ -442,6 +472,11 @@ public final class RouteFiles {
 
     private static int line(Node node) {
         return node.getStartMark().map(m -> m.getLine() + 1).orElse(0);
+    }
+
+    /** Every {@code templatedRoute} of the template, in the order Camel loads them. */
+    public List<Declared> transfers() {
+        return transfers;
     }
 
     public Location locate(String transfer) {

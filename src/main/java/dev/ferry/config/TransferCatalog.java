@@ -214,69 +214,125 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
      * @throws ConfigException listing every problem found
      */
     public synchronized void validate(CamelContext camel, Declared connections, RouteFiles files) {
+        List<Map.Entry<String, Map<String, Object>>> routes = new ArrayList<>();
+        for (RouteDefinition route : declared) {
+            routes.add(new java.util.AbstractMap.SimpleEntry<>(route.getId(),
+                    route.getTemplateParameters() == null ? Map.of() : route.getTemplateParameters()));
+        }
+        validate(camel, connections, files, routes);
+    }
+
+    /** {@link #validate}, of templatedRoutes given as route id (or null) and parameters. */
+    private void validate(CamelContext camel, Declared connections, RouteFiles files,
+                          List<Map.Entry<String, Map<String, Object>>> routes) {
         this.files = files;
         this.connections = connections;
         List<String> problems = new ArrayList<>();
         transfers.clear();
         lists.clear();
         destinationTables.clear();
-        for (RouteDefinition route : declared) {
-            Map<String, Object> raw = route.getTemplateParameters() == null ? Map.of() : route.getTemplateParameters();
-            String name = raw.get("name") == null ? null : raw.get("name").toString();
-            RouteFiles.Location loc = name == null ? null : files.locate(name);
-            String fallback = route.getId() != null ? "routes (route " + route.getId() + ")" : "routes";
-            java.util.function.Function<String, String> where = param -> loc != null ? loc.at(param) : fallback;
-
-            if (name == null || name.isBlank()) {
-                problems.add(fallback + ": a ferry-transfer templatedRoute has no 'name' parameter; add one, e.g."
-                        + " { name: name, value: orders-export }");
-                continue;
-            }
-            if (!NAME.matcher(name).matches()) {
-                problems.add(where.apply("name") + ": transfer name '" + name + "' may hold only letters, digits, '.', '_'"
-                        + " and '-', starting with a letter or digit");
-                continue;
-            }
-            String clash = files.routeDeclaring(name);
-            if (clash != null) {
-                // Camel would replace that route with the transfer's, and every run would then fail
-                problems.add(where.apply("name") + ": transfer name '" + name + "' is the id of the route declared at " + clash
-                        + ", and a transfer's name is its route id; rename the transfer");
-                continue;
-            }
-            if (transfers.containsKey(name) || lists.containsKey(name)) {
-                problems.add(where.apply("name") + ": transfer name '" + name + "' is used twice; names must be unique");
-                continue;
-            }
-            if (route.getId() != null && !route.getId().equals(name)) {
-                problems.add(where.apply(null) + ": transfer '" + name + "' sets routeId '" + route.getId()
-                        + "'; remove routeId, the transfer's name is its route id");
-            }
-            Map<String, String> params = parameters(camel, name, raw, where, problems);
-            if (params == null) {
-                continue;
-            }
-            if (TransferSpec.blankToNull(params.get("recipients")) != null) {
-                RecipientsList list = recipientsList(name, params, where, problems);
-                if (list != null) {
-                    lists.put(name, list);
-                }
-                continue;
-            }
-            for (String p : RECIPIENTS_PARAMETERS) {
-                if (TransferSpec.blankToNull(params.get(p)) != null) {
-                    problems.add(where.apply(p) + ": transfer '" + name + "': parameter '" + p + "' is for a transfer with a"
-                            + " 'recipients' list; remove it or add { name: recipients, value: ... }");
-                }
-            }
-            TransferSpec spec = check(name, params, where, problems);
-            if (spec != null) {
-                transfers.put(name, spec);
-            }
+        for (Map.Entry<String, Map<String, Object>> route : routes) {
+            declare(camel, route.getKey(), route.getValue(), problems);
         }
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
+    }
+
+    /**
+     * Checks the transfers the route files declare now, exactly as {@link #validate} checked them at startup (against
+     * the same connections and template), without changing this catalog: a new one holds them.
+     *
+     * @return a catalog of the transfers as they are declared now (for the preflight checks and messages)
+     * @throws ConfigException listing every problem, each with its file and line
+     */
+    public TransferCatalog checked(CamelContext camel, RouteFiles files) {
+        TransferCatalog scratch = new TransferCatalog(null);
+        Declared declaredConnections;
+        synchronized (this) {
+            scratch.routesFolder = routesFolder;
+            scratch.templateParameters = templateParameters;
+            declaredConnections = connections;
+        }
+        List<Map.Entry<String, Map<String, Object>>> routes = new ArrayList<>();
+        for (RouteFiles.Declared d : files.transfers()) {
+            routes.add(new java.util.AbstractMap.SimpleEntry<>(d.routeId(), new LinkedHashMap<>(d.parameters())));
+        }
+        scratch.validate(camel, declaredConnections, files, routes);
+        return scratch;
+    }
+
+    /**
+     * Makes a transfer declared in the route files while Ferry runs one of the transfers (or of the recipients lists),
+     * checked as {@link #validate} checks it; what is wrong is added to {@code problems}. Its route is then added from
+     * the template, which this catalog converts as at startup.
+     *
+     * @return whether it holds
+     */
+    public synchronized boolean declare(CamelContext camel, RouteFiles.Declared transfer, List<String> problems) {
+        return declare(camel, transfer.routeId(), new LinkedHashMap<>(transfer.parameters()), problems);
+    }
+
+    /** The route files as last read, for where each transfer is written (file:line in messages). */
+    public synchronized void files(RouteFiles files) {
+        this.files = files;
+    }
+
+    /** Checks one templatedRoute and makes it a transfer or a recipients list; false after problems. */
+    private boolean declare(CamelContext camel, String routeId, Map<String, Object> raw, List<String> problems) {
+        int before = problems.size();
+        String name = raw.get("name") == null ? null : raw.get("name").toString();
+        RouteFiles.Location loc = name == null ? null : files.locate(name);
+        String fallback = routeId != null ? "routes (route " + routeId + ")" : "routes";
+        java.util.function.Function<String, String> where = param -> loc != null ? loc.at(param) : fallback;
+
+        if (name == null || name.isBlank()) {
+            problems.add(fallback + ": a ferry-transfer templatedRoute has no 'name' parameter; add one, e.g."
+                    + " { name: name, value: orders-export }");
+            return false;
+        }
+        if (!NAME.matcher(name).matches()) {
+            problems.add(where.apply("name") + ": transfer name '" + name + "' may hold only letters, digits, '.', '_'"
+                    + " and '-', starting with a letter or digit");
+            return false;
+        }
+        String clash = files.routeDeclaring(name);
+        if (clash != null) {
+            // Camel would replace that route with the transfer's, and every run would then fail
+            problems.add(where.apply("name") + ": transfer name '" + name + "' is the id of the route declared at " + clash
+                    + ", and a transfer's name is its route id; rename the transfer");
+            return false;
+        }
+        if (transfers.containsKey(name) || lists.containsKey(name)) {
+            problems.add(where.apply("name") + ": transfer name '" + name + "' is used twice; names must be unique");
+            return false;
+        }
+        if (routeId != null && !routeId.equals(name)) {
+            problems.add(where.apply(null) + ": transfer '" + name + "' sets routeId '" + routeId
+                    + "'; remove routeId, the transfer's name is its route id");
+        }
+        Map<String, String> params = parameters(camel, name, raw, where, problems);
+        if (params == null) {
+            return false;
+        }
+        if (TransferSpec.blankToNull(params.get("recipients")) != null) {
+            RecipientsList list = recipientsList(name, params, where, problems);
+            if (list != null) {
+                lists.put(name, list);
+            }
+            return problems.size() == before;
+        }
+        for (String p : RECIPIENTS_PARAMETERS) {
+            if (TransferSpec.blankToNull(params.get(p)) != null) {
+                problems.add(where.apply(p) + ": transfer '" + name + "': parameter '" + p + "' is for a transfer with a"
+                        + " 'recipients' list; remove it or add { name: recipients, value: ... }");
+            }
+        }
+        TransferSpec spec = check(name, params, where, problems);
+        if (spec != null) {
+            transfers.put(name, spec);
+        }
+        return problems.size() == before;
     }
 
     /** A transfer's parameters as written, placeholders resolved; null after a problem that leaves nothing to check. */
@@ -481,9 +537,13 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         return spec;
     }
 
-    /** Forgets a recipient's transfer (its recipient left the list, or changed): what {@link #admit} made. */
+    /**
+     * Forgets a transfer: a recipient's (its recipient left the list, or changed), what {@link #admit} made, or one
+     * removed from the route files or changed there (a recipients list's too).
+     */
     public synchronized void dismiss(String name) {
         transfers.remove(name);
+        lists.remove(name);
         wheres.remove(name);
         destinationTables.values().removeIf(v -> v.startsWith(name + " ("));
         declared.removeIf(r -> name.equals(r.getId()));
