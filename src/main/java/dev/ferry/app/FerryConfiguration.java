@@ -211,12 +211,8 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.addLifecycleStrategy(new LifecycleStrategySupport() {
             @Override
             public void onContextStarting(CamelContext context) {
-                // the routes are loaded (the catalog has seen every transfer) and no component has started yet: Quartz
-                // reads its properties when its component starts
-                // a recipients list's transfers are known only once it is read, after Quartz starts: with a list, as many
-                // threads as runs may be in flight
-                configureQuartz(quartz, catalog.declaredLists() > 0 ? Integer.MAX_VALUE : catalog.declared(),
-                        maxRunsInFlight(context, new ArrayList<>()));
+                // no component has started yet: Quartz reads its properties when its component starts
+                configureQuartz(quartz, maxRunsInFlight(context, new ArrayList<>()));
             }
         });
     }
@@ -236,13 +232,14 @@ public final class FerryConfiguration implements CamelConfiguration {
     public static final int DEFAULT_MAX_RUNS_IN_FLIGHT = 10;
 
     /**
-     * The Quartz threads for this many transfers: each transfer's route runs its whole run on the Quartz thread that fired
-     * it, so one each up to {@code ferry.maxRunsInFlight} (fires beyond it wait for a thread, in the order they were due:
-     * Quartz's own queue), so that hundreds of transfers do not mean hundreds of threads; and one spare, so that a fire
-     * that finds its transfer's previous run still going is recorded as skipped soon (Runs.begin).
+     * The Quartz threads: a transfer's route runs its whole run on the Quartz thread that fired it, so one per run in
+     * flight ({@code ferry.maxRunsInFlight}; fires beyond it wait for a thread, in the order they were due: Quartz's own
+     * queue), whatever the number of transfers, which recipients lists and edited route files change while running;
+     * and one spare, so that a fire that finds its transfer's previous run still going is recorded as skipped soon
+     * (Runs.begin).
      */
-    static int quartzThreads(int transfers, int maxRunsInFlight) {
-        return Math.min(Math.max(1, transfers), maxRunsInFlight) + 1;
+    static int quartzThreads(int maxRunsInFlight) {
+        return maxRunsInFlight + 1;
     }
 
     /**
@@ -292,10 +289,10 @@ public final class FerryConfiguration implements CamelConfiguration {
         return DEFAULT_ROUTES_REFRESH;
     }
 
-    private static void configureQuartz(QuartzComponent quartz, int transfers, int maxRunsInFlight) {
+    private static void configureQuartz(QuartzComponent quartz, int maxRunsInFlight) {
         java.util.Properties qp = new java.util.Properties();
         qp.setProperty("org.quartz.scheduler.instanceName", "ferry");
-        qp.setProperty("org.quartz.threadPool.threadCount", String.valueOf(quartzThreads(transfers, maxRunsInFlight)));
+        qp.setProperty("org.quartz.threadPool.threadCount", String.valueOf(quartzThreads(maxRunsInFlight)));
         qp.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
         quartz.setProperties(new java.util.HashMap<>(qp));
     }

@@ -41,7 +41,6 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
     private final List<RouteDefinition> declared = new CopyOnWriteArrayList<>();
     private volatile Duration scheduleOverride;
     private volatile boolean manual;
-    private volatile int declaredLists;
     private RouteFiles files = RouteFiles.none();
     private final Map<String, TransferSpec> transfers = new LinkedHashMap<>();
     private final Map<String, RecipientsList> lists = new LinkedHashMap<>();
@@ -126,7 +125,6 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
             route.setAutoStartup("false"); // sync, check, list: the list is read once, at startup
         }
         declared.add(route);
-        declaredLists++;
         return route;
     }
 
@@ -177,19 +175,6 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         }
         text = TransferSpec.blankToNull(text);
         return text != null ? text : dflt;
-    }
-
-    /**
-     * How many transfers the routes declare: every {@code templatedRoute} of the template Camel has built so far, valid or
-     * not (known once the routes are loaded, before {@link #validate} runs).
-     */
-    public int declared() {
-        return declared.size();
-    }
-
-    /** How many of the {@link #declared} transfers have a recipients list. */
-    public int declaredLists() {
-        return declaredLists;
     }
 
     /** Transfers run only when asked (sync, check, list): recipients lists are read once, at startup, not again. */
