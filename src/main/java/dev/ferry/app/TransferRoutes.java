@@ -36,6 +36,26 @@ final class TransferRoutes {
             catalog.dismiss(name);
             throw e;
         }
+        startScheduleNow(name);
+    }
+
+    /**
+     * Moves the first fire of a route added while the scheduler runs to now. camel-quartz starts such a trigger 500 ms
+     * ahead and skips a fire that comes before the trigger's start, and Quartz fires up to 2 ms early: the first run of
+     * an {@code every} transfer would then wait a whole interval. Once the route has started (its consumer ready), a start
+     * just past leaves nothing to skip. A trigger that already fired (another node's, in a cluster) is left alone.
+     */
+    private void startScheduleNow(String name) throws org.quartz.SchedulerException {
+        org.apache.camel.Route route = camel.getRoute(name);
+        if (route == null || !(route.getEndpoint() instanceof org.apache.camel.component.quartz.QuartzEndpoint quartz)) {
+            return; // a recipients list's route: a timer
+        }
+        org.quartz.Scheduler scheduler = quartz.getComponent().getScheduler();
+        org.quartz.Trigger trigger = scheduler.getTrigger(quartz.getTriggerKey());
+        if (trigger instanceof org.quartz.SimpleTrigger && trigger.getPreviousFireTime() == null) {
+            scheduler.rescheduleJob(trigger.getKey(), trigger.getTriggerBuilder()
+                    .startAt(new java.util.Date(System.currentTimeMillis() - 1)).build());
+        }
     }
 
     /**
