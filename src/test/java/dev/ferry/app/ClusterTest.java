@@ -135,6 +135,19 @@ class ClusterTest {
         }
     }
 
+    @Test
+    @Timeout(60)
+    void clusterSettingsAreCheckedAtStartupLikeAnyConnection() throws Exception {
+        Map<String, String> props = new LinkedHashMap<>(ConfigErrorsTest.PROPS);
+        props.putAll(Map.of("ferry.cluster.hostname", "127.0.0.1", "ferry.cluster.user", "u", "ferry.cluster.password", "s3cr3t-pw",
+                "ferry.cluster.tablePrefix", "Quartz-", "ferry.cluster.checkinInterval", "soon", "ferry.cluster.schema", "x"));
+        String err = ConfigErrorsTest.refused(FerryHarness.write(null, null, null, FerryHarness.transfer("t", "app.t"), props));
+        assertThat(err).contains("ferry.cluster.database is missing; the cluster needs it",
+                "ferry.cluster.schema: unknown field 'schema'; the cluster takes checkinInterval, connectTimeout, database,",
+                "ferry.cluster.tablePrefix: 'Quartz-' is not a lower-case SQL name",
+                "ferry.cluster.checkinInterval: 'soon' is not a duration").doesNotContain("s3cr3t-pw");
+    }
+
     /** A database for Quartz's tables, with a schema of the cluster user's own first in its search_path. */
     static TestDb clusterDb(String prefix) throws Exception {
         TestDb db = TestDb.destination(prefix + "_quartz");
