@@ -157,7 +157,13 @@ public final class FerryConfiguration implements CamelConfiguration {
             @Override
             public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
                 if (!alreadyStarted) {
-                    cluster.checkRoutes(catalog.all());
+                    java.util.Set<org.quartz.TriggerKey> own = new java.util.HashSet<>();
+                    for (org.apache.camel.Route route : context.getRoutes()) {
+                        if (route.getEndpoint() instanceof org.apache.camel.component.quartz.QuartzEndpoint q) {
+                            own.add(q.getTriggerKey());
+                        }
+                    }
+                    cluster.checkRoutes(catalog.all(), context.getComponent("quartz", QuartzComponent.class).getScheduler(), own);
                 }
             }
         };

@@ -87,7 +87,7 @@ final class ClusterNodes {
      * checks in to Quartz's scheduler state): one line per group of nodes that share a different set, empty when all
      * agree. Records of nodes gone for a while are deleted.
      */
-    static List<String> register(Connection c, ClusterSettings cluster, String node, List<TransferSpec> transfers) throws SQLException {
+    static Registered register(Connection c, ClusterSettings cluster, String node, List<TransferSpec> transfers) throws SQLException {
         Map<String, String> mine = digests(transfers);
         String text = text(mine);
         String digest = sha256(text);
@@ -106,20 +106,30 @@ final class ClusterNodes {
             ps.executeUpdate();
         }
         Map<String, List<String>> others = new LinkedHashMap<>(); // transfers text -> the live nodes that have it
-        try (PreparedStatement ps = c.prepareStatement("SELECT n.instance_id, n.transfers FROM " + nodes + " n WHERE n.instance_id <> ?"
-                + " AND n.routes_digest <> ? AND EXISTS (SELECT 1 FROM " + state + " s WHERE s.instance_name = n.instance_id)"
+        java.util.Set<String> declared = new TreeSet<>(mine.keySet());
+        try (PreparedStatement ps = c.prepareStatement("SELECT n.instance_id, n.transfers, n.routes_digest FROM " + nodes + " n"
+                + " WHERE n.instance_id <> ? AND EXISTS (SELECT 1 FROM " + state + " s WHERE s.instance_name = n.instance_id)"
                 + " ORDER BY n.started_at")) {
             ps.setString(1, node);
-            ps.setString(2, digest);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    others.computeIfAbsent(rs.getString(2), k -> new ArrayList<>()).add(rs.getString(1));
+                    declared.addAll(parse(rs.getString(2)).keySet());
+                    if (!rs.getString(3).equals(digest)) {
+                        others.computeIfAbsent(rs.getString(2), k -> new ArrayList<>()).add(rs.getString(1));
+                    }
                 }
             }
         }
         List<String> differences = new ArrayList<>();
         others.forEach((theirs, names) -> differences.add(difference(mine, parse(theirs), names)));
-        return differences;
+        return new Registered(differences, declared);
+    }
+
+    /**
+     * What {@link #register} found: how this node's transfers differ from other live nodes' (one line per group of
+     * nodes), and every transfer some live node declares, this one included.
+     */
+    record Registered(List<String> differences, java.util.Set<String> declared) {
     }
 
     /** How this node's transfers differ from other nodes': by name only. */

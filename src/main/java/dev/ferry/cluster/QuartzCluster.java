@@ -6,6 +6,7 @@ import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import javax.sql.DataSource;
 
@@ -17,6 +18,10 @@ import dev.ferry.state.Node;
 import org.apache.camel.Endpoint;
 import org.apache.camel.component.quartz.QuartzEndpoint;
 import org.apache.camel.spi.EndpointStrategy;
+import org.quartz.Scheduler;
+import org.quartz.SchedulerException;
+import org.quartz.TriggerKey;
+import org.quartz.impl.matchers.GroupMatcher;
 import org.quartz.utils.DBConnectionManager;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -117,16 +122,35 @@ public final class QuartzCluster {
         return endpoint;
     }
 
-    /** Records this node's transfers, and warns when they differ from another live node's. */
-    public void checkRoutes(List<TransferSpec> transfers) {
+    /**
+     * Records this node's transfers, and warns when they differ from another live node's. Then removes the triggers
+     * of transfers that no live node declares any more (in the trigger groups this node's transfers use): a transfer
+     * removed from the routes would otherwise keep firing, on no node.
+     */
+    public void checkRoutes(List<TransferSpec> transfers, Scheduler scheduler, Set<TriggerKey> own) {
+        ClusterNodes.Registered registered;
         try (Connection c = pool.getConnection()) {
-            for (String difference : ClusterNodes.register(c, settings, Node.ID, transfers)) {
-                LOG.warn("cluster: this node's transfers differ from those of {}: every node should run the same routes (a firing"
-                        + " that a node without the transfer picks up does not run, and a node's other schedule replaces the"
-                        + " cluster's)", difference);
-            }
+            registered = ClusterNodes.register(c, settings, Node.ID, transfers);
         } catch (SQLException e) {
             LOG.warn("cluster: could not compare this node's transfers with the other nodes': {}", Errors.describe(e));
+            return;
+        }
+        for (String difference : registered.differences()) {
+            LOG.warn("cluster: this node's transfers differ from those of {}: every node should run the same routes (a firing"
+                    + " that a node without the transfer picks up does not run, and a node's other schedule replaces the"
+                    + " cluster's)", difference);
+        }
+        try {
+            for (String group : own.stream().map(TriggerKey::getGroup).collect(java.util.stream.Collectors.toSet())) {
+                for (TriggerKey key : scheduler.getTriggerKeys(GroupMatcher.triggerGroupEquals(group))) {
+                    if (!own.contains(key) && !registered.declared().contains(key.getName())) {
+                        scheduler.unscheduleJob(key);
+                        LOG.info("cluster: removed the trigger of transfer {}, which no live node declares any more", key.getName());
+                    }
+                }
+            }
+        } catch (SchedulerException e) {
+            LOG.warn("cluster: could not look for the triggers of removed transfers: {}", Errors.describe(e));
         }
     }
 }

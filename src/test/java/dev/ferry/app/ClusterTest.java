@@ -91,6 +91,15 @@ class ClusterTest {
         String warning = read(log).lines().filter(l -> l.contains("this node's transfers differ")).findFirst().orElseThrow();
         assertThat(warning).contains("WARN", "only here: extra", "with different parameters: tick").doesNotContain("missing here");
         assertThat(read(dir.resolve("node0.log"))).doesNotContain("this node's transfers differ");
+
+        // once no live node declares 'extra', the next node to start removes its trigger, which would fire on no node
+        String extra = "SELECT count(*) FROM \"" + quartz.user() + "\".qrtz_triggers WHERE trigger_name = 'extra'";
+        assertThat(count(quartz, extra)).isEqualTo(1);
+        odd.destroyForcibly();
+        awaitTrue(Duration.ofSeconds(60), () -> liveNodes(quartz) == 3, "the odd node found dead");
+        nodes.add(node(dir, "node3"));
+        awaitTrue(Duration.ofSeconds(90), () -> count(quartz, extra) == 0, "the removed transfer's trigger gone");
+        assertThat(read(dir.resolve("node3.log"))).contains("removed the trigger of transfer extra, which no live node declares");
     }
 
     @Test
