@@ -103,7 +103,8 @@ final class QuartzTables {
 
     /** How many of the tables the connection's search_path does not find. */
     private static int missing(Connection c, List<String> tables) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM unnest(?::text[]) t WHERE to_regclass(quote_ident(t)) IS NULL")) {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FROM unnest(?::text[]) t WHERE to_regclass(quote_ident(t)) IS NULL")) {
             ps.setArray(1, c.createArrayOf("text", tables.toArray()));
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();

@@ -199,8 +199,8 @@ public final class ConnectionSettings {
 
     /** Where this connection points, for logs: never includes a secret. */
     public String describe() {
-        return (role == Role.CLUSTER ? "cluster database" : role.key() + " '" + name + "'") + " (" + user + "@" + hostname + ":" + port + "/" + database
-                + (schema != null ? ", schema " + schema : "") + (ssh != null ? ", through " + ssh : "") + ")";
+        return (role == Role.CLUSTER ? "cluster database" : role.key() + " '" + name + "'")
+                + " (" + user + "@" + hostname + ":" + port + "/" + database + (schema != null ? ", schema " + schema : "") + (ssh != null ? ", through " + ssh : "") + ")";
     }
 
     @Override

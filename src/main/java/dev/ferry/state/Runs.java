@@ -48,12 +48,14 @@ public final class Runs {
     public void begin(Exchange exchange) throws SQLException {
         TransferSpec spec = catalog.get(exchange.getFromRouteId());
         TransferRun run = exchange.getProperty(RUN, TransferRun.class);
-        if (run != null) {
+        boolean retry = run != null;
+        if (retry) {
             run.release(); // a retry of begin: start over, as the same run
         } else {
             run = new TransferRun(spec, connections.source(spec.source()), connections.destination(spec.destination()));
         }
-        boolean backoff = !exchange.getProperty(MANUAL, false, Boolean.class) && exchange.getProperty(RUN) == null;
+        // scheduled runs wait out the backoff after failed runs; sync runs and retries of this one do not
+        boolean backoff = !retry && !exchange.getProperty(MANUAL, false, Boolean.class);
         exchange.setProperty(RUN, run);
         String schema = run.destination().schema();
         DataSource destination = connections.dataSource(run.destination());
