@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.ferry.cluster.QuartzCluster;
 import dev.ferry.config.ConfigException;
 import dev.ferry.config.ConnectionSettings;
 import dev.ferry.connect.Connections;
@@ -106,7 +107,15 @@ public final class FerryConfiguration implements CamelConfiguration {
                 problems.add(configName + ": ferry.destination." + d.name() + ".schema: " + reserved);
             }
         }
-        bindBeans(camel, catalog, connections, problems);
+        QuartzCluster cluster = QuartzCluster.fromProperties(camel, configName, connections, problems);
+        if (camel.getPropertiesComponent().resolveProperty("camel.component.quartz.autoStartScheduler").map("false"::equals)
+                .orElse(false)) {
+            cluster = null; // sync, check, list: schedules never fire, and the cluster's triggers are not this command's to touch
+        }
+        if (cluster != null) {
+            camel.getCamelContextExtension().registerEndpointCallback(cluster.endpoints());
+        }
+        bindBeans(camel, catalog, connections, problems, cluster);
         maxRunsInFlight(camel, problems);
         routesRefresh(camel, problems);
 
@@ -115,6 +124,9 @@ public final class FerryConfiguration implements CamelConfiguration {
             boolean preflight = camel.getPropertiesComponent().resolveProperty("ferry.preflight").map(Boolean::parseBoolean)
                     .orElse(true);
             camel.addStartupListener(validation(catalog, validated, routes, problems, preflight));
+            if (cluster != null) {
+                camel.addStartupListener(routesCheck(cluster, catalog));
+            }
         } catch (Exception e) {
             throw new org.apache.camel.RuntimeCamelException(e);
         }
@@ -162,7 +174,26 @@ public final class FerryConfiguration implements CamelConfiguration {
         };
     }
 
-    private static void bindBeans(CamelContext camel, TransferCatalog catalog, Connections connections, List<String> problems) {
+    /** Once started, a cluster node records its transfers and warns when they differ from the other nodes'. */
+    private static StartupListener routesCheck(QuartzCluster cluster, TransferCatalog catalog) {
+        return new StartupListener() {
+            @Override
+            public void onCamelContextStarted(CamelContext context, boolean alreadyStarted) {
+                if (!alreadyStarted) {
+                    java.util.Set<org.quartz.TriggerKey> own = new java.util.HashSet<>();
+                    for (org.apache.camel.Route route : context.getRoutes()) {
+                        if (route.getEndpoint() instanceof org.apache.camel.component.quartz.QuartzEndpoint q) {
+                            own.add(q.getTriggerKey());
+                        }
+                    }
+                    cluster.checkRoutes(catalog.all(), context.getComponent("quartz", QuartzComponent.class).getScheduler(), own);
+                }
+            }
+        };
+    }
+
+    private static void bindBeans(CamelContext camel, TransferCatalog catalog, Connections connections, List<String> problems,
+                                  QuartzCluster cluster) {
         camel.getRegistry().bind(CATALOG, catalog);
         camel.getRegistry().bind(CONNECTIONS, connections);
         for (ConnectionSettings s : connections.sources().values()) {
@@ -212,7 +243,10 @@ public final class FerryConfiguration implements CamelConfiguration {
             @Override
             public void onContextStarting(CamelContext context) {
                 // no component has started yet: Quartz reads its properties when its component starts
-                configureQuartz(quartz, maxRunsInFlight(context, new ArrayList<>()));
+                if (cluster != null) {
+                    cluster.prepare();
+                }
+                configureQuartz(quartz, maxRunsInFlight(context, new ArrayList<>()), cluster);
             }
         });
     }
@@ -289,11 +323,14 @@ public final class FerryConfiguration implements CamelConfiguration {
         return DEFAULT_ROUTES_REFRESH;
     }
 
-    private static void configureQuartz(QuartzComponent quartz, int maxRunsInFlight) {
+    private static void configureQuartz(QuartzComponent quartz, int maxRunsInFlight, QuartzCluster cluster) {
         java.util.Properties qp = new java.util.Properties();
         qp.setProperty("org.quartz.scheduler.instanceName", "ferry");
         qp.setProperty("org.quartz.threadPool.threadCount", String.valueOf(quartzThreads(maxRunsInFlight)));
         qp.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
+        if (cluster != null) {
+            qp.putAll(cluster.quartzProperties()); // the JDBC job store, clustered
+        }
         quartz.setProperties(new java.util.HashMap<>(qp));
     }
 

@@ -39,7 +39,9 @@ public final class ConnectionSettings {
     }
 
     public enum Role {
-        SOURCE("source"), DESTINATION("destination");
+        SOURCE("source"), DESTINATION("destination"),
+        /** The database holding the Quartz tables of a Ferry cluster: {@code ferry.cluster.*}, one, without a name. */
+        CLUSTER("cluster");
 
         private final String key;
 
@@ -238,13 +240,13 @@ public final class ConnectionSettings {
 
     /** The property prefix this connection is declared under, for error messages. */
     public String propertyPrefix() {
-        return "ferry." + role.key() + "." + name + ".";
+        return role == Role.CLUSTER ? "ferry.cluster." : "ferry." + role.key() + "." + name + ".";
     }
 
     /** Where this connection points, for logs: never includes a secret. */
     public String describe() {
-        return role.key() + " '" + name + "' (" + user + "@" + hostname + ":" + port + "/" + database
-                + (schema != null ? ", schema " + schema : "") + (ssh != null ? ", through " + ssh : "") + ")";
+        return (role == Role.CLUSTER ? "cluster database" : role.key() + " '" + name + "'")
+                + " (" + user + "@" + hostname + ":" + port + "/" + database + (schema != null ? ", schema " + schema : "") + (ssh != null ? ", through " + ssh : "") + ")";
     }
 
     @Override

@@ -164,9 +164,46 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         return new Connections(sources, destinations, configName, sourceKeys.keySet(), destinationKeys.keySet(), problems);
     }
 
+    /**
+     * The cluster database, from the {@code ferry.cluster.*} keys: the fields of a source, plus the cluster's own
+     * ({@code ownFields}, which the caller reads). Null when no such key is set (no cluster), or when a field has a
+     * problem, added to {@code problems}.
+     */
+    public static ConnectionSettings cluster(CamelContext camel, String configName, Set<String> ownFields, List<String> problems) {
+        String prefix = "ferry.cluster.";
+        Properties raw = camel.getPropertiesComponent().loadProperties(k -> k.startsWith(prefix));
+        System.getProperties().stringPropertyNames().stream().filter(k -> k.startsWith(prefix)).forEach(k -> raw.setProperty(k, ""));
+        if (raw.isEmpty()) {
+            return null;
+        }
+        Map<String, String> fields = new LinkedHashMap<>();
+        int before = problems.size();
+        for (String key : new TreeSet<>(raw.stringPropertyNames())) {
+            String field = key.substring(prefix.length());
+            if (ownFields.contains(field)) {
+                continue;
+            }
+            if (!SOURCE_KEYS.contains(field)) {
+                Set<String> allowed = new TreeSet<>(SOURCE_KEYS);
+                allowed.addAll(ownFields);
+                problems.add(configName + ": " + key + ": unknown field '" + field + "'; the cluster takes " + String.join(", ", allowed));
+                continue;
+            }
+            try {
+                String value = Placeholders.value(camel, key, SECRET_KEYS.contains(field));
+                fields.put(field, value == null ? "" : value);
+            } catch (Placeholders.Unresolved e) {
+                problems.add(configName + ": " + key + ": cannot resolve its value: " + e.getMessage());
+            }
+        }
+        ConnectionSettings s = build(ConnectionSettings.Role.CLUSTER, "cluster", fields, configName, problems);
+        return problems.size() > before ? null : s;
+    }
+
     private static ConnectionSettings build(ConnectionSettings.Role role, String name, Map<String, String> fields,
                                             String configName, List<String> problems) {
-        return build(role, name, fields, configName, "ferry." + role.key() + "." + name + ".", problems);
+        return build(role, name, fields, configName, role == ConnectionSettings.Role.CLUSTER ? "ferry.cluster."
+                : "ferry." + role.key() + "." + name + ".", problems);
     }
 
     /** Checks a connection's fields; each problem is {@code configName: prefix + field ...}. */
@@ -180,7 +217,8 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         for (String r : required) {
             String v = fields.get(r);
             if (v == null || v.isBlank()) {
-                problems.add(configName + ": " + prefix + r + " is missing; the " + role.key() + " '" + name + "' needs it");
+                problems.add(configName + ": " + prefix + r + " is missing; the " + role.key()
+                        + (role == ConnectionSettings.Role.CLUSTER ? "" : " '" + name + "'") + " needs it");
             }
         }
         int port = port(fields.get("port"), 5432, configName, prefix + "port", problems);
@@ -661,7 +699,7 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
     static String startupOptions(ConnectionSettings s) {
         StringBuilder sb = new StringBuilder();
         for (Pinned p : PINNED) {
-            if (p.end() == End.BOTH || s.role() == ConnectionSettings.Role.DESTINATION) {
+            if (p.end() == End.BOTH || s.role() != ConnectionSettings.Role.SOURCE) { // the cluster's Quartz tables are written too
                 sb.append(sb.isEmpty() ? "" : " ").append("-c ").append(p.name()).append('=').append(p.value(s));
             }
         }

@@ -97,6 +97,7 @@ public final class Failures {
                         run.spec().name(), schema, RunHistory.TABLE);
             }
         } catch (SQLException | RuntimeException e) {
+            runs.unrecorded(run);
             LOG.warn("transfer {}: could not record the failure in {}.{}: {}", run.spec().name(), schema, RunHistory.TABLE,
                     Errors.describe(e));
         }

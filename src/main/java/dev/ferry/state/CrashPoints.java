@@ -9,6 +9,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <p>Inactive unless the JVM runs with {@code -Dferry.crashAt=POINT:N}, which halts the process the N-th time the
  * point is reached. Points: {@code before-commit} (a batch merged and its watermark written, not yet committed) and
  * {@code between-batches} (a batch committed, the next not begun).
+ *
+ * <p>{@code -Dferry.slowAt=POINT:MILLIS} instead pauses there each time, so that a test can kill a node in the middle
+ * of a long run without a big table.
  */
 public final class CrashPoints {
 
@@ -18,7 +21,16 @@ public final class CrashPoints {
     private CrashPoints() {
     }
 
+    private static final String SLOW = System.getProperty("ferry.slowAt");
+
     public static void reached(String point) {
+        if (SLOW != null && SLOW.substring(0, SLOW.lastIndexOf(':')).equals(point)) {
+            try {
+                Thread.sleep(Long.parseLong(SLOW.substring(SLOW.lastIndexOf(':') + 1)));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (SPEC == null) {
             return;
         }

@@ -54,6 +54,8 @@ public final class RunHistory {
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS load_table text");
             // how long the run waited for a run slot and for sessions before it began (Runs.reserveSessions)
             st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS waited_ms bigint NOT NULL DEFAULT 0");
+            // the Ferry process that ran it (Node.ID): with several nodes, which one
+            st.execute("ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS node text");
             st.execute("CREATE INDEX IF NOT EXISTS " + Sql.ident(TABLE + "_transfer_started") + " ON " + t
                     + " (transfer, started_at)");
         }
@@ -66,8 +68,8 @@ public final class RunHistory {
     public static long start(Connection con, String schema, TransferRun run, TableRef table, String destinationTable,
                              String loadTable) throws SQLException {
         try (PreparedStatement ps = con.prepareStatement("INSERT INTO " + qualified(schema)
-                + " (run_id, transfer, source_table, destination_table, mode, status, started_at, load_table, waited_ms)"
-                + " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?) RETURNING id")) {
+                + " (run_id, transfer, source_table, destination_table, mode, status, started_at, load_table, waited_ms, node)"
+                + " VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?) RETURNING id")) {
             ps.setObject(1, run.id());
             ps.setString(2, run.spec().name());
             ps.setString(3, table == null ? null : table.display());
@@ -76,6 +78,7 @@ public final class RunHistory {
             ps.setObject(6, OffsetDateTime.now(ZoneOffset.UTC)); // the table's own start: with parallelTables, tables start apart
             ps.setString(7, loadTable);
             ps.setLong(8, run.waitedMillis());
+            ps.setString(9, Node.ID);
             try (ResultSet rs = ps.executeQuery()) {
                 rs.next();
                 return rs.getLong(1);
@@ -163,6 +166,55 @@ public final class RunHistory {
             ps.setLong(4, id);
             ps.executeUpdate();
         }
+    }
+
+    /**
+     * A transfer's failed runs since its last successful one: how many (at most {@code atMost}), and when the latest
+     * ended. A run failed when any of its records did; it succeeded when all did; runs that were skipped, interrupted,
+     * abandoned or are still going count as neither. Read newest first through the (transfer, started_at) index, so
+     * a long history costs no more than the last few runs.
+     *
+     * @return null when the latest run that counts succeeded, or there is none
+     */
+    public static FailedRuns failedRuns(Connection con, String schema, String transfer, int atMost, int recordsPerRun)
+            throws SQLException {
+        java.util.Map<java.util.UUID, boolean[]> runs = new java.util.LinkedHashMap<>(); // {failed, all succeeded}
+        java.util.Map<java.util.UUID, java.time.Instant> ended = new java.util.HashMap<>();
+        try (PreparedStatement ps = con.prepareStatement("SELECT run_id, status, coalesce(finished_at, started_at) FROM "
+                + qualified(schema) + " WHERE transfer = ? AND status <> 'skipped' ORDER BY started_at DESC LIMIT ?")) {
+            ps.setString(1, transfer);
+            ps.setInt(2, (atMost + 1) * Math.max(1, recordsPerRun + 1));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    java.util.UUID run = rs.getObject(1, java.util.UUID.class);
+                    String status = rs.getString(2);
+                    boolean[] r = runs.computeIfAbsent(run, k -> new boolean[] {false, true});
+                    r[0] |= status.equals("failed");
+                    r[1] &= status.equals("succeeded");
+                    java.time.Instant at = rs.getObject(3, OffsetDateTime.class).toInstant();
+                    ended.merge(run, at, (a, b) -> a.isAfter(b) ? a : b);
+                }
+            }
+        }
+        int failed = 0;
+        java.time.Instant last = null;
+        for (var e : runs.entrySet()) { // newest first
+            boolean[] r = e.getValue();
+            if (r[0]) {
+                failed++;
+                last = last == null || ended.get(e.getKey()).isAfter(last) ? ended.get(e.getKey()) : last;
+                if (failed >= atMost) {
+                    break;
+                }
+            } else if (r[1]) {
+                break;
+            }
+        }
+        return failed == 0 ? null : new FailedRuns(failed, last);
+    }
+
+    /** Consecutive failed runs of a transfer, and when the latest ended: what the backoff between runs is derived from. */
+    public record FailedRuns(int count, java.time.Instant lastEnded) {
     }
 
     /** Records a run that failed before it reached any table. */

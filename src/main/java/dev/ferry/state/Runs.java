@@ -29,12 +29,15 @@ public final class Runs {
 
     private final TransferCatalog catalog;
     private final Connections connections;
-    /** Per transfer: consecutive failed runs, and when the last one ended. */
-    private final Map<String, Health> health = new ConcurrentHashMap<>();
+    /**
+     * Per transfer: this process's own count of consecutive failed runs, and when the last one ended. The backoff
+     * reads the run history, which every node writes (so all agree); this count stands in for it only while the
+     * destination cannot be reached to read it (its failures then could not be recorded there either).
+     */
+    private final Map<String, RunHistory.FailedRuns> health = new ConcurrentHashMap<>();
     private final java.util.Set<String> ensured = ConcurrentHashMap.newKeySet();
-
-    private record Health(int failures, Instant lastFailure) {
-    }
+    /** Transfers whose last failure could not be written to the history: the destination was out of reach. */
+    private final java.util.Set<String> unrecorded = ConcurrentHashMap.newKeySet();
 
     private final Shutdown shutdown;
 
@@ -53,27 +56,29 @@ public final class Runs {
             run.release(); // a retry of begin: start over, as the same run
         } else {
             run = new TransferRun(spec, connections.source(spec.source()), connections.destination(spec.destination()));
-            Health h = health.get(spec.name());
-            if (h != null && !exchange.getProperty(MANUAL, false, Boolean.class)) {
-                Instant next = h.lastFailure().plus(spec.backoffAfter(h.failures()));
-                if (Instant.now().isBefore(next)) {
-                    LOG.info("transfer {}: not running now: backing off after {} consecutive failed run(s); next attempt at or"
-                            + " after {}", spec.name(), h.failures(), next);
-                    run.skip();
-                    exchange.setProperty(RUN, run);
-                    exchange.setRouteStop(true);
-                    return;
-                }
-            }
         }
+        // scheduled runs wait out the backoff after failed runs; sync runs and retries of this one do not
+        boolean backoff = !retry && !exchange.getProperty(MANUAL, false, Boolean.class);
         exchange.setProperty(RUN, run);
         reserveSessions(run, exchange, retry);
-        LOG.info("transfer {}: run {} started ({}, {} table(s), {} -> {})", spec.name(), run.id(), spec.mode().key(),
-                spec.tables().size(), run.source().describe(), run.destination().describe());
         String schema = run.destination().schema();
         DataSource destination = connections.dataSource(run.destination());
         String ensuredKey = run.destination().name() + "/" + schema;
-        try (Connection c = destination.getConnection()) {
+        if (backoff && unrecorded.contains(spec.name()) && backingOff(exchange, run, health.get(spec.name()))) {
+            return; // the history lacks the failures to back off after, and a connection attempt would wait its timeout
+        }
+        Connection first;
+        try {
+            first = destination.getConnection();
+        } catch (SQLException e) {
+            // the history is out of reach: this process's own count of failed runs decides
+            if (backoff && backingOff(exchange, run, health.get(spec.name()))) {
+                return;
+            }
+            logStarted(run);
+            throw e;
+        }
+        try (Connection c = first) {
             // the full setup (its ALTERs take locks that frequent runs need not queue on) once per process and schema,
             // and again whenever the catalog says a part is gone: dropped while this process kept running
             if (!ensured.contains(ensuredKey) || !bookkeepingPresent(c, schema)) {
@@ -90,7 +95,13 @@ public final class Runs {
                     }
                 }
             }
+            unrecorded.remove(spec.name());
+            if (backoff && backingOff(exchange, run, RunHistory.failedRuns(c, schema, spec.name(), failuresThatMatter(spec),
+                    spec.tables().size()))) {
+                return;
+            }
         }
+        logStarted(run);
         TransferLock lock = TransferLock.tryAcquire(destination, schema, spec.name());
         if (lock == null) {
             run.skip();
@@ -147,6 +158,44 @@ public final class Runs {
         }
     }
 
+    /**
+     * Whether a scheduled run waits out the backoff after {@code failed} consecutive failed runs (the run is then
+     * marked skipped and the route stops): until the last one ended plus {@link TransferSpec#backoffAfter}.
+     */
+    private static boolean backingOff(Exchange exchange, TransferRun run, RunHistory.FailedRuns failed) {
+        if (failed == null) {
+            return false;
+        }
+        TransferSpec spec = run.spec();
+        Instant next = failed.lastEnded().plus(spec.backoffAfter(failed.count()));
+        if (!Instant.now().isBefore(next)) {
+            return false;
+        }
+        LOG.info("transfer {}: not running now: backing off after {} consecutive failed run(s); next attempt at or"
+                + " after {}", spec.name(), failed.count(), next);
+        run.skip();
+        exchange.setRouteStop(true);
+        return true;
+    }
+
+    /**
+     * How many consecutive failures the backoff tells apart: past the count where the delay reaches retryMaxDelay
+     * more make no difference (and no fewer than 10, for the log's count).
+     */
+    static int failuresThatMatter(TransferSpec spec) {
+        int f = 1;
+        while (f < 100 && spec.backoffAfter(f + 1).compareTo(spec.backoffAfter(f)) > 0) {
+            f++;
+        }
+        return Math.max(f, 10);
+    }
+
+    private static void logStarted(TransferRun run) {
+        TransferSpec spec = run.spec();
+        LOG.info("transfer {}: run {} started ({}, {} table(s), {} -> {})", spec.name(), run.id(), spec.mode().key(),
+                spec.tables().size(), run.source().describe(), run.destination().describe());
+    }
+
     /** Creates the destination schema and Ferry's tables in it, whichever are missing, and brings them up to date. */
     public static void ensureBookkeeping(Connection c, String schema) throws SQLException {
         DestinationSchema.ensureSchema(c, schema);
@@ -196,9 +245,14 @@ public final class Runs {
         }
     }
 
-    /** Counts a failed run, for the backoff between scheduled runs. */
+    /** A failure of the run that could not be written to its history: the backoff counts it from memory. */
+    public void unrecorded(TransferRun run) {
+        unrecorded.add(run.spec().name());
+    }
+
+    /** Counts a failed run, for the backoff between scheduled runs while the history cannot be read. */
     public void failed(TransferRun run) {
-        health.merge(run.spec().name(), new Health(1, Instant.now()),
-                (old, one) -> new Health(old.failures() + 1, Instant.now()));
+        health.merge(run.spec().name(), new RunHistory.FailedRuns(1, Instant.now()),
+                (old, one) -> new RunHistory.FailedRuns(old.count() + 1, Instant.now()));
     }
 }
