@@ -1,13 +1,9 @@
 package dev.ferry.connect;
 
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.time.Duration;
-import java.util.logging.Logger;
-
-import javax.sql.DataSource;
 
 import com.zaxxer.hikari.HikariDataSource;
 import org.slf4j.LoggerFactory;
@@ -17,7 +13,7 @@ import org.slf4j.LoggerFactory;
  * clients hold all of its {@code max_connections} (SQLSTATE 53300) is waited out with backoff here, so that a busy
  * server costs a run time, not its retries.
  */
-final class Pool implements DataSource {
+final class Pool extends DelegatingDataSource {
 
     private static final org.slf4j.Logger LOG = LoggerFactory.getLogger("dev.ferry.connect");
     /**
@@ -31,6 +27,7 @@ final class Pool implements DataSource {
     private final String server;
 
     Pool(HikariDataSource hikari, String server) {
+        super(hikari);
         this.hikari = hikari;
         this.server = server;
     }
@@ -80,40 +77,5 @@ final class Pool implements DataSource {
     @Override
     public Connection getConnection(String username, String password) throws SQLException {
         throw new SQLFeatureNotSupportedException("a pool's user is its endpoint's");
-    }
-
-    @Override
-    public PrintWriter getLogWriter() throws SQLException {
-        return hikari.getLogWriter();
-    }
-
-    @Override
-    public void setLogWriter(PrintWriter out) throws SQLException {
-        hikari.setLogWriter(out);
-    }
-
-    @Override
-    public void setLoginTimeout(int seconds) throws SQLException {
-        hikari.setLoginTimeout(seconds);
-    }
-
-    @Override
-    public int getLoginTimeout() throws SQLException {
-        return hikari.getLoginTimeout();
-    }
-
-    @Override
-    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-        return hikari.getParentLogger();
-    }
-
-    @Override
-    public <T> T unwrap(Class<T> iface) throws SQLException {
-        return iface.isInstance(this) ? iface.cast(this) : hikari.unwrap(iface);
-    }
-
-    @Override
-    public boolean isWrapperFor(Class<?> iface) throws SQLException {
-        return iface.isInstance(this) || hikari.isWrapperFor(iface);
     }
 }

@@ -5,7 +5,6 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.PrintWriter;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -18,9 +17,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.logging.Logger;
 
-import javax.sql.DataSource;
 
 import org.apache.sshd.client.SshClient;
 import org.apache.sshd.client.channel.ChannelDirectTcpip;
@@ -312,11 +309,12 @@ public final class SshTunnel implements AutoCloseable {
     }
 
     /** The pool's DataSource for a tunnelled connection: opens the tunnel's session first, with a clear error if it cannot. */
-    public static final class TunnelledDataSource implements DataSource {
+    public static final class TunnelledDataSource extends DelegatingDataSource {
         private final PGSimpleDataSource pg;
         private final SshTunnel tunnel;
 
         TunnelledDataSource(PGSimpleDataSource pg, SshTunnel tunnel) {
+            super(pg);
             this.pg = pg;
             this.tunnel = tunnel;
         }
@@ -335,41 +333,6 @@ public final class SshTunnel implements AutoCloseable {
         public Connection getConnection(String username, String password) throws SQLException {
             tunnel.ensureOpen();
             return pg.getConnection(username, password);
-        }
-
-        @Override
-        public PrintWriter getLogWriter() {
-            return pg.getLogWriter();
-        }
-
-        @Override
-        public void setLogWriter(PrintWriter out) {
-            pg.setLogWriter(out);
-        }
-
-        @Override
-        public void setLoginTimeout(int seconds) {
-            pg.setLoginTimeout(seconds);
-        }
-
-        @Override
-        public int getLoginTimeout() {
-            return pg.getLoginTimeout();
-        }
-
-        @Override
-        public Logger getParentLogger() {
-            return pg.getParentLogger();
-        }
-
-        @Override
-        public <T> T unwrap(Class<T> iface) throws SQLException {
-            return pg.unwrap(iface);
-        }
-
-        @Override
-        public boolean isWrapperFor(Class<?> iface) throws SQLException {
-            return pg.isWrapperFor(iface);
         }
     }
 }
