@@ -17,6 +17,7 @@ import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -27,6 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * node, on schedule, never overlapping; a node killed mid-run has its run finished by another; a node whose routes
  * differ says so.
  */
+// measures time bounds or runs several Ferry processes: runs alone, after the other tests (pom.xml, "serial")
+@Tag("serial")
 class ClusterTest {
 
     private final List<Process> nodes = new ArrayList<>();

@@ -13,6 +13,7 @@ import dev.ferry.state.TransferRun;
 import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static dev.ferry.testing.FerryHarness.transfer;
@@ -24,6 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * stream abandons it, keeping the old table. The sources are views that sleep 1 ms every 100 rows, so that the runs
  * are still going when the signal comes.
  */
+// measures time bounds or runs several Ferry processes: runs alone, after the other tests (pom.xml, "serial")
+@Tag("serial")
 class ShutdownTest {
 
     @Test

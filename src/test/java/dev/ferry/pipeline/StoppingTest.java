@@ -16,6 +16,7 @@ import java.util.function.BooleanSupplier;
 import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static dev.ferry.testing.FerryHarness.transfer;
@@ -27,6 +28,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * is recorded {@code interrupted}, no session is left in a transaction, and a {@code sync} of several transfers
  * starts no further one.
  */
+// measures time bounds or runs several Ferry processes: runs alone, after the other tests (pom.xml, "serial")
+@Tag("serial")
 class StoppingTest {
 
     /** How long Ferry may take to exit after SIGTERM in these tests. */
@@ -44,7 +47,11 @@ class StoppingTest {
             // the first retry after 1 s, the second after a minute: the run is caught in that second wait
             String yaml = onSource("down", transfer("a_unreachable", "app.t", "retryDelay", "1s", "retryMultiplier", "60"))
                     + transfer("b_next", "app.u");
-            Path dir = FerryHarness.write(src, dst, "export", yaml, source("down", port, "1s"));
+            Map<String, String> props = new LinkedHashMap<>(source("down", port, "1s"));
+            // one run at a time, so that b_next waits its turn behind a_unreachable (sync --all runs up to
+            // ferry.maxRunsInFlight at once): the one a stop must never start
+            props.put("ferry.maxRunsInFlight", "1");
+            Path dir = FerryHarness.write(src, dst, "export", yaml, props);
             Process p = ferry(dir, "sync", "--all");
             try (Connection d = dst.admin()) {
                 waitFor(p, dir, () -> "2".equals(scalarOrNull(d, "SELECT attempts FROM export._ferry_runs WHERE transfer = 'a_unreachable'")));

@@ -9,6 +9,7 @@ import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.LogCapture;
 import dev.ferry.testing.TestDb;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static dev.ferry.testing.FerryHarness.transfer;
@@ -21,6 +22,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * bounds keep the tests fast: a COPY stalls after 2s, a statement is bounded at 3s, so a silent connection is dead
  * after 5s (and a session idle in a transaction that long is ended by its server); a lock wait gives up after 2s.
  */
+// measures time bounds or runs several Ferry processes: runs alone, after the other tests (pom.xml, "serial")
+@Tag("serial")
 class TimeoutTest {
 
     static final long STALL_MS = 2_000;
