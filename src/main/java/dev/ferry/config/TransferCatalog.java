@@ -141,9 +141,9 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         }
         String id = "ferry-tables-" + transfer;
         if (camel.getRegistry().lookupByName(id) == null) {
-            // threads that end when idle: hundreds of transfers hold threads only while they run
+            // threads that end a second after their run: hundreds of transfers hold threads only while they run
             org.apache.camel.spi.ThreadPoolProfile profile = new org.apache.camel.builder.ThreadPoolProfileBuilder(id)
-                    .poolSize(threads).maxPoolSize(threads).keepAliveTime(10L, java.util.concurrent.TimeUnit.SECONDS)
+                    .poolSize(threads).maxPoolSize(threads).keepAliveTime(1L, java.util.concurrent.TimeUnit.SECONDS)
                     .allowCoreThreadTimeOut(true).maxQueueSize(-1).build();
             camel.getRegistry().bind(id, camel.getExecutorServiceManager().newThreadPool(this, id, profile));
         }
