@@ -540,12 +540,17 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         List<HikariDataSource> mine = List.of(pool(source).hikari(), pool(destination).hikari());
         long start = System.nanoTime();
         Reservation held = new Reservation(new LinkedHashMap<>(), 0);
-        for (Map.Entry<SessionBudget, Integer> e : need.entrySet()) {
-            if (!e.getKey().acquire(e.getValue(), who, mine, stopping)) {
-                held.close();
-                return null;
+        try {
+            for (Map.Entry<SessionBudget, Integer> e : need.entrySet()) {
+                if (!e.getKey().acquire(e.getValue(), who, mine, stopping)) {
+                    held.close();
+                    return null;
+                }
+                held.taken().put(e.getKey(), e.getValue());
             }
-            held.taken().put(e.getKey(), e.getValue());
+        } catch (InterruptedException | RuntimeException e) {
+            held.close(); // what the first servers granted goes back when a later one's wait is cut short
+            throw e;
         }
         return new Reservation(held.taken(), (System.nanoTime() - start) / 1_000_000);
     }
