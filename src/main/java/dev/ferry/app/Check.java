@@ -68,8 +68,8 @@ final class Check {
      * Null for an endpoint that could not be reached (reported once).
      */
     private final Map<Endpoint, Connection> sessions = new LinkedHashMap<>();
-    /** Source tables described once, however many transfers read them. */
-    private final Map<TableRef, SourceTable> described = new java.util.HashMap<>();
+    /** Source tables described once per endpoint, however many transfers read them. */
+    private final Map<Map.Entry<Endpoint, TableRef>, SourceTable> described = new java.util.HashMap<>();
 
     private Check(Connections connections, TransferCatalog catalog) {
         this.connections = connections;
@@ -183,10 +183,11 @@ final class Check {
                 for (TableRef table : t.tables()) {
                     String subject = subject(s) + ", transfer '" + t.name() + "'";
                     try {
-                        SourceTable all = described.get(table);
+                        Map.Entry<Endpoint, TableRef> key = Map.entry(Endpoint.of(s), table);
+                        SourceTable all = described.get(key);
                         if (all == null) {
                             all = SourceCatalog.describe(c, table);
-                            described.put(table, all);
+                            described.put(key, all);
                         }
                         SourceTable st = all.select(t);
                         List<String> needed = st.neededColumns(t);

@@ -380,7 +380,8 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         if (dest != null) {
             List<String> keys = new ArrayList<>();
             for (TableRef t : spec.tables()) {
-                String key = spec.destination() + "/" + t.name();
+                // where the rows land, not the destination's name: two names (two recipients) may reach one schema
+                String key = dest.server() + "/" + dest.database() + "/" + dest.schema() + "/" + t.name();
                 String other = destinationTables.putIfAbsent(key, name + " (" + t.display() + ")");
                 if (other != null) {
                     problems.add(where.apply("tables") + ": transfer '" + name + "': " + t.display() + " would be written to "

@@ -214,13 +214,17 @@ class RecipientsTest {
                   user: someone
                   filter: { tenant: "3" }
                 - { name: typo, schema: b_typo, filter: { tenant: "4" }, colour: blue }
+                - { name: twin, schema: b_acme, filter: { tenant: "5" } }
                 """);
         try (LogCapture log = LogCapture.of("dev.ferry")) {
             assertThat(ferry(dir, "sync", "--all")).isZero();
             String lines = String.join("\n", log.lines());
             assertThat(lines).contains("routes/recipients/customers.yaml:2 (recipient 'lost'): no destination named 'nowhere'")
                     .contains("routes/recipients/customers.yaml:3 (recipient 'bare'): schema is missing")
-                    .contains("routes/recipients/customers.yaml:8 (recipient 'typo'): unknown field 'colour'");
+                    .contains("routes/recipients/customers.yaml:8 (recipient 'typo'): unknown field 'colour'")
+                    // one schema for two tenants: the second would overwrite the first's rows, so it is refused
+                    .contains("transfer 'exports.twin': app.orders would be written to b_acme.orders in destination 'exports.twin',"
+                            + " which transfer exports.acme (app.orders) already writes");
         }
         assertTenant(dst, "b_acme", 1);
     }
