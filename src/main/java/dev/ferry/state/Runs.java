@@ -134,9 +134,10 @@ public final class Runs {
     private void reserveSessions(TransferRun run, Exchange exchange, boolean retry) throws InterruptedException {
         TransferSpec spec = run.spec();
         Connections.Reservation sessions = connections.reserve("transfer " + spec.name(), run.source(), spec.sourceSessions(),
-                run.destination(), spec.destinationSessions(), shutdown::requested);
+                run.destination(), spec.destinationSessions(), () -> shutdown.requested() || routeStopping(exchange));
         if (sessions == null) {
-            throw new RunInterrupted("not started: Ferry is shutting down; the next run covers it");
+            throw new RunInterrupted(shutdown.requested() ? "not started: Ferry is shutting down; the next run covers it"
+                    : "not started: the transfer was removed or changed while the run waited for sessions");
         }
         java.util.Date scheduled = exchange.getIn().getHeader("scheduledFireTime", java.util.Date.class);
         long late = scheduled == null || retry ? 0 : Math.max(0, System.currentTimeMillis() - scheduled.getTime() - sessions.waitedMillis());
@@ -194,6 +195,20 @@ public final class Runs {
         TransferSpec spec = run.spec();
         LOG.info("transfer {}: run {} started ({}, {} table(s), {} -> {})", spec.name(), run.id(), spec.mode().key(),
                 spec.tables().size(), run.source().describe(), run.destination().describe());
+    }
+
+    /**
+     * Whether the transfer's route is being stopped (a recipient or a transfer removed while running): a run still
+     * waiting for its sessions then gives up rather than hold up the route's graceful stop, or start after it.
+     */
+    private static boolean routeStopping(Exchange exchange) {
+        String id = exchange.getFromRouteId();
+        if (id == null) {
+            return false;
+        }
+        org.apache.camel.Route route = exchange.getContext().getRoute(id);
+        // a graceful stop stops the route's trigger (its consumer) first, then waits for the runs in flight
+        return route == null || route.getConsumer() instanceof org.apache.camel.StatefulService consumer && !consumer.isStarted();
     }
 
     /** Creates the destination schema and Ferry's tables in it, whichever are missing, and brings them up to date. */
