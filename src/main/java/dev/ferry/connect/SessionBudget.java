@@ -3,7 +3,9 @@ package dev.ferry.connect;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Semaphore;
+import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 
@@ -17,8 +19,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Design: a run reserves, before it opens anything, the most sessions it can hold at once on the server (its
  * transfer's lock, its run records, one per COPY stream of each table it copies in parallel: see
- * {@code TransferSpec.destinationSessions}), from a fair semaphore of {@code maxSessions} permits. A run that cannot
- * get them waits, first come first served, instead of failing; and since a run never needs more than it reserved,
+ * {@code TransferSpec.destinationSessions}), of {@code maxSessions}. A run that cannot get them waits in a queue,
+ * first come first served (a large reservation is not passed over by smaller ones for ever), instead of failing; and since a run never needs more than it reserved,
  * runs never wait on each other halfway (no deadlock). The sessions themselves come from one HikariCP pool per
  * endpoint (host, port, database, user, TLS, tunnel), whatever the number of connection names or destination schemas
  * that share it; a pool's idle sessions close after {@code idleTimeout}, and at once when another endpoint on the same
@@ -30,13 +32,18 @@ public final class SessionBudget {
 
     private final String server;
     private final int max;
-    private final Semaphore permits;
+    /** Guards {@link #free} and {@link #queue}; {@link #changed} wakes the waiting runs. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    /** The runs waiting, in the order they came: only the first may take sessions, so none is passed over for ever. */
+    private final ArrayDeque<Object> queue = new ArrayDeque<>();
+    private int free;
     private final List<HikariDataSource> pools = new CopyOnWriteArrayList<>();
 
     SessionBudget(String server, int max) {
         this.server = server;
         this.max = max;
-        this.permits = new Semaphore(max, true);
+        this.free = max;
     }
 
     /** The server, as {@code host:port} (and the bastion, when tunnelled). */
@@ -61,7 +68,12 @@ public final class SessionBudget {
 
     /** Sessions reserved by runs now. */
     public int reserved() {
-        return max - permits.availablePermits();
+        lock.lock();
+        try {
+            return max - free;
+        } finally {
+            lock.unlock();
+        }
     }
 
     void add(HikariDataSource pool) {
@@ -79,22 +91,43 @@ public final class SessionBudget {
      */
     boolean acquire(int sessions, String who, List<HikariDataSource> mine, BooleanSupplier stopping) throws InterruptedException {
         int n = Math.min(sessions, max);
-        if (permits.tryAcquire(n)) {
-            makeRoom(n, mine);
-            return true;
-        }
-        LOG.info("{}: waiting for {} session(s) on {}: its budget of {} (maxSessions) is reserved by other runs", who, n, server, max);
-        while (!permits.tryAcquire(n, 1, TimeUnit.SECONDS)) {
-            if (stopping.getAsBoolean()) {
-                return false;
+        Object ticket = new Object();
+        lock.lockInterruptibly();
+        try {
+            queue.addLast(ticket);
+            try {
+                boolean logged = false;
+                while (queue.peekFirst() != ticket || free < n) {
+                    if (!logged) {
+                        LOG.info("{}: waiting for {} session(s) on {}: its budget of {} (maxSessions) is reserved by other"
+                                + " runs", who, n, server, max);
+                        logged = true;
+                    }
+                    changed.await(1, TimeUnit.SECONDS);
+                    if (stopping.getAsBoolean()) {
+                        return false;
+                    }
+                }
+                free -= n;
+            } finally {
+                queue.remove(ticket);
+                changed.signalAll(); // the next in line may fit now
             }
+        } finally {
+            lock.unlock();
         }
         makeRoom(n, mine);
         return true;
     }
 
     void release(int sessions) {
-        permits.release(Math.min(sessions, max));
+        lock.lock();
+        try {
+            free += Math.min(sessions, max);
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**

@@ -92,4 +92,45 @@ class SessionBudgetTest {
             assertThat(connections.budget(source).reserved()).isZero();
         }
     }
+
+    @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
+    void aLargeReservationIsNotPassedOverBySmallerOnesThatCameLater() throws Exception {
+        ConnectionSettings source = on(ConnectionSettings.Role.SOURCE, "src", "fifo.example", 6);
+        ConnectionSettings destination = on(ConnectionSettings.Role.DESTINATION, "dst", "fifo.example", 6);
+        try (Connections connections = new Connections(Map.of("src", source), Map.of("dst", destination), "test")) {
+            Connections.Reservation small = connections.reserve("small", source, 1, destination, 3, () -> false);
+            AtomicReference<Connections.Reservation> large = new AtomicReference<>();
+            Thread first = new Thread(() -> {
+                try {
+                    large.set(connections.reserve("large", source, 1, destination, 5, () -> false));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            first.start();
+            Thread.sleep(300); // the large one is waiting, first in line
+            AtomicReference<Connections.Reservation> later = new AtomicReference<>();
+            Thread second = new Thread(() -> {
+                try {
+                    later.set(connections.reserve("later", source, 1, destination, 1, () -> false));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            second.start();
+            second.join(1_500);
+            assertThat(later.get()).as("2 sessions are free, but the large reservation came first").isNull();
+
+            small.close();
+            first.join(5_000);
+            assertThat(large.get()).as("the large reservation goes first").isNotNull();
+            assertThat(later.get()).isNull();
+            large.get().close();
+            second.join(5_000);
+            assertThat(later.get()).isNotNull();
+            later.get().close();
+            assertThat(connections.budget(source).reserved()).isZero();
+        }
+    }
 }
