@@ -186,7 +186,8 @@ public final class FerryConfiguration implements CamelConfiguration {
                             own.add(q.getTriggerKey());
                         }
                     }
-                    cluster.checkRoutes(catalog.all(), context.getComponent("quartz", QuartzComponent.class).getScheduler(), own);
+                    cluster.checkRoutes(catalog.all(), catalog.lists().keySet(),
+                            context.getComponent("quartz", QuartzComponent.class).getScheduler(), own);
                 }
             }
         };

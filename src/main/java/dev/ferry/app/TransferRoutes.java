@@ -64,8 +64,17 @@ final class TransferRoutes {
      */
     void remove(String name) {
         try {
+            org.apache.camel.Route route = camel.getRoute(name);
             camel.getRouteController().stopRoute(name);
             camel.removeRoute(name);
+            if (route != null && route.getEndpoint() instanceof org.apache.camel.component.quartz.QuartzEndpoint quartz) {
+                org.quartz.Scheduler scheduler = quartz.getComponent().getScheduler();
+                if (scheduler.getMetaData().isJobStoreClustered()) {
+                    // camel-quartz leaves a clustered trigger in place when its route goes (the other nodes share it):
+                    // the transfer is gone, so its firings go too
+                    scheduler.unscheduleJob(quartz.getTriggerKey());
+                }
+            }
         } catch (Exception e) {
             LOG.warn("transfer {}: its route could not be removed: {}", name, Errors.describe(e));
         }

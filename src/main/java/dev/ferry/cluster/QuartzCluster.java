@@ -125,9 +125,10 @@ public final class QuartzCluster {
     /**
      * Records this node's transfers, and warns when they differ from another live node's. Then removes the triggers
      * of transfers that no live node declares any more (in the trigger groups this node's transfers use): a transfer
-     * removed from the routes would otherwise keep firing, on no node.
+     * removed from the routes would otherwise keep firing, on no node. A recipients list's transfers
+     * ({@code <list>.<recipient>}) are left to the list's refresh: they are made after this check.
      */
-    public void checkRoutes(List<TransferSpec> transfers, Scheduler scheduler, Set<TriggerKey> own) {
+    public void checkRoutes(List<TransferSpec> transfers, Set<String> lists, Scheduler scheduler, Set<TriggerKey> own) {
         ClusterNodes.Registered registered;
         try (Connection c = pool.getConnection()) {
             registered = ClusterNodes.register(c, settings, Node.ID, transfers);
@@ -143,7 +144,8 @@ public final class QuartzCluster {
         try {
             for (String group : own.stream().map(TriggerKey::getGroup).collect(java.util.stream.Collectors.toSet())) {
                 for (TriggerKey key : scheduler.getTriggerKeys(GroupMatcher.triggerGroupEquals(group))) {
-                    if (!own.contains(key) && !registered.declared().contains(key.getName())) {
+                    boolean recipient = lists.stream().anyMatch(list -> key.getName().startsWith(list + "."));
+                    if (!own.contains(key) && !registered.declared().contains(key.getName()) && !recipient) {
                         scheduler.unscheduleJob(key);
                         LOG.info("cluster: removed the trigger of transfer {}, which no live node declares any more", key.getName());
                     }
