@@ -372,7 +372,9 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         if (spec == null || problems.size() > before) {
             return null;
         }
-        String sessions = spec.sessionsProblem(connections.sources().get(spec.source()), dest);
+        ConnectionSettings src = connections.sources().get(spec.source());
+        String sessions = spec.sessionsProblem(src, src == null ? ConnectionSettings.DEFAULT_MAX_SESSIONS : connections.maxSessions(src),
+                dest, dest == null ? ConnectionSettings.DEFAULT_MAX_SESSIONS : connections.maxSessions(dest));
         if (sessions != null) {
             problems.add(where.apply("parallelTables") + ": transfer '" + name + "': " + sessions);
             return null;
@@ -598,5 +600,10 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         ConnectionSettings destination(String name);
 
         String configName();
+
+        /** The budget of the connection's server that runs reserve from (its own maxSessions unless told better). */
+        default int maxSessions(ConnectionSettings connection) {
+            return connection.sessions().max();
+        }
     }
 }

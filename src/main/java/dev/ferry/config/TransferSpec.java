@@ -386,9 +386,7 @@ public record TransferSpec(
      * Why a run of this transfer could never start: it needs more sessions at once than a server's budget grants
      * (null when it fits). A connection not given (not declared, or invalid) counts with the default budget.
      */
-    public String sessionsProblem(ConnectionSettings source, ConnectionSettings destination) {
-        int sourceMax = source == null ? ConnectionSettings.DEFAULT_MAX_SESSIONS : source.sessions().max();
-        int destinationMax = destination == null ? ConnectionSettings.DEFAULT_MAX_SESSIONS : destination.sessions().max();
+    public String sessionsProblem(ConnectionSettings source, int sourceMax, ConnectionSettings destination, int destinationMax) {
         boolean oneServer = source != null && destination != null && source.server().equals(destination.server());
         int need = destinationSessions() + (oneServer ? sourceSessions() : 0);
         int max = oneServer ? Math.min(sourceMax, destinationMax) : destinationMax;

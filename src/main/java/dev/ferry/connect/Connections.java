@@ -519,10 +519,16 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
 
     /** The budget of the connection's server: the smallest maxSessions declared among the connections to it. */
     public SessionBudget budget(ConnectionSettings settings) {
-        return budgets.computeIfAbsent(settings.server(), server -> new SessionBudget(server, java.util.stream.Stream.concat(
-                        sources.values().stream(), destinations.values().stream())
+        return budgets.computeIfAbsent(settings.server(), server -> new SessionBudget(server, java.util.stream.Stream.of(
+                        sources.values(), destinations.values(), declaredLater.values()).flatMap(java.util.Collection::stream)
                 .filter(s -> s.server().equals(server)).mapToInt(s -> s.sessions().max())
                 .min().orElse(settings.sessions().max())));
+    }
+
+    /** The budget runs to this connection's server reserve from: the one the startup check holds transfers to. */
+    @Override
+    public int maxSessions(ConnectionSettings connection) {
+        return budget(connection).max();
     }
 
     /**

@@ -155,4 +155,33 @@ class ConfigValidationTest {
         assertThat(e.problems().get(0)).contains("application.properties: no such file; pass --config FILE");
         assertThat(e.problems().get(1)).contains("routes: no such folder; pass --routes DIR");
     }
+
+    @Test
+    void aTransferIsCheckedAgainstItsServersBudgetTheSmallestMaxSessionsDeclaredForIt() throws Exception {
+        // two destinations on one server: the server's budget is the smaller maxSessions, whichever a transfer names
+        String routes = FerryHarness.transfer("wide", "shop.a, shop.b, shop.c, shop.d", "destination", "roomy",
+                "mode", "incremental", "cursor", "updated_at", "parallelTables", "4");
+        Map<String, String> props = new java.util.LinkedHashMap<>();
+        props.put("ferry.source.src.hostname", "source.example");
+        props.put("ferry.source.src.database", "shop");
+        props.put("ferry.source.src.user", "reader");
+        for (String[] d : new String[][] {{"roomy", "20"}, {"tight", "5"}}) {
+            props.put("ferry.destination." + d[0] + ".hostname", "warehouse.example");
+            props.put("ferry.destination." + d[0] + ".database", "warehouse");
+            props.put("ferry.destination." + d[0] + ".user", "writer");
+            props.put("ferry.destination." + d[0] + ".schema", d[0]);
+            props.put("ferry.destination." + d[0] + ".maxSessions", d[1]);
+        }
+        Path dir = FerryHarness.write(null, null, null, routes, props);
+        Properties overrides = new Properties();
+        overrides.setProperty("ferry.preflight", "false");
+        ConfigException e;
+        try (FerryRuntime ferry = new FerryRuntime(dir.resolve("application.properties"), dir.resolve("routes"),
+                FerryRuntime.Trigger.MANUAL, overrides, null)) {
+            e = catchThrowableOfType(ConfigException.class, ferry::start);
+        }
+        assertThat(e).as("startup must fail with a ConfigException").isNotNull();
+        assertThat(e.problems()).anySatisfy(p -> assertThat(p).contains("transfer 'wide': parameter 'parallelTables': 4 tables"
+                + " at once, 2 sessions each, need 10 sessions on the destination's server, more than its budget of 5"));
+    }
 }
