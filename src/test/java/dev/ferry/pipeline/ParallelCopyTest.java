@@ -6,6 +6,7 @@ import dev.ferry.state.TransferRun;
 import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.TestDb;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import static dev.ferry.testing.FerryHarness.transfer;
@@ -15,6 +16,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  * parallelTables: a transfer's tables copied at the same time, each exactly, each recorded, one failing sparing the
  * rest; copyStreams: one table copied in several streams of page ranges sharing a snapshot.
  */
+// checks that tables copy at the same time (their records overlap): runs alone, after the other tests (pom.xml, "serial")
+@Tag("serial")
 class ParallelCopyTest {
 
     @Test
