@@ -73,14 +73,7 @@ class SessionBudgetTest {
 
             java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
             AtomicReference<Connections.Reservation> second = new AtomicReference<>();
-            Thread waiting = new Thread(() -> {
-                try {
-                    second.set(connections.reserve("second", source, 1, destination, 3, stopping::get));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            waiting.start();
+            Thread waiting = reserveLater(connections, "second", source, 1, destination, 3, stopping::get, second);
             waiting.join(1_500);
             assertThat(waiting.isAlive()).as("4 + 4 > 6: the second run waits").isTrue();
             stopping.set(true);
@@ -101,24 +94,10 @@ class SessionBudgetTest {
         try (Connections connections = new Connections(Map.of("src", source), Map.of("dst", destination), "test")) {
             Connections.Reservation small = connections.reserve("small", source, 1, destination, 3, () -> false);
             AtomicReference<Connections.Reservation> large = new AtomicReference<>();
-            Thread first = new Thread(() -> {
-                try {
-                    large.set(connections.reserve("large", source, 1, destination, 5, () -> false));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            first.start();
+            Thread first = reserveLater(connections, "large", source, 1, destination, 5, () -> false, large);
             Thread.sleep(300); // the large one is waiting, first in line
             AtomicReference<Connections.Reservation> later = new AtomicReference<>();
-            Thread second = new Thread(() -> {
-                try {
-                    later.set(connections.reserve("later", source, 1, destination, 1, () -> false));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            second.start();
+            Thread second = reserveLater(connections, "later", source, 1, destination, 1, () -> false, later);
             second.join(1_500);
             assertThat(later.get()).as("2 sessions are free, but the large reservation came first").isNull();
 
@@ -132,5 +111,20 @@ class SessionBudgetTest {
             later.get().close();
             assertThat(connections.budget(source).reserved()).isZero();
         }
+    }
+
+    /** Reserves on a thread of its own, as a run would, and keeps what it was granted (null: none). */
+    private static Thread reserveLater(Connections connections, String who, ConnectionSettings source, int sourceSessions,
+                                       ConnectionSettings destination, int destinationSessions,
+                                       java.util.function.BooleanSupplier stopping, AtomicReference<Connections.Reservation> granted) {
+        Thread t = new Thread(() -> {
+            try {
+                granted.set(connections.reserve(who, source, sourceSessions, destination, destinationSessions, stopping));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        t.start();
+        return t;
     }
 }
