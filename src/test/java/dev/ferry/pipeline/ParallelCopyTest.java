@@ -27,9 +27,10 @@ class ParallelCopyTest {
         src.execute("CREATE SCHEMA app",
                 "CREATE TABLE app.a (id int PRIMARY KEY, v text)", "CREATE TABLE app.b (id int PRIMARY KEY, v text)",
                 "CREATE TABLE app.c (id int PRIMARY KEY, v text)", "CREATE TABLE app.doomed (id int PRIMARY KEY)",
-                "INSERT INTO app.a SELECT g, 'a' || g FROM generate_series(1, 150000) g",
-                "INSERT INTO app.b SELECT g, 'b' || g FROM generate_series(1, 150000) g",
-                "INSERT INTO app.c SELECT g, 'c' || g FROM generate_series(1, 150000) g");
+                // big enough that each copy outlasts the others' start (connections open one after another)
+                "INSERT INTO app.a SELECT g, 'a' || g FROM generate_series(1, 400000) g",
+                "INSERT INTO app.b SELECT g, 'b' || g FROM generate_series(1, 400000) g",
+                "INSERT INTO app.c SELECT g, 'c' || g FROM generate_series(1, 400000) g");
         src.grantRead("app");
         try (FerryHarness ferry = FerryHarness.start(src, dst, "export",
                 transfer("three", "app.a, app.b, app.c", "parallelTables", "3")
@@ -37,7 +38,7 @@ class ParallelCopyTest {
                 FerryHarness.destination("dst2", dst, "export2"))) {
             TransferRun run = ferry.sync("three");
             assertThat(run.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
-            assertThat(run.rows()).isEqualTo(450_000);
+            assertThat(run.rows()).isEqualTo(1_200_000);
             try (Connection s = src.admin(); Connection d = dst.admin()) {
                 for (String t : new String[] {"a", "b", "c"}) {
                     Dumps.assertSameRows(s, "app", t, d, "export", t, "id");
@@ -50,7 +51,7 @@ class ParallelCopyTest {
             src.execute("DROP TABLE app.doomed");
             TransferRun partial = ferry.sync("withMissing");
             assertThat(partial.status()).isEqualTo(TransferRun.Status.FAILED);
-            assertThat(partial.rows()).isEqualTo(300_000);
+            assertThat(partial.rows()).isEqualTo(800_000);
             try (Connection s = src.admin(); Connection d = dst.admin()) {
                 Dumps.assertSameRows(s, "app", "a", d, "export2", "a", "id");
                 Dumps.assertSameRows(s, "app", "c", d, "export2", "c", "id");
