@@ -118,6 +118,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         bindBeans(camel, catalog, connections, problems, cluster);
         maxRunsInFlight(camel, problems);
         routesRefresh(camel, problems);
+        httpServer(camel, configName, problems);
 
         Connections validated = connections;
         try {
@@ -129,6 +130,36 @@ public final class FerryConfiguration implements CamelConfiguration {
             }
         } catch (Exception e) {
             throw new org.apache.camel.RuntimeCamelException(e);
+        }
+    }
+
+    /**
+     * The HTTP server's port must be free: Vert.x would only log that it cannot listen, and Ferry would run unwatched,
+     * with no health, metrics or console.
+     */
+    static void httpServer(CamelContext camel, String configName, List<String> problems) {
+        var props = camel.getPropertiesComponent();
+        if (!props.resolveProperty(FerryRuntime.HTTP_ENABLED).map(Boolean::parseBoolean).orElse(false)) {
+            return;
+        }
+        String host = props.resolveProperty("ferry.http.host").orElse("");
+        String port = props.resolveProperty("ferry.http.port").orElse("");
+        int number;
+        try {
+            number = Integer.parseInt(port.trim());
+        } catch (NumberFormatException e) {
+            number = -1;
+        }
+        if (number < 1 || number > 65535) {
+            problems.add(configName + ": ferry.http.port: '" + port + "' is not a port number (1 to 65535)");
+            return;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.bind(new java.net.InetSocketAddress(host, number));
+        } catch (java.io.IOException e) {
+            problems.add(configName + ": ferry.http: cannot listen on " + host + ":" + number + " (" + e.getMessage()
+                    + "): another process holds that port; set ferry.http.port to a free one, or ferry.http.enabled=false to"
+                    + " run without the HTTP server (health, metrics, console)");
         }
     }
 

@@ -69,6 +69,7 @@ public final class FerryRuntime implements AutoCloseable {
             throw new ConfigException(problems);
         }
         main.bind(FerryConfiguration.ROUTE_FILES, files);
+        main.setInitialProperties(httpServerDefaults());
         main.setPropertyPlaceholderLocations("file:" + config);
         main.configure().withName("ferry")
                 .withRoutesIncludePattern(files.includePattern()) // the shipped routes, then the folder's
@@ -85,6 +86,7 @@ public final class FerryRuntime implements AutoCloseable {
         if (trigger == Trigger.MANUAL) {
             props.setProperty("camel.component.quartz.autoStartScheduler", "false");
             props.setProperty(FerryConfiguration.MANUAL, "true");
+            props.setProperty(HTTP_ENABLED, "false"); // a one-off command serves nothing, and leaves the port to `ferry run`
         }
         main.setOverrideProperties(props);
         main.init();
@@ -103,6 +105,18 @@ public final class FerryRuntime implements AutoCloseable {
             Runtime.getRuntime().addShutdownHook(hook);
             signalHook = hook;
         }
+    }
+
+    /** The property that turns the HTTP server (health, metrics, console) off. */
+    static final String HTTP_ENABLED = "ferry.http.enabled";
+
+    /** The HTTP server's Camel properties (http-server.properties): the lowest precedence, under everything users set. */
+    private static Properties httpServerDefaults() throws java.io.IOException {
+        Properties defaults = new Properties();
+        try (java.io.InputStream in = FerryRuntime.class.getResourceAsStream("http-server.properties")) {
+            defaults.load(in);
+        }
+        return defaults;
     }
 
     /**

@@ -19,7 +19,8 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class PackageDependenciesTest {
 
-    static final List<String> ORDER = List.of("config", "failure", "connect", "source", "destination", "state", "pipeline", "cluster", "app");
+    static final List<String> ORDER = List.of("config", "failure", "connect", "observe", "source", "destination", "state", "pipeline", "cluster",
+            "operate", "app");
 
     private static final Pattern REFERENCE = Pattern.compile("dev\\.ferry\\.([a-z]+)\\.[A-Z]");
 
