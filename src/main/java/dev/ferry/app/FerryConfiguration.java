@@ -150,8 +150,8 @@ public final class FerryConfiguration implements CamelConfiguration {
         } catch (NumberFormatException e) {
             number = -1;
         }
-        if (number < 1 || number > 65535) {
-            problems.add(configName + ": ferry.http.port: '" + port + "' is not a port number (1 to 65535)");
+        if (number < 0 || number > 65535) { // 0: any free port (the tests' choice)
+            problems.add(configName + ": ferry.http.port: '" + port + "' is not a port number (1 to 65535, or 0 for any free one)");
             return;
         }
         try (java.net.ServerSocket probe = new java.net.ServerSocket()) {

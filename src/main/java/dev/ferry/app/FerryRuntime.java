@@ -91,6 +91,11 @@ public final class FerryRuntime implements AutoCloseable {
         main.setOverrideProperties(props);
         main.init();
         main.start();
+        if (httpPort() > 0) {
+            String base = "http://" + camel().getPropertiesComponent().resolveProperty("ferry.http.host").orElse("") + ":" + httpPort();
+            org.slf4j.LoggerFactory.getLogger("dev.ferry").info("HTTP server: console {}/, health {}/observe/health, metrics {}/observe/metrics",
+                    base, base, base);
+        }
         // each recipients list's transfers, before any trigger fires or a command looks for them; the lists' routes read
         // them again every recipientsRefresh
         RecipientsRefresh recipients = camel().getRegistry().lookupByNameAndType(FerryConfiguration.RECIPIENTS, RecipientsRefresh.class);
@@ -178,6 +183,13 @@ public final class FerryRuntime implements AutoCloseable {
     /** Blocks until the process is asked to stop (SIGTERM, Ctrl-C), then stops Camel gracefully. */
     public void awaitShutdown() throws Exception {
         main.run();
+    }
+
+    /** The port the HTTP server listens on (the free one taken when ferry.http.port is 0); 0 when it is off. */
+    public int httpPort() {
+        var server = camel() == null ? null
+                : camel().hasService(org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer.class);
+        return server == null ? 0 : server.getPort();
     }
 
     public CamelContext camel() {
