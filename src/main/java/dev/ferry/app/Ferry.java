@@ -102,6 +102,10 @@ public final class Ferry implements Callable<Integer> {
         @Option(names = "--all", description = "Run every transfer.")
         boolean all;
 
+        @Option(names = "--full-refresh", description = "Reload the tables of incremental, append and xmin transfers whole"
+                + " (loaded, then swapped in), and resume their next runs from what the reload read.")
+        boolean fullRefresh;
+
         @Parameters(paramLabel = "TRANSFER", arity = "0..*", description = "Names of transfers to run.")
         List<String> names = new ArrayList<>();
 
@@ -118,7 +122,7 @@ public final class Ferry implements Callable<Integer> {
                     throw new ConfigException("no transfer named " + String.join(", ", unknown) + "; declared transfers: "
                             + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
                 }
-                long failed = ferry.runAll(targets).values().stream()
+                long failed = ferry.runAll(targets, fullRefresh).values().stream()
                         .filter(run -> run == null || run.status() != TransferRun.Status.SUCCEEDED).count();
                 return failed == 0 ? OK : FAILED;
             }

@@ -214,6 +214,11 @@ public final class FerryRuntime implements AutoCloseable {
      * scheduled run), and returns how each ended, in the order given; null for one not started because Ferry is stopping.
      */
     public java.util.Map<String, TransferRun> runAll(List<String> transfers) throws Exception {
+        return runAll(transfers, false);
+    }
+
+    /** {@link #runAll(List)}; with {@code fullRefresh}, each as a one-off full reload ({@code sync --full-refresh}). */
+    public java.util.Map<String, TransferRun> runAll(List<String> transfers, boolean fullRefresh) throws Exception {
         int threads = Math.max(1, Math.min(transfers.size(), FerryConfiguration.maxRunsInFlight(camel(), new ArrayList<>())));
         java.util.concurrent.ExecutorService pool = camel().getExecutorServiceManager().newFixedThreadPool(this, "ferry-sync", threads);
         try {
@@ -224,7 +229,7 @@ public final class FerryRuntime implements AutoCloseable {
                         org.slf4j.LoggerFactory.getLogger("dev.ferry").warn("transfer {}: not started: Ferry is stopping", name);
                         return null;
                     }
-                    return runOnce(name);
+                    return TransferLauncher.runOnce(camel(), name, fullRefresh);
                 }));
             }
             java.util.Map<String, TransferRun> ended = new java.util.LinkedHashMap<>();
