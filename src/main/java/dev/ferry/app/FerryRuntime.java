@@ -75,6 +75,8 @@ public final class FerryRuntime implements AutoCloseable {
                 .withRoutesIncludePattern(files.includePattern()) // the shipped routes, then the folder's
                 .withJmxEnabled(false)
                 .withShutdownTimeout(SHUTDOWN_TIMEOUT_SECONDS)
+                // the MDC keys of a run's log lines (transfer, table, run_id): onto a split's and multicast's threads
+                .withUseMdcLogging(true).withMdcLoggingKeysPattern(dev.ferry.observe.LogContext.KEYS_PATTERN)
                 .addConfiguration(FerryConfiguration.class);
         Properties props = new Properties();
         props.putAll(overrides);

@@ -68,6 +68,7 @@ public final class Runs {
         // scheduled runs wait out the backoff after failed runs; sync runs and retries of this one do not
         boolean backoff = !retry && !exchange.getProperty(MANUAL, false, Boolean.class);
         exchange.setProperty(RUN, run);
+        dev.ferry.observe.LogContext.run(spec.name(), run.id());
         reserveSessions(run, exchange, retry);
         String schema = run.destination().schema();
         DataSource destination = connections.dataSource(run.destination());
@@ -249,6 +250,7 @@ public final class Runs {
             return;
         }
         double secs = run.seconds();
+        dev.ferry.observe.LogContext.run(run.spec().name(), run.id()); // the tables are done: lines from here are the run's
         if (run.status() == TransferRun.Status.SKIPPED) {
             return;
         }
