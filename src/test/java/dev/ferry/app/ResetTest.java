@@ -34,6 +34,8 @@ class ResetTest {
                 "INSERT INTO app.orders SELECT g, g * 1.5, now() - (301 - g) * interval '1 hour' FROM generate_series(1, 300) g",
                 "CREATE TABLE app.lines (id int PRIMARY KEY, sku text, updated_at timestamptz NOT NULL)",
                 "INSERT INTO app.lines SELECT g, 'sku ' || g, now() - (201 - g) * interval '1 hour' FROM generate_series(1, 200) g");
+        src.execute("CREATE TABLE app.tenanted (id int PRIMARY KEY, tenant int NOT NULL, updated_at timestamptz NOT NULL)",
+                "INSERT INTO app.tenanted SELECT g, 1 + g % 2, now() - g * interval '1 minute' FROM generate_series(1, 100) g");
         src.grantRead("app");
         dir = FerryHarness.write(src, dst, "export", FerryHarness.transfer("orders", "app.orders, app.lines", "mode", "incremental",
                 "cursor", "updated_at") + FerryHarness.transfer("blocked", "app.lines", "mode", "append", "cursor", "updated_at",
@@ -128,6 +130,31 @@ class ResetTest {
         assertThat(out.status).isZero();
         assertThat(out.out).contains("transfer whole is a full_refresh transfer: every run reads its tables whole, so there is"
                 + " nothing to reset");
+    }
+
+    @Test
+    void aRecipientsTransferResetsInTheRecipientsDestination() throws Exception {
+        Path recipients = FerryHarness.write(src, dst, "unused", FerryHarness.transfer("exports", "app.tenanted", "mode", "incremental",
+                "cursor", "updated_at", "filter", "tenant = :tenant", "recipients", "customers.yaml"), java.util.Map.of());
+        java.nio.file.Files.createDirectories(recipients.resolve("routes/recipients"));
+        java.nio.file.Files.writeString(recipients.resolve("routes/recipients/customers.yaml"), """
+                - { name: acme, schema: r_acme, filter: { tenant: "1" } }
+                - { name: globex, schema: r_globex, filter: { tenant: "2" } }
+                """);
+        Path saved = dir;
+        dir = recipients;
+        try {
+            assertThat(ferry("sync", "--all").status).isZero();
+            Out out = ferry("reset", "exports.acme", "--yes");
+            assertThat(out.status).as(out.err).isZero();
+            try (Connection d = dst.admin()) {
+                assertThat(watermarks(d, "r_acme", "exports.acme")).isEmpty();
+                assertThat(watermarks(d, "r_globex", "exports.globex")).containsExactly("app.tenanted");
+                assertThat(Dumps.scalar(d, "SELECT count(*) FROM r_acme._ferry_runs WHERE status = 'reset'")).isEqualTo("1");
+            }
+        } finally {
+            dir = saved;
+        }
     }
 
     private static java.util.List<String> watermarks(Connection d, String schema, String transfer) throws Exception {
