@@ -104,6 +104,7 @@ public final class FerryRuntime implements AutoCloseable {
         recipients.refreshAll();
         if (trigger == Trigger.SCHEDULED) {
             followRouteFiles(files, recipients);
+            clearLogContextAfterRuns();
         }
         if (trigger == Trigger.MANUAL) {
             // Camel Main stops Camel on SIGTERM only in run(); a one-off command (sync, demo --once) runs transfers
@@ -112,6 +113,25 @@ public final class FerryRuntime implements AutoCloseable {
             Runtime.getRuntime().addShutdownHook(hook);
             signalHook = hook;
         }
+    }
+
+    /**
+     * A scheduled run's MDC keys (LogContext) stay on its Quartz worker thread as Camel's MDC callbacks put them back when
+     * the route returns: cleared once the job is done, so that the thread's next lines are not the run's.
+     */
+    private void clearLogContextAfterRuns() throws Exception {
+        camel().getComponent("quartz", org.apache.camel.component.quartz.QuartzComponent.class).getScheduler().getListenerManager()
+                .addJobListener(new org.quartz.listeners.JobListenerSupport() {
+                    @Override
+                    public String getName() {
+                        return "ferry-log-context";
+                    }
+
+                    @Override
+                    public void jobWasExecuted(org.quartz.JobExecutionContext context, org.quartz.JobExecutionException e) {
+                        dev.ferry.observe.LogContext.clear();
+                    }
+                });
     }
 
     /** The property that turns the HTTP server (health, metrics, console) off. */

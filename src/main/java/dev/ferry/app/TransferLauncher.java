@@ -48,6 +48,8 @@ public final class TransferLauncher {
             return run;
         } finally {
             consumer.releaseExchange(exchange, false);
+            // Camel's MDC callbacks put the run's keys back as the route returns: the thread's next lines are not the run's
+            dev.ferry.observe.LogContext.clear();
         }
     }
 }

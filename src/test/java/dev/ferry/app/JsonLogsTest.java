@@ -111,6 +111,76 @@ class JsonLogsTest {
         assertThat(lines).anyMatch(l -> l.contains("ERROR") && l.contains("transfer items: app.secret failed after 0 rows"));
     }
 
+    @Test
+    void retriesOfATableKeepTheKeysAndTheRunClearsThemAtItsEnd() throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort(); // nothing listens there once closed: every connection is refused, a transient failure
+        }
+        Map<String, String> props = Map.of("ferry.source.far.hostname", "127.0.0.1", "ferry.source.far.port", String.valueOf(closed),
+                "ferry.source.far.database", "nowhere", "ferry.source.far.user", "u", "ferry.source.far.password", "p",
+                "ferry.source.far.connectTimeout", "1s");
+        List<Map<String, String>> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        org.apache.logging.log4j.core.appender.AbstractAppender capture = new org.apache.logging.log4j.core.appender.AbstractAppender(
+                "mdc-test", null, null, true, org.apache.logging.log4j.core.config.Property.EMPTY_ARRAY) {
+            @Override
+            public void append(org.apache.logging.log4j.core.LogEvent event) {
+                Map<String, String> e = new java.util.HashMap<>(event.getContextData().toMap());
+                e.put("message", event.getMessage().getFormattedMessage());
+                events.add(e);
+            }
+        };
+        capture.start();
+        org.apache.logging.log4j.core.Logger logger = (org.apache.logging.log4j.core.Logger) org.apache.logging.log4j.LogManager
+                .getLogger("dev.ferry.transfer");
+        logger.addAppender(capture);
+        String yaml = FerryHarness.transfer("far", "app.t", "source", "far", "retryAttempts", "1", "retryDelay", "50ms");
+        try (FerryHarness ferry = FerryHarness.start(null, dst, "far", yaml, props)) {
+            dev.ferry.state.TransferRun run = ferry.sync("far");
+            assertThat(run.status()).isEqualTo(dev.ferry.state.TransferRun.Status.FAILED);
+            assertThat(org.slf4j.MDC.get("transfer")).as("cleared when the run ended").isNull();
+            assertThat(events.stream().filter(e -> e.get("message").contains("retrying (attempt"))).hasSize(1)
+                    .allSatisfy(e -> assertThat(e).containsEntry("transfer", "far").containsEntry("table", "app.t")
+                            .containsEntry("run_id", run.id().toString()));
+            assertThat(events).isNotEmpty().allSatisfy(e -> assertThat(e).containsEntry("transfer", "far")
+                    .containsEntry("run_id", run.id().toString()));
+        } finally {
+            logger.removeAppender(capture);
+        }
+    }
+
+    @Test
+    void aScheduledRunLeavesItsQuartzThreadWithoutTheKeys() throws Exception {
+        try (Connection d = dst.admin()) {
+            d.createStatement().execute("DROP SCHEMA IF EXISTS sched CASCADE");
+        }
+        Path scheduled = FerryHarness.write(src, dst, "sched", FerryHarness.transfer("events", "app.events", "mode", "incremental",
+                "cursor", "at"), Map.of());
+        List<String> afterJobs = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (FerryRuntime ferry = new FerryRuntime(scheduled.resolve("application.properties"), scheduled.resolve("routes"),
+                FerryRuntime.Trigger.SCHEDULED, null, java.time.Duration.ofMillis(300))) {
+            ferry.start();
+            // called after Ferry's own listener, on the job's thread: what that thread's MDC holds once the run is done
+            ferry.camel().getComponent("quartz", org.apache.camel.component.quartz.QuartzComponent.class).getScheduler()
+                    .getListenerManager().addJobListener(new org.quartz.listeners.JobListenerSupport() {
+                        @Override
+                        public String getName() {
+                            return "test-mdc";
+                        }
+
+                        @Override
+                        public void jobWasExecuted(org.quartz.JobExecutionContext context, org.quartz.JobExecutionException e) {
+                            afterJobs.add(String.valueOf(org.slf4j.MDC.get("transfer")) + "/" + org.slf4j.MDC.get("run_id"));
+                        }
+                    });
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (afterJobs.size() < 2 && System.nanoTime() < end) {
+                Thread.sleep(50);
+            }
+        }
+        assertThat(afterJobs).hasSizeGreaterThanOrEqualTo(2).allSatisfy(v -> assertThat(v).isEqualTo("null/null"));
+    }
+
     private static JsonObject only(List<JsonObject> json, String messageStart) {
         List<JsonObject> found = json.stream().filter(o -> o.getString("message").startsWith(messageStart)).toList();
         assertThat(found).as("lines starting %s", messageStart).hasSize(1);
