@@ -42,7 +42,24 @@ public final class Ferry implements Callable<Integer> {
     Path routes;
 
     public static void main(String[] args) {
+        logFormat();
         System.exit(execute(args));
+    }
+
+    /**
+     * The log format (log4j2.properties picks the appender named by ferry.log.format, else FERRY_LOG_FORMAT), made one of
+     * the two appenders' names before the first line is logged: "JSON" or a typo would otherwise name no appender, and
+     * Ferry would run without a single log line.
+     */
+    static void logFormat() {
+        String given = System.getProperty("ferry.log.format", System.getenv().getOrDefault("FERRY_LOG_FORMAT", "plain"));
+        String format = given.trim().toLowerCase(java.util.Locale.ROOT);
+        if (!format.equals("plain") && !format.equals("json")) {
+            System.err.println("ferry: log format '" + given + "' (FERRY_LOG_FORMAT or -Dferry.log.format) is neither plain nor"
+                    + " json: logging plain");
+            format = "plain";
+        }
+        System.setProperty("ferry.log.format", format);
     }
 
     /** Runs a command line and returns its exit status (tests call this instead of main). */

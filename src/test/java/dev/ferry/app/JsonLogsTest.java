@@ -111,6 +111,33 @@ class JsonLogsTest {
         assertThat(lines).anyMatch(l -> l.contains("ERROR") && l.contains("transfer items: app.secret failed after 0 rows"));
     }
 
+    /** "JSON" or a typo named no appender at first: the process ran without a single log line. */
+    @Test
+    void aFormatInCapitalsIsJsonAndAnUnknownOneLogsPlainWithAWarning() throws Exception {
+        List<String> capitals = syncEvents("JSON");
+        assertThat(capitals).isNotEmpty().allSatisfy(l -> assertThat(Jsoner.deserialize(l)).isInstanceOf(JsonObject.class));
+        assertThat(capitals).anyMatch(l -> l.contains("transfer events: run ") && l.contains("succeeded"));
+
+        List<String> unknown = syncEvents("xml");
+        assertThat(unknown.get(0)).contains("log format 'xml'").contains("logging plain");
+        assertThat(unknown).anyMatch(l -> l.matches("\\d{4}-\\d\\d-\\d\\d .* INFO .* - transfer events: run .* succeeded.*"));
+    }
+
+    private static List<String> syncEvents(String format) throws Exception {
+        Path log = Files.createTempFile(dir, "sync-events", ".log");
+        ProcessBuilder pb = new ProcessBuilder(List.of(System.getProperty("java.home") + File.separator + "bin" + File.separator + "java",
+                "-cp", System.getProperty("java.class.path"), "dev.ferry.app.Ferry",
+                "--config", dir.resolve("application.properties").toString(), "--routes", dir.resolve("routes").toString(),
+                "sync", "events"))
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put("FERRY_LOG_FORMAT", format);
+        Process p = pb.start();
+        assertThat(p.waitFor(90, TimeUnit.SECONDS)).isTrue();
+        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+        assertThat(p.exitValue()).as("log:\n%s", String.join("\n", lines)).isEqualTo(Ferry.OK);
+        return lines;
+    }
+
     @Test
     void retriesOfATableKeepTheKeysAndTheRunClearsThemAtItsEnd() throws Exception {
         int closed;
