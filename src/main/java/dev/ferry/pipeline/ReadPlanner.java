@@ -38,6 +38,7 @@ public final class ReadPlanner {
             SourceTable source = SourceCatalog.describe(c, table).select(spec);
             TableRead read = new TableRead(source, spec, Connections.beanName(run.source()), shutdown::requested);
             read.start(c);
+            read.estimate(c);
             exchange.setProperty(BatchPlanner.READ, read);
         }
     }
