@@ -162,7 +162,7 @@ public final class TableProgress {
         StringBuilder sb = new StringBuilder();
         sb.append(table).append(" -> ").append(destination).append(": ")
                 .append(String.format(Locale.ROOT, "%,d rows, %s in %s (%,.0f rows/s)", rows(), bytes(bytes()),
-                        Durations.format(Duration.ofSeconds(elapsed().toSeconds())), rate()));
+                        took(elapsed()), rate()));
         double ratio = ratio();
         if (ratio >= 0) {
             sb.append(String.format(Locale.ROOT, ", %d%% of ~%s rows", (int) (ratio * 100), approx(estimatedRows)));
@@ -172,6 +172,11 @@ public final class TableProgress {
             }
         }
         return sb.toString();
+    }
+
+    /** How long so far: whole seconds (1m40s), or milliseconds under one. */
+    private static String took(Duration d) {
+        return Durations.format(d.toSeconds() > 0 ? Duration.ofSeconds(d.toSeconds()) : Duration.ofMillis(d.toMillis()));
     }
 
     /** Bytes for people: 412 MB, 3.1 GB. */

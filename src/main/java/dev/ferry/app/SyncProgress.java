@@ -1,0 +1,190 @@
+package dev.ferry.app;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import dev.ferry.observe.ProgressBoard;
+import dev.ferry.observe.TableProgress;
+import me.tongfei.progressbar.DelegatingProgressBarConsumer;
+import me.tongfei.progressbar.ProgressBar;
+import me.tongfei.progressbar.ProgressBarBuilder;
+import me.tongfei.progressbar.ProgressBarStyle;
+import org.apache.camel.CamelContext;
+
+/**
+ * {@code ferry sync}'s progress bars in a terminal: one per table in flight (me.tongfei:progressbar renders it: rows,
+ * rows/s, and the percent and ETA when the source's size is known), drawn on stdout below the log. Log lines (stderr)
+ * never garble them: while bars are shown, each log line first erases them, is printed, and the bars are drawn again
+ * under it, so the log scrolls above the bars. Only when stdout is a terminal ({@link #wanted()}); otherwise {@code sync}
+ * prints its plain lines only.
+ */
+final class SyncProgress implements AutoCloseable {
+
+    /** How often the bars are redrawn. */
+    private static final long REDRAW_MILLIS = 200;
+    private static final String ERASE_BELOW = "\033[J";
+
+    private final ProgressBoard board;
+    private final PrintStream out;
+    private final PrintStream originalErr;
+    private final ScheduledExecutorService thread;
+    private final CamelContext camel;
+    private final Map<TableProgress, Bar> bars = new LinkedHashMap<>();
+    /** Lines of bars now on screen, above the cursor. */
+    private int shown;
+    /** A log write ended mid-line: the bars wait below until it ends. */
+    private boolean midLine;
+
+    private record Bar(ProgressBar bar, String[] line) {
+    }
+
+    private SyncProgress(CamelContext camel, ProgressBoard board) {
+        this.camel = camel;
+        this.board = board;
+        this.out = System.out;
+        this.originalErr = System.err;
+        // the log's console appender follows System.err (log4j2.properties: follow), so its lines come through here
+        System.setErr(new PrintStream(new AboveBars(originalErr), true, StandardCharsets.UTF_8));
+        this.thread = camel.getExecutorServiceManager().newSingleThreadScheduledExecutor(this, "ferry-sync-progress");
+        thread.scheduleWithFixedDelay(this::redraw, REDRAW_MILLIS, REDRAW_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Whether to show bars: stdout is a terminal (a console: not a pipe, a file, cron or CI). */
+    static boolean wanted() {
+        return System.console() != null;
+    }
+
+    /** Shows the bars of {@code camel}'s tables in flight until closed; null when not {@link #wanted()}. */
+    static SyncProgress showIfTerminal(CamelContext camel) {
+        ProgressBoard board = camel.getRegistry().lookupByNameAndType(ProgressBoard.BEAN, ProgressBoard.class);
+        return board == null || !wanted() ? null : new SyncProgress(camel, board);
+    }
+
+    private synchronized void redraw() {
+        try {
+            List<TableProgress> now = board.inFlight();
+            for (TableProgress p : now) {
+                bars.computeIfAbsent(p, this::bar);
+            }
+            bars.entrySet().removeIf(e -> {
+                if (!now.contains(e.getKey())) {
+                    e.getValue().bar().close();
+                    return true;
+                }
+                return false;
+            });
+            for (Map.Entry<TableProgress, Bar> e : bars.entrySet()) {
+                update(e.getKey(), e.getValue().bar());
+            }
+            if (!midLine) {
+                erase();
+                draw();
+            }
+        } catch (RuntimeException e) {
+            // a bar that cannot be drawn must not end the redraws, nor the sync
+        }
+    }
+
+    private Bar bar(TableProgress p) {
+        String[] line = {""};
+        ProgressBar bar = new ProgressBarBuilder()
+                .setTaskName(p.transfer() + ": " + p.table())
+                .setInitialMax(p.estimatedRows() > 0 ? p.estimatedRows() : -1)
+                .setUnit(" rows", 1)
+                .showSpeed(new java.text.DecimalFormat("#,##0"))
+                .startsFrom(0, p.elapsed()) // the table's own start, not the bar's
+                .setSpeedUnit(ChronoUnit.SECONDS)
+                .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK)
+                // rendered when this class asks (refresh), on its own thread: the library's timer stays idle
+                .setUpdateIntervalMillis(Integer.MAX_VALUE)
+                .setEtaFunction(s -> p.etaSeconds() < 0 ? Optional.empty() : Optional.of(Duration.ofSeconds((long) p.etaSeconds())))
+                .setConsumer(new DelegatingProgressBarConsumer(rendered -> line[0] = rendered))
+                .build();
+        return new Bar(bar, line);
+    }
+
+    /** The bar follows the table's counters; percent stays below 100 until the table ends, as in the log. */
+    private static void update(TableProgress p, ProgressBar bar) {
+        long rows = p.rows();
+        if (p.estimatedRows() > 0) {
+            bar.maxHint(Math.max(p.estimatedRows(), (long) Math.ceil(rows / 0.99) + 1));
+        } else if (!bar.isIndefinite()) {
+            bar.maxHint(-1);
+        }
+        bar.stepTo(rows);
+        bar.setExtraMessage(" " + TableProgress.bytes(p.bytes()));
+        bar.refresh();
+    }
+
+    private void draw() {
+        StringBuilder sb = new StringBuilder();
+        for (Bar b : bars.values()) {
+            sb.append('\r').append(b.line()[0]).append('\n');
+        }
+        out.print(sb);
+        out.flush();
+        shown = bars.size();
+    }
+
+    /** Erases the bars drawn: the cursor goes back up to the first one's line, and everything below it is cleared. */
+    private void erase() {
+        if (shown > 0) {
+            out.print("\033[" + shown + "A\r" + ERASE_BELOW);
+            out.flush();
+            shown = 0;
+        }
+    }
+
+    @Override
+    public void close() {
+        camel.getExecutorServiceManager().shutdownNow(thread);
+        synchronized (this) {
+            erase();
+            bars.values().forEach(b -> b.bar().close());
+            bars.clear();
+            System.setErr(originalErr);
+        }
+    }
+
+    /** The log's stream while bars are shown: each line printed above them. */
+    private final class AboveBars extends OutputStream {
+        private final PrintStream target;
+
+        AboveBars(PrintStream target) {
+            this.target = target;
+        }
+
+        @Override
+        public void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            synchronized (SyncProgress.this) {
+                erase();
+                target.write(b, off, len);
+                target.flush();
+                midLine = len > 0 && b[off + len - 1] != '\n';
+                if (!midLine) {
+                    draw();
+                }
+            }
+        }
+
+        @Override
+        public void flush() throws IOException {
+            target.flush();
+        }
+    }
+}
