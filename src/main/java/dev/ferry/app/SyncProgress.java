@@ -23,9 +23,10 @@ import org.apache.camel.CamelContext;
 
 /**
  * {@code ferry sync}'s progress bars in a terminal: one per table in flight (me.tongfei:progressbar renders it: rows,
- * rows/s, and the percent and ETA when the source's size is known), drawn on stdout below the log. Log lines (stderr)
- * never garble them: while bars are shown, each log line first erases them, is printed, and the bars are drawn again
- * under it, so the log scrolls above the bars. Only when stdout is a terminal ({@link #wanted()}); otherwise {@code sync}
+ * rows/s, and the percent and ETA when the source's size is known), drawn on stdout below the log. Log lines never
+ * garble them: while bars are shown, the log's console appenders are swapped for one with the same layout that writes
+ * to stderr through {@link AboveBars}: each line first erases the bars, is printed, and the bars are drawn again under
+ * it, so the log scrolls above them. Put back when the sync ends. Only when stdout is a terminal ({@link #wanted()}); otherwise {@code sync}
  * prints its plain lines only.
  */
 final class SyncProgress implements AutoCloseable {
@@ -37,6 +38,7 @@ final class SyncProgress implements AutoCloseable {
     private final ProgressBoard board;
     private final PrintStream out;
     private final PrintStream originalErr;
+    private final LogAboveBars log;
     private final ScheduledExecutorService thread;
     private final CamelContext camel;
     private final Map<TableProgress, Bar> bars = new LinkedHashMap<>();
@@ -53,8 +55,7 @@ final class SyncProgress implements AutoCloseable {
         this.board = board;
         this.out = System.out;
         this.originalErr = System.err;
-        // the log's console appender follows System.err (log4j2.properties: follow), so its lines come through here
-        System.setErr(new PrintStream(new AboveBars(originalErr), true, StandardCharsets.UTF_8));
+        this.log = new LogAboveBars(new AboveBars(originalErr));
         this.thread = camel.getExecutorServiceManager().newSingleThreadScheduledExecutor(this, "ferry-sync-progress");
         thread.scheduleWithFixedDelay(this::redraw, REDRAW_MILLIS, REDRAW_MILLIS, TimeUnit.MILLISECONDS);
     }
@@ -152,7 +153,62 @@ final class SyncProgress implements AutoCloseable {
             erase();
             bars.values().forEach(b -> b.bar().close());
             bars.clear();
-            System.setErr(originalErr);
+        }
+        log.restore();
+        synchronized (this) {
+            out.flush();
+        }
+    }
+
+    /**
+     * Log4j's console appenders, swapped while the bars are shown for an OutputStreamAppender of the same layout that
+     * writes through {@link AboveBars}: the appender writes to the stream it was given at configuration, so replacing
+     * System.err would not reach it.
+     */
+    private static final class LogAboveBars {
+        private final org.apache.logging.log4j.core.LoggerContext context;
+        private final Map<org.apache.logging.log4j.core.config.LoggerConfig, List<org.apache.logging.log4j.core.Appender>> swapped =
+                new LinkedHashMap<>();
+        private final List<org.apache.logging.log4j.core.Appender> started = new java.util.ArrayList<>();
+
+        LogAboveBars(OutputStream above) {
+            context = org.apache.logging.log4j.core.LoggerContext.getContext(false);
+            var config = context.getConfiguration();
+            List<org.apache.logging.log4j.core.config.LoggerConfig> loggers = new java.util.ArrayList<>(config.getLoggers().values());
+            if (!loggers.contains(config.getRootLogger())) {
+                loggers.add(config.getRootLogger());
+            }
+            Map<org.apache.logging.log4j.core.Appender, org.apache.logging.log4j.core.Appender> replacements = new LinkedHashMap<>();
+            for (var logger : loggers) {
+                for (var a : List.copyOf(logger.getAppenders().values())) {
+                    if (!(a instanceof org.apache.logging.log4j.core.appender.ConsoleAppender console)) {
+                        continue;
+                    }
+                    var replacement = replacements.computeIfAbsent(a, c -> {
+                        var r = org.apache.logging.log4j.core.appender.OutputStreamAppender.newBuilder()
+                                .setName(c.getName() + "-above-bars").setLayout(console.getLayout()).setTarget(above).build();
+                        r.start();
+                        started.add(r);
+                        return r;
+                    });
+                    logger.removeAppender(a.getName());
+                    logger.addAppender(replacement, null, null);
+                    swapped.computeIfAbsent(logger, l -> new java.util.ArrayList<>()).add(a);
+                }
+            }
+            context.updateLoggers();
+        }
+
+        /** The console appenders back, as configured. */
+        void restore() {
+            swapped.forEach((logger, appenders) -> {
+                for (var a : appenders) {
+                    logger.removeAppender(a.getName() + "-above-bars");
+                    logger.addAppender(a, null, null);
+                }
+            });
+            context.updateLoggers();
+            started.forEach(org.apache.logging.log4j.core.Appender::stop);
         }
     }
 
