@@ -3,7 +3,6 @@ package dev.ferry.app;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.LinkedHashMap;
@@ -26,8 +25,9 @@ import org.apache.camel.CamelContext;
  * rows/s, and the percent and ETA when the source's size is known), drawn on stdout below the log. Log lines never
  * garble them: while bars are shown, the log's console appenders are swapped for one with the same layout that writes
  * to stderr through {@link AboveBars}: each line first erases the bars, is printed, and the bars are drawn again under
- * it, so the log scrolls above them. Put back when the sync ends. Only when stdout is a terminal ({@link #wanted()}); otherwise {@code sync}
- * prints its plain lines only.
+ * it, so the log scrolls above them; put back when the sync ends. Only when stdout is a terminal ({@link #wanted()});
+ * otherwise {@code sync} prints its plain lines only. (The library renders on request, from Camel's thread here; its
+ * own timer thread stays idle.)
  */
 final class SyncProgress implements AutoCloseable {
 
@@ -37,7 +37,6 @@ final class SyncProgress implements AutoCloseable {
 
     private final ProgressBoard board;
     private final PrintStream out;
-    private final PrintStream originalErr;
     private final LogAboveBars log;
     private final ScheduledExecutorService thread;
     private final CamelContext camel;
@@ -54,8 +53,7 @@ final class SyncProgress implements AutoCloseable {
         this.camel = camel;
         this.board = board;
         this.out = System.out;
-        this.originalErr = System.err;
-        this.log = new LogAboveBars(new AboveBars(originalErr));
+        this.log = new LogAboveBars(new AboveBars(System.err));
         this.thread = camel.getExecutorServiceManager().newSingleThreadScheduledExecutor(this, "ferry-sync-progress");
         thread.scheduleWithFixedDelay(this::redraw, REDRAW_MILLIS, REDRAW_MILLIS, TimeUnit.MILLISECONDS);
     }
