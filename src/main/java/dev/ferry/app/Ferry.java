@@ -139,8 +139,12 @@ public final class Ferry implements Callable<Integer> {
                     throw new ConfigException("no transfer named " + String.join(", ", unknown) + "; declared transfers: "
                             + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
                 }
-                long failed = ferry.runAll(targets, fullRefresh).values().stream()
-                        .filter(run -> run == null || run.status() != TransferRun.Status.SUCCEEDED).count();
+                // in a terminal, a progress bar per table in flight; otherwise (a pipe, cron, CI) the plain log lines only
+                long failed;
+                try (SyncProgress bars = SyncProgress.showIfTerminal(ferry.camel())) {
+                    failed = ferry.runAll(targets, fullRefresh).values().stream()
+                            .filter(run -> run == null || run.status() != TransferRun.Status.SUCCEEDED).count();
+                }
                 return failed == 0 ? OK : FAILED;
             }
         }

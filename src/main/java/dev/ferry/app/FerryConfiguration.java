@@ -16,6 +16,7 @@ import dev.ferry.config.Secret;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.config.WebhookUrl;
 import dev.ferry.destination.CopyStreams;
+import dev.ferry.observe.ProgressBoard;
 import dev.ferry.source.BatchPlanner;
 import dev.ferry.source.RawRowMapperFactory;
 import dev.ferry.pipeline.Failures;
@@ -252,7 +253,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         CopyStreams streams = copyStreams(camel.getExecutorServiceManager(), connections);
         camel.getRegistry().bind("ferryTableStart", new TableStart(connections, shutdown));
         camel.getRegistry().bind("ferryReadPlanner", new ReadPlanner(connections, shutdown));
-        camel.getRegistry().bind("ferryProvision", new Provision(connections));
+        camel.getRegistry().bind("ferryProvision", new Provision(connections, progressBoard(camel, connections, problems)));
         camel.getRegistry().bind("ferryResume", new Resume());
         camel.getRegistry().bind("ferryCopyTable", new CopyTable(connections,
                 camel.getExecutorServiceManager().newCachedThreadPool(connections, "ferry-copy"), streams));
@@ -292,6 +293,33 @@ public final class FerryConfiguration implements CamelConfiguration {
         all.addAll(connections.destinations().values());
         return new CopyStreams(executors.newCachedThreadPool(connections, "ferry-copy-reader"),
                 executors.newScheduledThreadPool(connections, "ferry-copy-watchdog", 1), CopyStreams.tick(all));
+    }
+
+    /**
+     * The board of tables in flight ({@link ProgressBoard#BEAN}), with the meters of progress in Camel's Micrometer
+     * registry when there is one, reporting every {@code ferry.progressInterval} on one scheduled thread of Camel's.
+     */
+    private static ProgressBoard progressBoard(CamelContext camel, Object owner, List<String> problems) {
+        java.time.Duration interval = ProgressBoard.DEFAULT_INTERVAL;
+        String text = camel.getPropertiesComponent().resolveProperty(ProgressBoard.INTERVAL_PROPERTY).orElse(null);
+        if (text != null && !text.isBlank()) {
+            try {
+                interval = Durations.parse(text.strip());
+            } catch (IllegalArgumentException e) {
+                interval = java.time.Duration.ZERO;
+            }
+            if (interval.isZero() || interval.isNegative()) {
+                problems.add(camel.getPropertiesComponent().resolveProperty("ferry.config").orElse(Ferry.DEFAULT_CONFIG) + ": "
+                        + ProgressBoard.INTERVAL_PROPERTY + ": '" + text + "' is not a duration such as 10s or 1m");
+                interval = ProgressBoard.DEFAULT_INTERVAL;
+            }
+        }
+        ProgressBoard board = new ProgressBoard(() -> camel.getRegistry().lookupByNameAndType(
+                org.apache.camel.component.micrometer.MicrometerConstants.METRICS_REGISTRY_NAME,
+                io.micrometer.core.instrument.MeterRegistry.class), interval);
+        board.reportOn(camel.getExecutorServiceManager().newScheduledThreadPool(owner, "ferry-progress", 1));
+        camel.getRegistry().bind(ProgressBoard.BEAN, board);
+        return board;
     }
 
     /** How many runs a process has going at once by default ({@code ferry.maxRunsInFlight}). */

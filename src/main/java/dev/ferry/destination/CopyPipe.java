@@ -15,6 +15,7 @@ import java.util.function.BooleanSupplier;
 
 import dev.ferry.config.ConnectionSettings;
 import dev.ferry.config.Durations;
+import dev.ferry.observe.TableProgress;
 import org.postgresql.PGConnection;
 import org.postgresql.core.BaseConnection;
 import org.postgresql.copy.CopyIn;
@@ -36,10 +37,13 @@ import org.postgresql.copy.CopyOut;
 public final class CopyPipe {
 
     static final int CHUNK = 1 << 20;
-    private static final Chunk END = new Chunk(new byte[0], 0);
+    private static final Chunk END = new Chunk(new byte[0], 0, 0);
 
-    /** A filled part of a buffer handed to the writer: the buffer is never written again, so it is not copied. */
-    private record Chunk(byte[] bytes, int length) {
+    /**
+     * A filled part of a buffer handed to the writer, and how many rows it holds: the buffer is never written again, so
+     * it is not copied.
+     */
+    private record Chunk(byte[] bytes, int length, long rows) {
     }
 
     private CopyPipe() {
@@ -56,6 +60,17 @@ public final class CopyPipe {
     public static Result run(CopyStreams streams, Connection source, ConnectionSettings sourceSettings, String copyOut,
                              Connection destination, ConnectionSettings destinationSettings, String copyIn, boolean binary,
                              BooleanSupplier stop) throws SQLException {
+        return run(streams, source, sourceSettings, copyOut, destination, destinationSettings, copyIn, binary, stop, null);
+    }
+
+    /**
+     * Like {@link #run(CopyStreams, Connection, ConnectionSettings, String, Connection, ConnectionSettings, String,
+     * boolean, BooleanSupplier)}, adding each chunk's rows and bytes to {@code progress} (when not null) as it is written
+     * into the destination: once per MiB, not per row.
+     */
+    public static Result run(CopyStreams streams, Connection source, ConnectionSettings sourceSettings, String copyOut,
+                             Connection destination, ConnectionSettings destinationSettings, String copyIn, boolean binary,
+                             BooleanSupplier stop, TableProgress progress) throws SQLException {
         BlockingQueue<Chunk> chunks = new ArrayBlockingQueue<>(4);
         Watchdog watchdog = streams.watch(source, sourceSettings, destination, destinationSettings);
         Reader reader = new Reader(source, copyOut, chunks, binary, watchdog);
@@ -91,6 +106,9 @@ public final class CopyPipe {
                 watchdog.destinationSince = System.nanoTime();
                 in.writeToCopy(chunk.bytes(), 0, chunk.length());
                 watchdog.destinationSince = 0;
+                if (progress != null) {
+                    progress.add(chunk.rows(), chunk.length());
+                }
             }
             if (reader.failure != null) {
                 throw reader.failure;
@@ -264,28 +282,30 @@ public final class CopyPipe {
                 byte[] chunk = new byte[CHUNK];
                 int pos = 0;
                 long count = 0;
+                long handedOver = 0; // rows in the chunks handed over so far
                 byte[] message;
                 while ((message = out.readFromCopy()) != null) {
                     if (stop) {
                         out.cancelCopy();
                         return;
                     }
+                    if (message.length > chunk.length - pos) {
+                        rows = count;
+                        put(new Chunk(chunk, pos, count - handedOver));
+                        handedOver = count;
+                        chunk = new byte[Math.max(CHUNK, message.length)];
+                        pos = 0;
+                    }
                     if (isRow(message)) {
                         lastRow = message;
                         count++;
-                    }
-                    if (message.length > chunk.length - pos) {
-                        rows = count;
-                        put(new Chunk(chunk, pos));
-                        chunk = new byte[Math.max(CHUNK, message.length)];
-                        pos = 0;
                     }
                     System.arraycopy(message, 0, chunk, pos, message.length);
                     pos += message.length;
                 }
                 rows = count;
                 if (pos > 0) {
-                    put(new Chunk(chunk, pos));
+                    put(new Chunk(chunk, pos, count - handedOver));
                 }
                 put(END);
             } catch (SQLException e) {

@@ -62,7 +62,7 @@ public final class CopyTable {
         String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
                 + ") FROM STDIN (FORMAT " + format + ", FREEZE)";
         return done(load, CopyPipe.run(streams, source, load.run().source(), out, load.connection(), load.run().destination(), in, binary,
-                read::stopRequested));
+                read::stopRequested, load.progress()));
     }
 
     /** Counts a whole-table copy; false when a shutdown stopped it. */

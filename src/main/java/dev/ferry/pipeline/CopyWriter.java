@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.StringJoiner;
 
 import dev.ferry.config.Sql;
+import dev.ferry.observe.TableProgress;
 import dev.ferry.source.SourceTable;
 import dev.ferry.source.TableRead;
 import org.apache.camel.Body;
@@ -30,6 +31,8 @@ import org.postgresql.copy.CopyIn;
 public final class CopyWriter {
 
     static final int BUFFER = 256 * 1024;
+    /** How many rows the query path counts before adding them to the table's progress. */
+    static final int PROGRESS_ROWS = 4096;
 
     private final dev.ferry.destination.CopyStreams streams;
 
@@ -55,7 +58,7 @@ public final class CopyWriter {
         }
         // a full refresh is one query for the whole table: a shutdown abandons it, as it does a bulk one (the old table stays)
         Copied copied = copy(con, load.run().destination(), target, t, batch,
-                load.isFullRefresh() ? read::stopRequested : () -> false);
+                load.isFullRefresh() ? read::stopRequested : () -> false, load.progress());
         load.readBy("query");
         load.addRows(copied.rows);
         if (copied.stopped) {
@@ -74,7 +77,8 @@ public final class CopyWriter {
 
     /** Writes a batch's rows into a COPY; like {@link CopyPipe}, bounded by the destination's stallTimeout, not statementTimeout. */
     private Copied copy(Connection con, dev.ferry.config.ConnectionSettings destination, String target, SourceTable t,
-                               RowBatch batch, java.util.function.BooleanSupplier stop) throws SQLException, IOException {
+                               RowBatch batch, java.util.function.BooleanSupplier stop, TableProgress progress)
+            throws SQLException, IOException {
         String copy = "COPY " + target + " (" + Sql.idents(DestinationSchema.copyColumns(t)) + ") FROM STDIN";
         CopyPipe.unbounded(con);
         CopyPipe.Watchdog watchdog = streams.watch(null, null, con, destination);
@@ -87,7 +91,8 @@ public final class CopyWriter {
             watchdog.destinationSince = System.nanoTime();
             in = con.unwrap(PGConnection.class).getCopyAPI().copyIn(copy);
             watchdog.destinationSince = 0;
-            CopyTextEncoder encoder = new CopyTextEncoder(new CopyInStream(in, watchdog), BUFFER);
+            CopyTextEncoder encoder = new CopyTextEncoder(new CopyInStream(in, watchdog, progress), BUFFER);
+            long counted = 0; // rows added to progress: every PROGRESS_ROWS rows, not each one
             while (it.hasNext()) {
                 if (stop.getAsBoolean()) {
                     return new Copied(rows, last, true); // the finally cancels the COPY and closes the result set
@@ -96,8 +101,15 @@ public final class CopyWriter {
                 encoder.writeRow(row, batch.appendedFields());
                 last = row;
                 rows++;
+                if (rows - counted == PROGRESS_ROWS && progress != null) {
+                    progress.add(PROGRESS_ROWS, 0);
+                    counted = rows;
+                }
             }
             encoder.flush();
+            if (progress != null) {
+                progress.add(rows - counted, 0);
+            }
             watchdog.destinationSince = System.nanoTime();
             in.endCopy();
             watchdog.destinationSince = 0;
@@ -129,10 +141,12 @@ public final class CopyWriter {
     static final class CopyInStream extends java.io.OutputStream {
         private final CopyIn in;
         private final CopyPipe.Watchdog watchdog;
+        private final TableProgress progress;
 
-        CopyInStream(CopyIn in, CopyPipe.Watchdog watchdog) {
+        CopyInStream(CopyIn in, CopyPipe.Watchdog watchdog, TableProgress progress) {
             this.in = in;
             this.watchdog = watchdog;
+            this.progress = progress;
         }
 
         @Override
@@ -146,6 +160,9 @@ public final class CopyWriter {
                 watchdog.destinationSince = System.nanoTime();
                 in.writeToCopy(b, off, len);
                 watchdog.destinationSince = 0;
+                if (progress != null) {
+                    progress.add(0, len); // bytes as each buffer (256 KiB) goes out
+                }
             } catch (SQLException e) {
                 throw new IOException(e.getMessage(), e);
             }

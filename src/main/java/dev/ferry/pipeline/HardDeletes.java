@@ -78,7 +78,7 @@ public final class HardDeletes {
                     ps.setString(i++, spec.filterValues().get(name));
                 }
             }
-            CopyTextEncoder enc = new CopyTextEncoder(new CopyWriter.CopyInStream(in, watchdog), CopyWriter.BUFFER);
+            CopyTextEncoder enc = new CopyTextEncoder(new CopyWriter.CopyInStream(in, watchdog, null), CopyWriter.BUFFER);
             try (ResultSet rs = ps.executeQuery()) {
                 byte[][] row = new byte[t.key().size()][];
                 while (rs.next()) {

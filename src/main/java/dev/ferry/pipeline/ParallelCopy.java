@@ -118,7 +118,7 @@ final class ParallelCopy {
             Throwable first = null;
             try {
                 results.add(CopyPipe.run(streams, source, load.run().source(), copyOut(t, format, plan, 0), destination, load.run().destination(),
-                        in, binary, stop));
+                        in, binary, stop, load.progress()));
             } catch (SQLException | RuntimeException | Error e) {
                 // whatever ends the first stream stops the others, and is thrown once they have stopped: none goes
                 // on copying into a load that is being rolled back
@@ -190,7 +190,8 @@ final class ParallelCopy {
                 st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
             }
             destination.setAutoCommit(false);
-            CopyPipe.Result r = CopyPipe.run(streams, source, load.run().source(), out, destination, load.run().destination(), in, binary, stop);
+            CopyPipe.Result r = CopyPipe.run(streams, source, load.run().source(), out, destination, load.run().destination(), in, binary, stop,
+                    load.progress());
             if (r.stopped()) {
                 destination.rollback();
                 return r;

@@ -28,9 +28,11 @@ import org.apache.camel.support.SynchronizationAdapter;
 public final class Provision {
 
     private final Connections connections;
+    private final dev.ferry.observe.ProgressBoard board;
 
-    public Provision(Connections connections) {
+    public Provision(Connections connections, dev.ferry.observe.ProgressBoard board) {
         this.connections = connections;
+        this.board = board;
     }
 
     public void provision(@ExchangeProperty(Runs.RUN) TransferRun run, @ExchangeProperty(BatchPlanner.READ) TableRead read,
@@ -67,6 +69,13 @@ public final class Provision {
                 load.close();
             }
         });
+        dev.ferry.observe.TableProgress progress = new dev.ferry.observe.TableProgress(run.spec().name(), table.display(),
+                load.destinationDisplay(), run.id(), load.isFullRefresh(), read.estimatedRows(), read.estimatedBytes());
+        if (load.isFullRefresh()) {
+            // its rows commit with the swap: the report writes them as they go; the merge modes' batches write their own
+            progress.recordWith(rows -> run.recordProgress(recordId, rows));
+        }
+        load.track(progress, board);
         load.notes().addAll(typeNotes);
         mode.provision(load, con, load.notes());
         if (load.isFullRefresh()) {

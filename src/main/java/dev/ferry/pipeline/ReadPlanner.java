@@ -42,6 +42,7 @@ public final class ReadPlanner {
                 // a full reload of an incremental transfer: where its next run resumes, read before the copy starts
                 read.resumeMark(BatchPlanner.resumeMark(c, source, spec, run.reloadOf()));
             }
+            read.estimate(c);
             exchange.setProperty(BatchPlanner.READ, read);
         }
     }

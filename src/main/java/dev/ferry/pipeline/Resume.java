@@ -51,6 +51,9 @@ public final class Resume {
             Watermarks.recordTable(con, load.schema(), spec.name(), sourceTable, current);
         }
         load.mode().startRead(load, state);
+        if (load.read().startCursor() != null || load.read().startKey() != null || load.read().xminFrom() != null) {
+            load.progress().unknownTotal(); // resumed after its watermark: only part of the table is read, its size says nothing
+        }
         con.commit();
         load.flushNotes();
     }

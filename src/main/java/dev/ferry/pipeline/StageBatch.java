@@ -50,7 +50,7 @@ public final class StageBatch {
         Keyset keyset = Keyset.of(read, binary);
         CopyPipe.Result r = load.takeStaged();
         if (r == null) {
-            r = stage(load.run().source(), load.run().destination(), load.connection(), Plan.of(load, keyset, binary));
+            r = stage(load.run().source(), load.run().destination(), load.connection(), Plan.of(load, keyset, binary), load.progress());
         }
         load.addRows(r.rows());
         String lastCursor = null;
@@ -72,7 +72,7 @@ public final class StageBatch {
     public void stageNext(@ExchangeProperty(TableLoad.TABLE) TableLoad load) throws SQLException {
         boolean binary = load.binaryCopy();
         Plan plan = Plan.of(load, Keyset.of(load.read(), binary), binary); // the read's position is this batch's end
-        load.staged(stage(load.run().source(), load.run().destination(), load.spare(), plan));
+        load.staged(stage(load.run().source(), load.run().destination(), load.spare(), plan, load.progress()));
     }
 
     /** The columns that order batches (cursor, then key) and how the last row's values are read. */
@@ -102,9 +102,12 @@ public final class StageBatch {
         }
     }
 
-    /** Copies one batch from the source into a new temporary stage in the destination session's open transaction. */
+    /**
+     * Copies one batch from the source into a new temporary stage in the destination session's open transaction; its rows
+     * and bytes count as the table's progress as they stream (staged, not yet merged).
+     */
     private CopyPipe.Result stage(ConnectionSettings sourceSettings, ConnectionSettings destinationSettings, Connection destination,
-                                  Plan plan) throws SQLException {
+                                  Plan plan, dev.ferry.observe.TableProgress progress) throws SQLException {
         Connection source = connections.dataSource(sourceSettings).getConnection();
         boolean clean = false;
         try {
@@ -113,7 +116,7 @@ public final class StageBatch {
                 st.execute(plan.createStage());
             }
             CopyPipe.Result r = CopyPipe.run(streams, source, sourceSettings, plan.copyOut(), destination, destinationSettings, plan.copyIn(),
-                    plan.binary(), () -> false);
+                    plan.binary(), () -> false, progress);
             clean = true;
             return r;
         } finally {

@@ -58,6 +58,9 @@ public final class TableLoad {
     private Boolean binaryCopy;
     private boolean loadTableCommitted;
     private final java.util.Set<String> readPaths = new java.util.LinkedHashSet<>();
+    /** How far the table has got, live, while it is on the board of tables in flight (see ProgressReport). */
+    private dev.ferry.observe.TableProgress progress;
+    private dev.ferry.observe.ProgressBoard board;
 
     TableLoad(TransferRun run, TableRef source, SourceTable sourceTable, TableRead read, String schema, String table,
               String loadTable, long recordId, LoadMode mode, javax.sql.DataSource destinationPool, Connection connection) {
@@ -72,6 +75,18 @@ public final class TableLoad {
         this.mode = mode;
         this.destinationPool = destinationPool;
         this.connection = connection;
+    }
+
+    /** Puts the table on the board of tables in flight, until {@link #close()}. */
+    void track(dev.ferry.observe.TableProgress p, dev.ferry.observe.ProgressBoard on) {
+        this.progress = p;
+        this.board = on;
+        on.start(p);
+    }
+
+    /** How far the table has got (null when not tracked). */
+    dev.ferry.observe.TableProgress progress() {
+        return progress;
     }
 
     /** Whether bulk copies of this table use the binary format; null until the first batch decides. */
@@ -302,6 +317,9 @@ public final class TableLoad {
 
     /** Rolls back whatever is uncommitted and returns the connections; safe to call more than once. */
     public void close() {
+        if (board != null) {
+            board.end(progress);
+        }
         Connection s = spare;
         spare = null;
         staged = null;

@@ -64,6 +64,10 @@ public final class TableRead {
         this.resumeMark = mark;
     }
 
+    /** The source's estimated size when the read was planned (-1: not known), for progress; see {@link #estimate}. */
+    private long estimatedRows = -1;
+    private long estimatedBytes = -1;
+
     /** True once Ferry is shutting down: the read then ends at the next batch boundary. */
     private final java.util.function.BooleanSupplier stopping;
 
@@ -221,6 +225,39 @@ public final class TableRead {
      */
     public void start(java.sql.Connection source) throws java.sql.SQLException {
         order.start(this, source);
+    }
+
+    /**
+     * Reads the source's estimated size, once, when the read is planned: {@code pg_class.reltuples} and the relation's
+     * size, for a plain table read whole; not known (-1) for a table never analyzed (reltuples below 0, or 0 on servers
+     * before 14), a view or other relation, or a read with a row filter.
+     */
+    public void estimate(java.sql.Connection source) throws java.sql.SQLException {
+        estimatedRows = -1;
+        estimatedBytes = -1;
+        if (spec.filter() != null) {
+            return;
+        }
+        try (java.sql.PreparedStatement ps = source.prepareStatement("SELECT c.reltuples::bigint, pg_catalog.pg_relation_size(c.oid)"
+                + " FROM pg_catalog.pg_class c WHERE c.oid = CAST(? AS regclass) AND c.relkind = 'r'")) {
+            ps.setString(1, table.ref().quoted());
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                if (rs.next() && rs.getLong(1) > 0) {
+                    estimatedRows = rs.getLong(1);
+                    estimatedBytes = rs.getLong(2);
+                }
+            }
+        }
+    }
+
+    /** The source's estimated rows when the read was planned; -1 when not known. */
+    public long estimatedRows() {
+        return estimatedRows;
+    }
+
+    /** The source table's size in bytes when the read was planned; -1 when not known. */
+    public long estimatedBytes() {
+        return estimatedBytes;
     }
 
     /** Resumes an incremental read after a committed watermark. */

@@ -109,6 +109,23 @@ public final class RunHistory {
     }
 
     /**
+     * Updates a running table's row count from outside its transaction (the progress report of a full refresh, whose
+     * rows commit only at the swap): only while the record is still running, and only upward, so that it never
+     * overwrites the count a finished record was given nor goes back. Bounded, so that a record locked by the
+     * table's last transaction only delays the report.
+     */
+    public static void progressWhileRunning(Connection con, String schema, long id, long rows) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema)
+                + " SET rows = ? WHERE id = ? AND status = 'running' AND rows < ?")) {
+            ps.setLong(1, rows);
+            ps.setLong(2, id);
+            ps.setLong(3, rows);
+            ps.setQueryTimeout(5);
+            ps.executeUpdate();
+        }
+    }
+
+    /**
      * Marks runs of a transfer still recorded as running as abandoned: their process died. Call only while holding
      * the transfer's lock, when no other run of it can be going.
      */

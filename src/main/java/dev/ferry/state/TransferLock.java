@@ -17,6 +17,7 @@ public final class TransferLock implements AutoCloseable {
     private final Connection connection;
     private final String schema;
     private final String transfer;
+    private boolean closed;
 
     private TransferLock(Connection connection, String schema, String transfer) {
         this.connection = connection;
@@ -87,9 +88,28 @@ public final class TransferLock implements AutoCloseable {
         }
     }
 
+    /**
+     * A running table's rows so far into its run record (see {@link RunHistory#progressWhileRunning}), on the lock's
+     * session: serialized, since the tables of a run share it and the lock's release closes it. A failure only skips
+     * this report: the table's end writes the exact count anyway.
+     */
+    synchronized boolean recordProgress(long recordId, long rows) {
+        if (closed) {
+            return false;
+        }
+        try {
+            RunHistory.progressWhileRunning(connection, schema, recordId, rows);
+            return true;
+        } catch (SQLException e) {
+            org.slf4j.LoggerFactory.getLogger(TransferLock.class).debug("progress of record {} not written: {}", recordId, e.getMessage());
+            return false;
+        }
+    }
+
     /** Releases the lock; the pooled connection must not keep it. */
     @Override
-    public void close() {
+    public synchronized void close() {
+        closed = true;
         try (Connection c = connection; PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(hashtext(?), hashtext(?))")) {
             ps.setString(1, "ferry:" + schema);
             ps.setString(2, transfer);

@@ -26,6 +26,8 @@ public final class TcpProxy implements AutoCloseable {
     private volatile boolean blackHole;
     private volatile byte[] marker;
     private volatile long bytesAfterMarker;
+    /** Bytes per second from the server to the client, per connection; 0: as fast as it goes. */
+    private volatile long throttle;
 
     /** One proxied connection: whether the marker went through it, and the bytes since. */
     private static final class Flow {
@@ -78,6 +80,14 @@ public final class TcpProxy implements AutoCloseable {
         this.marker = marker.getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
+    /**
+     * Slows what the server sends to {@code bytesPerSecond} per connection (0: no limit), for tests that need a copy
+     * to take a while whatever the machine's speed.
+     */
+    public void throttle(long bytesPerSecond) {
+        this.throttle = bytesPerSecond;
+    }
+
     public boolean isBlackHole() {
         return blackHole;
     }
@@ -126,7 +136,26 @@ public final class TcpProxy implements AutoCloseable {
                 InputStream in = from.getInputStream();
                 OutputStream out = to.getOutputStream();
                 int n;
+                long since = 0;
+                long sent = 0;
                 while ((n = in.read(buf)) >= 0) {
+                    long rate = fromClient ? 0 : throttle;
+                    if (rate > 0) {
+                        if (since == 0) {
+                            since = System.nanoTime();
+                        }
+                        sent += n;
+                        long ahead = since + sent * 1_000_000_000L / rate - System.nanoTime();
+                        if (ahead < -50_000_000L) {
+                            // idle for a while (a pooled connection): no credit for the pause, the rate holds from now
+                            since = System.nanoTime();
+                            sent = n;
+                            ahead = n * 1_000_000_000L / rate;
+                        }
+                        if (ahead > 0) {
+                            Thread.sleep(ahead / 1_000_000, (int) (ahead % 1_000_000));
+                        }
+                    }
                     while (blackHole) {
                         // what was read is lost, and nothing more is read: the sender's buffers fill up and it blocks
                         if (from.isClosed()) {
