@@ -191,8 +191,8 @@ public final class FerryHealth extends ServiceSupport {
     /** One endpoint: connect, SELECT 1; a destination also reads its transfers' run history in the same session. */
     private void check(Endpoint endpoint, List<ConnectionSettings> named) {
         Cached check = endpoints.get(endpoint);
-        if (check == null) {
-            return; // forgotten since
+        if (check == null || !isRunAllowed()) {
+            return; // forgotten since, or Ferry is stopping (and closing the connections)
         }
         ConnectionSettings s = named.get(0);
         String what = s.role().key() + " " + names(named) + " (" + endpoint + ")";
@@ -209,6 +209,9 @@ public final class FerryHealth extends ServiceSupport {
         details.put("connections", named.stream().map(ConnectionSettings::name).sorted().toList().toString());
         details.put("endpoint", endpoint.toString());
         try (Connection c = connections.openDirect(s, Math.max(1, Math.min(s.connectTimeoutSeconds(), CONNECT_TIMEOUT_SECONDS)))) {
+            // a network that goes silent once connected (a partition mid-check): every read gives up, so the check
+            // ends DOWN rather than hang and leave its last result UP
+            c.setNetworkTimeout(Runnable::run, (int) TimeUnit.SECONDS.toMillis(2L * CONNECT_TIMEOUT_SECONDS));
             try (Statement st = c.createStatement()) {
                 st.setQueryTimeout(CONNECT_TIMEOUT_SECONDS);
                 st.execute("SELECT 1");
@@ -218,6 +221,9 @@ public final class FerryHealth extends ServiceSupport {
                 checkTransfer(c, spec);
             }
         } catch (SQLException | RuntimeException e) {
+            if (!isRunAllowed()) {
+                return; // stopped while connecting: not the database's fault
+            }
             String hint = e instanceof SQLException sql ? PrivilegeHints.hint(sql,
                     s.role() == ConnectionSettings.Role.SOURCE ? s : null, s.role() == ConnectionSettings.Role.DESTINATION ? s : null)
                     : null;
