@@ -284,7 +284,7 @@ public final class FerryHealth extends ServiceSupport {
             return;
         }
         Instant since = lastStart != null ? lastStart : check.since;
-        Instant deadline = deadline(spec, since);
+        Instant deadline = deadline(spec.cron(), spec.every(), since);
         if (deadline != null && Instant.now().isAfter(deadline)) {
             check.set(HealthCheck.State.DOWN, "transfer '" + spec.name() + "': late: no run started since " + since
                     + ", and its schedule (" + spec.scheduleText() + ") expected one by " + deadline + "; look for runs"
@@ -310,13 +310,12 @@ public final class FerryHealth extends ServiceSupport {
      * When a transfer whose last run started at {@code since} is late: no run started by its next fire time plus one
      * more period (at least {@link #LATE_GRACE}). Null for a schedule that never fires again.
      */
-    static Instant deadline(TransferSpec spec, Instant since) {
-        if (spec.every() != null) {
-            Duration every = spec.every();
+    static Instant deadline(String cronText, Duration every, Instant since) {
+        if (every != null) {
             return since.plus(every).plus(every.compareTo(LATE_GRACE) > 0 ? every : LATE_GRACE);
         }
         try {
-            org.quartz.CronExpression cron = new org.quartz.CronExpression(spec.cron());
+            org.quartz.CronExpression cron = new org.quartz.CronExpression(cronText);
             java.util.Date next = cron.getNextValidTimeAfter(java.util.Date.from(since));
             if (next == null) {
                 return null;
