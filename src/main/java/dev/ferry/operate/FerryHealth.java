@@ -216,10 +216,10 @@ public final class FerryHealth extends ServiceSupport {
                 st.setQueryTimeout(CONNECT_TIMEOUT_SECONDS);
                 st.execute("SELECT 1");
             }
-            check.set(HealthCheck.State.UP, what + ": reachable and authenticated", details);
             for (TransferSpec spec : mine) {
                 checkTransfer(c, spec);
             }
+            check.set(HealthCheck.State.UP, what + ": reachable and authenticated", details);
         } catch (SQLException | RuntimeException e) {
             if (!isRunAllowed()) {
                 return; // stopped while connecting: not the database's fault
@@ -242,7 +242,7 @@ public final class FerryHealth extends ServiceSupport {
     }
 
     /** A transfer: its last finished run did not fail, and a run started recently enough for its schedule. */
-    private void checkTransfer(Connection c, TransferSpec spec) {
+    private void checkTransfer(Connection c, TransferSpec spec) throws SQLException {
         Cached check = transfers.get(spec.name());
         if (check == null) {
             return;
@@ -270,6 +270,9 @@ public final class FerryHealth extends ServiceSupport {
                 }
             }
         } catch (SQLException e) {
+            if (e.getSQLState() != null && e.getSQLState().startsWith("08")) {
+                throw e; // the session was lost: the endpoint's failure, reported as such
+            }
             if (!"42P01".equals(e.getSQLState()) && !"3F000".equals(e.getSQLState())) { // no history yet: never ran
                 check.set(HealthCheck.State.DOWN, "transfer '" + spec.name() + "': cannot read its run history: "
                         + Errors.describe(e), details);
