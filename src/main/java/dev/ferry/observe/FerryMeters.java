@@ -87,7 +87,7 @@ public final class FerryMeters {
     public void runCounted(String transfer, String outcome, Duration took, Instant succeededAt) {
         Counter.builder("ferry.runs").description("Runs by how they ended").tags("transfer", transfer, "outcome", outcome)
                 .register(registry).increment();
-        Timer.builder("ferry.run.duration").description("How long runs took, from their trigger to their end")
+        Timer.builder("ferry.run.duration").description("How long runs took, from their start (their wait for sessions included) to their end")
                 .tag("transfer", transfer).register(registry).record(took);
         if (succeededAt != null) {
             gauge("ferry.last.success.timestamp", "seconds", "When the transfer's last successful run ended (Unix time)",

@@ -33,7 +33,7 @@ import static org.assertj.core.api.Assertions.within;
 /**
  * {@code /observe/metrics} and {@code /observe/health} of a running Ferry: Ferry's meters, labelled by transfer and
  * table, agree with the run history and the watermarks it wrote; the health checks answer in JSON, readiness with
- * Ferry's checks, liveness without them.
+ * Ferry's checks, liveness without them; a transfer removed leaves no series and no check behind.
  */
 class ObserveEndpointsTest {
 
@@ -51,7 +51,7 @@ class ObserveEndpointsTest {
         src.grantRead("app");
         String yaml = transfer("orders", "app.orders", "mode", "incremental", "cursor", "updated_at")
                 + transfer("events", "app.events", "mode", "xmin");
-        Path dir = FerryHarness.write(src, dst, "export", yaml, Map.of("ferry.health.interval", "1s"));
+        Path dir = FerryHarness.write(src, dst, "export", yaml, Map.of("ferry.health.interval", "1s", "ferry.routesRefresh", "1s"));
         try (FerryRuntime ferry = new FerryRuntime(dir.resolve("application.properties"), dir.resolve("routes"),
                 FerryRuntime.Trigger.SCHEDULED, new Properties(), null)) {
             ferry.start();
@@ -116,6 +116,15 @@ class ObserveEndpointsTest {
             HttpResponse<String> all = get(port, "/observe/health");
             assertThat(all.statusCode()).isEqualTo(200);
             assertThat(check(all.body(), "ferry-transfer-orders")).isEqualTo("UP");
+
+            // a transfer removed from the route files takes its series and its health check with it
+            java.nio.file.Files.writeString(dir.resolve("routes/transfers.yaml"),
+                    transfer("orders", "app.orders", "mode", "incremental", "cursor", "updated_at"));
+            await(() -> !ferry.catalog().contains("events"), "the transfer removed");
+            assertThat(metrics(port).keySet()).noneMatch(k -> k.startsWith("ferry_") && k.contains("transfer=events"))
+                    .anyMatch(k -> k.startsWith("ferry_runs_total{") && k.contains("transfer=orders"));
+            assertThat(check(get(port, "/observe/health/ready").body(), "ferry-transfer-events")).isNull();
+            assertThat(check(get(port, "/observe/health/ready").body(), "ferry-transfer-orders")).isEqualTo("UP");
         }
     }
 
