@@ -37,6 +37,7 @@ final class TransferRoutes {
             throw e;
         }
         startScheduleNow(name);
+        checksInStep();
     }
 
     /**

@@ -102,21 +102,23 @@ public final class FerryHealth extends ServiceSupport {
     /** Runs every check whose endpoint is not being checked already; results replace the cached ones as they come. */
     private void refresh() {
         try {
-            sync();
-            Map<Endpoint, List<ConnectionSettings>> byEndpoint = byEndpoint();
-            for (Map.Entry<Endpoint, List<ConnectionSettings>> e : byEndpoint.entrySet()) {
-                if (running.add(e.getKey())) {
-                    workers.submit(() -> {
-                        try {
-                            check(e.getKey(), e.getValue());
-                        } finally {
-                            running.remove(e.getKey());
-                        }
-                    });
-                }
-            }
+            align();
+            byEndpoint().forEach(this::submit);
         } catch (RuntimeException e) {
             LOG.warn("health checks: refresh failed: {}", Errors.describe(e));
+        }
+    }
+
+    private void submit(Endpoint endpoint, List<ConnectionSettings> named) {
+        ExecutorService pool = workers;
+        if (pool != null && !pool.isShutdown() && running.add(endpoint)) {
+            pool.submit(() -> {
+                try {
+                    check(endpoint, named);
+                } finally {
+                    running.remove(endpoint);
+                }
+            });
         }
     }
 
@@ -132,15 +134,26 @@ public final class FerryHealth extends ServiceSupport {
      * Registers a check for each connection endpoint and transfer there is now, and unregisters those of endpoints
      * and transfers that are gone (a recipient removed, a route file changed). Cheap: nothing is connected to.
      */
-    public synchronized void sync() {
+    public void sync() {
+        // an endpoint new since the last refresh is checked now (its first check), not an interval later: until then
+        // its check is UNKNOWN, which keeps readiness down
+        align().forEach(this::submit);
+    }
+
+    /** Registers and unregisters checks as {@link #sync} says; returns the endpoints that are new. */
+    private synchronized Map<Endpoint, List<ConnectionSettings>> align() {
         HealthCheckRegistry registry = HealthCheckRegistry.get(camel);
+        Map<Endpoint, List<ConnectionSettings>> added = new LinkedHashMap<>();
         if (registry == null || !isStarted() && !isStarting()) {
-            return;
+            return added;
         }
         Map<Endpoint, List<ConnectionSettings>> now = byEndpoint();
         for (Map.Entry<Endpoint, List<ConnectionSettings>> e : now.entrySet()) {
-            endpoints.computeIfAbsent(e.getKey(), endpoint -> register(registry, new Cached(endpointId(endpoint),
-                    "connection " + names(e.getValue()) + ": not checked yet")));
+            endpoints.computeIfAbsent(e.getKey(), endpoint -> {
+                added.put(endpoint, e.getValue());
+                return register(registry, new Cached(endpointId(endpoint), HealthCheck.State.UNKNOWN,
+                        "connection " + names(e.getValue()) + ": not checked yet"));
+            });
         }
         endpoints.entrySet().removeIf(e -> {
             if (!now.containsKey(e.getKey())) {
@@ -152,8 +165,10 @@ public final class FerryHealth extends ServiceSupport {
         Set<String> names = new TreeSet<>();
         for (TransferSpec spec : catalog.all()) {
             names.add(spec.name());
+            // a transfer just added has neither failed nor missed its schedule: UP until its destination's next check
+            // reads its history, so that adding a recipient never turns readiness down
             transfers.computeIfAbsent(spec.name(), name -> register(registry, new Cached("ferry-transfer-" + name,
-                    "transfer '" + name + "': not checked yet")));
+                    HealthCheck.State.UP, "transfer '" + name + "': added, not checked yet")));
         }
         transfers.entrySet().removeIf(e -> {
             if (!names.contains(e.getKey())) {
@@ -162,6 +177,7 @@ public final class FerryHealth extends ServiceSupport {
             }
             return false;
         });
+        return added;
     }
 
     private Cached register(HealthCheckRegistry registry, Cached check) {
@@ -340,9 +356,9 @@ public final class FerryHealth extends ServiceSupport {
         final Instant since = Instant.now();
         private volatile Result result;
 
-        Cached(String id, String pending) {
+        Cached(String id, HealthCheck.State initial, String pending) {
             super(GROUP, id);
-            this.result = new Result(HealthCheck.State.UNKNOWN, pending, Map.of());
+            this.result = new Result(initial, pending, Map.of());
         }
 
         void set(HealthCheck.State state, String message, Map<String, Object> details) {
