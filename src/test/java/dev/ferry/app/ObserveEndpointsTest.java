@@ -128,6 +128,48 @@ class ObserveEndpointsTest {
         }
     }
 
+    /** A retry after a transient failure (a merge that waited lockTimeout for a row lock) counts for its table. */
+    @Test
+    @Timeout(90)
+    void retriesAreCountedByTransferAndTable() throws Exception {
+        TestDb src = TestDb.source("retried");
+        TestDb dst = TestDb.destination("retried");
+        src.execute("CREATE SCHEMA app",
+                "CREATE TABLE app.items (id int PRIMARY KEY, label text, updated_at timestamptz NOT NULL)",
+                "INSERT INTO app.items SELECT g, 'item ' || g, now() - interval '1 hour' FROM generate_series(1, 20) g");
+        src.grantRead("app");
+        Path dir = FerryHarness.write(src, dst, "export", transfer("items", "app.items", "mode", "incremental", "cursor",
+                "updated_at", "retryDelay", "200ms", "retryAttempts", "10"), Map.of("ferry.destination.dst.lockTimeout", "1s"));
+        try (FerryRuntime ferry = new FerryRuntime(dir.resolve("application.properties"), dir.resolve("routes"),
+                FerryRuntime.Trigger.SCHEDULED, new Properties(), null)) {
+            ferry.start();
+            await(() -> succeededRuns(dst, "items") == 1, "the first run");
+            src.execute("UPDATE app.items SET label = 'changed', updated_at = now() WHERE id = 1");
+            try (Connection holder = dst.admin()) {
+                holder.setAutoCommit(false);
+                try (Statement st = holder.createStatement()) {
+                    st.execute("UPDATE export.items SET label = label WHERE id = 1"); // the merge waits on this row
+                }
+                java.util.concurrent.CompletableFuture<dev.ferry.state.TransferRun> run =
+                        java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                            try {
+                                return ferry.runOnce("items");
+                            } catch (Exception e) {
+                                throw new java.util.concurrent.CompletionException(e);
+                            }
+                        });
+                await(() -> scalar(dst, "SELECT coalesce(max(attempts), 0) FROM export._ferry_runs WHERE transfer = 'items'")
+                        .intValue() > 1, "a retry");
+                holder.rollback();
+                assertThat(run.get(60, java.util.concurrent.TimeUnit.SECONDS).status().name()).isEqualTo("SUCCEEDED");
+            }
+            BigDecimal attempts = scalar(dst, "SELECT max(attempts) FROM export._ferry_runs WHERE transfer = 'items'");
+            assertThat(metrics(ferry.httpPort()).get("ferry_retries_total{table=app.items,transfer=items}"))
+                    .isEqualTo(attempts.doubleValue() - 1);
+            assertThat(text(dst, "SELECT label FROM export.items WHERE id = 1")).isEqualTo("changed");
+        }
+    }
+
     /** Runs of the transfer that succeeded (each table's record succeeded), as the run history says. */
     static double succeededRuns(TestDb dst, String transfer) throws Exception {
         try (Connection c = dst.admin(); Statement st = c.createStatement();
