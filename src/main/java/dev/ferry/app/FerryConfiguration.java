@@ -37,6 +37,9 @@ import dev.ferry.pipeline.Resume;
 import dev.ferry.pipeline.StageBatch;
 import dev.ferry.pipeline.Swap;
 import dev.ferry.pipeline.TableEnd;
+import dev.ferry.pipeline.WatermarkLag;
+import dev.ferry.observe.FerryMeters;
+import dev.ferry.operate.FerryHealth;
 import dev.ferry.pipeline.TableStart;
 import dev.ferry.pipeline.MetadataColumns;
 import org.apache.camel.CamelConfiguration;
@@ -116,10 +119,18 @@ public final class FerryConfiguration implements CamelConfiguration {
         if (cluster != null) {
             camel.getCamelContextExtension().registerEndpointCallback(cluster.endpoints());
         }
+        // Ferry's meters in the registry camel-micrometer-prometheus serves (FerryRuntime binds it before Camel Main
+        // sets up metrics, which then uses it rather than making its own)
+        io.micrometer.core.instrument.MeterRegistry meterRegistry = camel.getRegistry().lookupByNameAndType(
+                org.apache.camel.component.micrometer.MicrometerConstants.METRICS_REGISTRY_NAME,
+                io.micrometer.core.instrument.MeterRegistry.class);
+        FerryMeters meters = meterRegistry != null ? new FerryMeters(meterRegistry) : FerryMeters.none();
+        camel.getRegistry().bind(FerryMeters.BEAN, meters);
         bindBeans(camel, catalog, connections, problems, cluster);
         maxRunsInFlight(camel, problems);
         routesRefresh(camel, problems);
         httpServer(camel, configName, problems);
+        health(camel, catalog, connections, problems);
 
         Connections validated = connections;
         try {
@@ -129,6 +140,36 @@ public final class FerryConfiguration implements CamelConfiguration {
             if (cluster != null) {
                 camel.addStartupListener(routesCheck(cluster, catalog));
             }
+        } catch (Exception e) {
+            throw new org.apache.camel.RuntimeCamelException(e);
+        }
+    }
+
+    /**
+     * The health checks of connections and transfers ({@link FerryHealth}), under the HTTP server only: a one-off
+     * command serves no probe.
+     */
+    private static void health(CamelContext camel, TransferCatalog catalog, Connections connections, List<String> problems) {
+        var props = camel.getPropertiesComponent();
+        if (!props.resolveProperty(FerryRuntime.HTTP_ENABLED).map(Boolean::parseBoolean).orElse(false)
+                || props.resolveProperty(MANUAL).map(Boolean::parseBoolean).orElse(false)) {
+            return;
+        }
+        String text = props.resolveProperty(FerryHealth.INTERVAL).orElse(FerryHealth.DEFAULT_INTERVAL);
+        java.time.Duration interval;
+        try {
+            interval = Durations.parse(text.strip());
+            if (interval.isZero() || interval.isNegative()) {
+                throw new IllegalArgumentException("not positive");
+            }
+        } catch (IllegalArgumentException e) {
+            problems.add(connections.configName() + ": " + FerryHealth.INTERVAL + ": '" + text + "' is not a duration such as 30s or 1m");
+            return;
+        }
+        FerryHealth health = new FerryHealth(camel, connections, catalog, interval);
+        camel.getRegistry().bind(FerryHealth.BEAN, health);
+        try {
+            camel.addService(health, true, true);
         } catch (Exception e) {
             throw new org.apache.camel.RuntimeCamelException(e);
         }
@@ -242,8 +283,9 @@ public final class FerryConfiguration implements CamelConfiguration {
             }
         });
         camel.getRegistry().bind(SHUTDOWN, shutdown);
-        Runs runs = new Runs(catalog, connections, shutdown);
-        Retries retries = new Retries(catalog, new SqlStateRetryDecision(), connections, shutdown);
+        FerryMeters meters = camel.getRegistry().lookupByNameAndType(FerryMeters.BEAN, FerryMeters.class);
+        Runs runs = new Runs(catalog, connections, shutdown, meters);
+        Retries retries = new Retries(catalog, new SqlStateRetryDecision(), connections, shutdown, meters);
         camel.getRegistry().bind("ferryRuns", runs);
         camel.getRegistry().bind(RECIPIENTS, new RecipientsRefresh(camel, catalog, connections));
         camel.getRegistry().bind("ferryRetryWhile", (Predicate) retries::isTransient);
@@ -269,7 +311,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryCommit", new BatchCommit());
         camel.getRegistry().bind("ferrySwap", new Swap());
         camel.getRegistry().bind("ferryHardDeletes", new HardDeletes(connections, streams));
-        camel.getRegistry().bind("ferryTableEnd", new TableEnd());
+        camel.getRegistry().bind("ferryTableEnd", new TableEnd(new WatermarkLag(connections, meters)));
         camel.getRegistry().bind("ferryFailures", new Failures(connections, runs, retries));
         QuartzComponent quartz = camel.getComponent("quartz", QuartzComponent.class);
         camel.addLifecycleStrategy(new LifecycleStrategySupport() {

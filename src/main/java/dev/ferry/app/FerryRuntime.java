@@ -69,6 +69,10 @@ public final class FerryRuntime implements AutoCloseable {
             throw new ConfigException(problems);
         }
         main.bind(FerryConfiguration.ROUTE_FILES, files);
+        // one Micrometer registry for Camel's route meters and Ferry's (FerryMeters), bound before Camel Main sets up
+        // camel-micrometer-prometheus, which uses an existing one; one-off commands get it too (served by nothing)
+        main.bind(org.apache.camel.component.micrometer.MicrometerConstants.METRICS_REGISTRY_NAME,
+                new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
         main.setInitialProperties(httpServerDefaults());
         main.setPropertyPlaceholderLocations("file:" + config);
         main.configure().withName("ferry")

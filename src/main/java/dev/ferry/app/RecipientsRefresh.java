@@ -276,6 +276,7 @@ public final class RecipientsRefresh {
     private void remove(String name, String why) {
         routes.remove(name);
         connections.forget(name);
+        routes.checksInStep();
         LOG.info("recipients: transfer {}: removed (its recipient {})", name, why);
     }
 }

@@ -37,6 +37,7 @@ final class TransferRoutes {
             throw e;
         }
         startScheduleNow(name);
+        checksInStep();
     }
 
     /**
@@ -79,5 +80,21 @@ final class TransferRoutes {
             LOG.warn("transfer {}: its route could not be removed: {}", name, Errors.describe(e));
         }
         catalog.dismiss(name);
+        // its meters and health check go with it: recipients come and go, and leave no stale series or check
+        dev.ferry.observe.FerryMeters meters = camel.getRegistry().lookupByNameAndType(dev.ferry.observe.FerryMeters.BEAN,
+                dev.ferry.observe.FerryMeters.class);
+        if (meters != null) {
+            meters.forget(name);
+        }
+        checksInStep();
+    }
+
+    /** The health checks follow the transfers and connections there are now (after a removal, a connection forgotten). */
+    void checksInStep() {
+        dev.ferry.operate.FerryHealth health = camel.getRegistry().lookupByNameAndType(dev.ferry.operate.FerryHealth.BEAN,
+                dev.ferry.operate.FerryHealth.class);
+        if (health != null) {
+            health.sync();
+        }
     }
 }

@@ -470,6 +470,14 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         }
     }
 
+    /** Every connection declared now: the properties' sources and destinations, and those declared while running. */
+    public List<ConnectionSettings> all() {
+        List<ConnectionSettings> all = new java.util.ArrayList<>(sources.values());
+        all.addAll(destinations.values());
+        all.addAll(declaredLater.values());
+        return all;
+    }
+
     public Map<String, ConnectionSettings> sources() {
         return sources;
     }

@@ -27,11 +27,19 @@ public final class Retries {
 
     private final Shutdown shutdown;
 
+    private final dev.ferry.observe.FerryMeters meters;
+
     public Retries(TransferCatalog catalog, RetryDecision decision, dev.ferry.connect.Connections connections, Shutdown shutdown) {
+        this(catalog, decision, connections, shutdown, dev.ferry.observe.FerryMeters.none());
+    }
+
+    public Retries(TransferCatalog catalog, RetryDecision decision, dev.ferry.connect.Connections connections, Shutdown shutdown,
+                   dev.ferry.observe.FerryMeters meters) {
         this.catalog = catalog;
         this.decision = decision;
         this.connections = connections;
         this.shutdown = shutdown;
+        this.meters = meters;
     }
 
     /** The route's retry-while predicate: a transient failure, attempts left, and Ferry not shutting down. */
@@ -76,6 +84,7 @@ public final class Retries {
         String cause = TransferRun.describe(failure(exchange), run);
         LOG.warn("transfer {}: {}retrying (attempt {} of {}) after a transient failure: {}", what,
                 table != null ? table + ": " : "", retry + 1, run == null ? "?" : run.spec().retryAttempts() + 1, cause);
+        meters.retried(what, table == null ? "" : table.toString());
         Long record = exchange.getProperty(Failures.RECORD, Long.class);
         if (run != null && record != null && table != null) {
             try (java.sql.Connection c = connections.dataSource(run.destination()).getConnection()) {

@@ -19,6 +19,17 @@ public final class TableEnd {
 
     private static final Logger LOG = LoggerFactory.getLogger("dev.ferry.transfer");
 
+    private final WatermarkLag lag;
+
+    public TableEnd() {
+        this(null);
+    }
+
+    /** @param lag measures an incremental table's watermark lag once it committed (null: not measured) */
+    public TableEnd(WatermarkLag lag) {
+        this.lag = lag;
+    }
+
     public void requireDrained(@ExchangeProperty(TableLoad.TABLE) TableLoad load) {
         if (!load.read().drained()) {
             // the loop ended at a batch boundary because Ferry is stopping
@@ -41,6 +52,9 @@ public final class TableEnd {
         Lease.check(con, load.schema(), load.run().spec().name(), load.run().id());
         con.commit();
         load.markFinished();
+        if (lag != null) {
+            lag.measure(load);
+        }
         load.close();
         load.run().tableDone(load.source(), load.rows());
         double secs = load.seconds();

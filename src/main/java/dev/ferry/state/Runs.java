@@ -7,6 +7,7 @@ import dev.ferry.connect.Connections;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.config.TransferSpec;
 import dev.ferry.destination.DestinationSchema;
+import dev.ferry.observe.FerryMeters;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -46,11 +47,17 @@ public final class Runs {
     private final java.util.Set<String> unrecorded = ConcurrentHashMap.newKeySet();
 
     private final Shutdown shutdown;
+    private final FerryMeters meters;
 
     public Runs(TransferCatalog catalog, Connections connections, Shutdown shutdown) {
+        this(catalog, connections, shutdown, FerryMeters.none());
+    }
+
+    public Runs(TransferCatalog catalog, Connections connections, Shutdown shutdown, FerryMeters meters) {
         this.catalog = catalog;
         this.connections = connections;
         this.shutdown = shutdown;
+        this.meters = meters;
     }
 
     /** Starts a run of the transfer whose route fired: makes sure the destination schema and run history exist. */
@@ -142,9 +149,18 @@ public final class Runs {
      */
     private void reserveSessions(TransferRun run, Exchange exchange, boolean retry) throws InterruptedException {
         TransferSpec spec = run.spec();
-        Connections.Reservation sessions = connections.reserve("transfer " + spec.name(), run.source(), spec.sourceSessions(),
-                run.destination(), spec.destinationSessions(), () -> shutdown.requested() || routeStopping(exchange));
+        Connections.Reservation sessions;
+        AutoCloseable waiting = meters.waitingForSessions();
+        try {
+            sessions = connections.reserve("transfer " + spec.name(), run.source(), spec.sourceSessions(),
+                    run.destination(), spec.destinationSessions(), () -> shutdown.requested() || routeStopping(exchange));
+        } finally {
+            closeQuietly(waiting);
+        }
         if (sessions == null) {
+            if (!retry) {
+                meters.runCounted(spec.name(), "interrupted", java.time.Duration.ofNanos((long) (run.seconds() * 1e9)), null);
+            }
             throw new RunInterrupted(shutdown.requested() ? "not started: Ferry is shutting down; the next run covers it"
                     : "not started: the transfer was removed or changed while the run waited for sessions");
         }
@@ -153,10 +169,12 @@ public final class Runs {
         run.hold(sessions, late + sessions.waitedMillis());
         if (!retry) {
             TransferRun held = run;
+            meters.runBegan(spec.name(), java.time.Duration.ofMillis(late + sessions.waitedMillis()));
             exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
                 @Override
                 public void onDone(Exchange done) {
                     held.release();
+                    counted(held, done);
                 }
             });
         }
@@ -165,6 +183,28 @@ public final class Runs {
                             + " sessions of its servers' budgets, maxSessions)", spec.name(), run.id(),
                     String.format("%.1f", (late + sessions.waitedMillis()) / 1000.0), String.format("%.1f", late / 1000.0),
                     String.format("%.1f", sessions.waitedMillis() / 1000.0));
+        }
+    }
+
+    /** The run's end in the meters: its outcome, its duration, and the time of a success. */
+    private void counted(TransferRun run, Exchange done) {
+        TransferRun.Status status = run.status();
+        String outcome;
+        if (status == TransferRun.Status.RUNNING) {
+            // ended before its tables did: stopped for shutdown, or failed outside any table
+            outcome = done.getException() instanceof RunInterrupted || shutdown.requested() ? "interrupted" : "failed";
+        } else {
+            outcome = status.name().toLowerCase(java.util.Locale.ROOT);
+        }
+        meters.runEnded(run.spec().name(), outcome, java.time.Duration.ofNanos((long) (run.seconds() * 1e9)),
+                status == TransferRun.Status.SUCCEEDED ? Instant.now() : null);
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        try {
+            c.close();
+        } catch (Exception e) {
+            // a gauge's count: nothing to fail
         }
     }
 

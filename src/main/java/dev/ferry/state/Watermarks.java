@@ -76,6 +76,28 @@ public final class Watermarks {
                     + "PRIMARY KEY (transfer, source_table))");
             st.execute("ALTER TABLE " + qualified(schema) + " ADD COLUMN IF NOT EXISTS table_oid bigint,"
                     + " ADD COLUMN IF NOT EXISTS table_storage text");
+            // the watermark's lag behind the source, measured at the end of each table that succeeded (WatermarkLag):
+            // the source's newest cursor value (as cursor_value), how far behind, in what, and when
+            st.execute("ALTER TABLE " + qualified(schema) + " ADD COLUMN IF NOT EXISTS source_newest text,"
+                    + " ADD COLUMN IF NOT EXISTS lag numeric, ADD COLUMN IF NOT EXISTS lag_unit text,"
+                    + " ADD COLUMN IF NOT EXISTS lag_at timestamptz");
+        }
+    }
+
+    /**
+     * Records how far a table's watermark is behind the source: its newest cursor value in text form (xmin mode: the
+     * source's next transaction id), and the lag in {@code unit} (seconds, values or transactions; null when unknown).
+     */
+    public static void recordLag(Connection con, String schema, String transfer, String sourceTable, String sourceNewest,
+                                 java.math.BigDecimal lag, String unit) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema) + " SET source_newest = ?, lag = ?,"
+                + " lag_unit = ?, lag_at = clock_timestamp() WHERE transfer = ? AND source_table = ?")) {
+            ps.setString(1, sourceNewest);
+            ps.setBigDecimal(2, lag);
+            ps.setString(3, unit);
+            ps.setString(4, transfer);
+            ps.setString(5, sourceTable);
+            ps.executeUpdate();
         }
     }
 
