@@ -74,6 +74,12 @@ class ObserveEndpointsTest {
             assertThat(m.get("ferry_last_success_timestamp_seconds{transfer=orders}"))
                     .isCloseTo(scalar(dst, "SELECT extract(epoch FROM max(finished_at)) FROM export._ferry_runs"
                             + " WHERE transfer = 'orders'").doubleValue(), within(1.0));
+            // rows and bytes, counted as they stream (the progress board's counters), agree with the run history
+            assertThat(m.get("ferry_rows_total{table=app.orders,transfer=orders}"))
+                    .isEqualTo(scalar(dst, "SELECT sum(rows) FROM export._ferry_runs WHERE transfer = 'orders'").doubleValue());
+            assertThat(m.get("ferry_rows_total{table=app.events,transfer=events}"))
+                    .isEqualTo(scalar(dst, "SELECT sum(rows) FROM export._ferry_runs WHERE transfer = 'events'").doubleValue());
+            assertThat(m.get("ferry_bytes_total{table=app.orders,transfer=orders}")).isGreaterThan(300 * 10.0);
             // Camel's route meters are in the same registry
             assertThat(m.keySet()).anyMatch(k -> k.startsWith("camel_exchanges_total{") && k.contains("routeId=orders"));
 
