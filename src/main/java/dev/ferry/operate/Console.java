@@ -188,14 +188,14 @@ public final class Console {
             b.append("<tr data-transfer=\"").append(esc(s.name())).append("\"><td><a href=\"/transfers/")
                     .append(esc(url(s.name()))).append("\">").append(esc(s.name())).append("</a><div class=\"sub\">")
                     .append(esc(s.source())).append(" &rarr; ").append(esc(s.destination())).append(", ").append(esc(s.mode()))
-                    .append("</div></td><td>").append(esc(s.schedule())).append("</td><td>")
+                    .append("</div></td><td class=\"nowrap\">").append(esc(s.schedule())).append("</td><td class=\"nowrap\">")
                     .append(s.nextFire() == null ? "-" : (s.nextFireEstimated() ? "~" : "") + esc(TIME.format(s.nextFire())))
                     .append("</td>");
             TransferStatus.Run r = s.lastRun();
             if (s.unreachable() != null) {
                 b.append("<td colspan=\"8\" class=\"failed\">").append(esc(s.unreachable())).append("</td>");
             } else {
-                b.append("<td>").append(r == null ? "never" : esc(TIME.format(r.started()))).append("</td>")
+                b.append("<td class=\"nowrap\">").append(r == null ? "never" : esc(TIME.format(r.started()))).append("</td>")
                         .append("<td>").append(r == null ? "-" : badge(r.status())).append("</td>")
                         .append("<td class=\"num\">").append(r == null ? "-" : r.rows()).append("</td>")
                         .append("<td class=\"num\">").append(r == null ? "-" : esc(StatusViews.duration(r.duration(now)))).append("</td>")
@@ -304,11 +304,13 @@ public final class Console {
         }
         int w = 100;
         int h = 20;
-        long max = Math.max(1, rows.stream().mapToLong(Long::longValue).max().orElse(1));
+        // scaled between the smallest and the largest run, as sparklines are: the shape of change shows
+        long min = rows.stream().mapToLong(Long::longValue).min().orElse(0);
+        long max = rows.stream().mapToLong(Long::longValue).max().orElse(0);
         StringBuilder points = new StringBuilder();
         for (int i = 0; i < rows.size(); i++) {
-            double x = rows.size() == 1 ? w / 2.0 : i * (double) w / (rows.size() - 1);
-            double y = h - 1 - rows.get(i) * (h - 2.0) / max;
+            double x = rows.size() == 1 ? w / 2.0 : 1 + i * (w - 2.0) / (rows.size() - 1);
+            double y = max == min ? h / 2.0 : h - 2 - (rows.get(i) - min) * (h - 4.0) / (max - min);
             points.append(String.format(java.util.Locale.ROOT, "%.1f,%.1f ", x, y));
         }
         String last = points.toString().trim();
@@ -390,8 +392,8 @@ public final class Console {
             header small{opacity:.8}main{padding:10px 20px}h2{font-size:16px;margin:18px 0 8px}
             table{border-collapse:collapse;background:#fff;box-shadow:0 1px 2px #0002;width:100%}
             th,td{padding:5px 8px;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}
-            th{background:#edf2f7;font-weight:600;font-size:12px}.num{text-align:right;white-space:nowrap}
-            .sub{color:#718096;font-size:12px}.error{color:#9b2c2c;font-size:12px;max-width:360px;word-break:break-word}
+            th{background:#edf2f7;font-weight:600;font-size:12px}.num{text-align:right;white-space:nowrap}.nowrap{white-space:nowrap}
+            .sub{color:#718096;font-size:12px}.error{color:#9b2c2c;font-size:12px;min-width:200px;max-width:300px;overflow-wrap:anywhere}
             .mono{font-family:monospace;font-size:12px}.badge{padding:1px 6px;border-radius:8px;font-size:12px;background:#e2e8f0}
             .badge.succeeded{background:#c6f6d5;color:#22543d}.badge.failed{background:#fed7d7;color:#822727}
             .badge.running{background:#bee3f8;color:#2a4365}.failed{color:#9b2c2c}
@@ -458,7 +460,7 @@ public final class Console {
                 } else if (t.hasAttribute('data-run')) {
                   var name = t.getAttribute('data-run');
                   post('/api/transfers/' + encodeURIComponent(name) + '/run', 'run:' + name, function (code, body) {
-                    return body.error ? {status: 'FAIL', text: body.error} : {status: 'PASS', text: 'started'};
+                    return body.error ? {status: 'FAIL', text: body.error} : {status: 'PASS', text: 'run started'};
                   });
                   setTimeout(refresh, 1000);
                 }

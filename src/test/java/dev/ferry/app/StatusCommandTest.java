@@ -52,6 +52,12 @@ class StatusCommandTest {
             src.execute("DROP TABLE app.doomed"); // after the startup check: the run itself fails
             assertThat(ferry.sync("bad").status()).isEqualTo(TransferRun.Status.FAILED);
         }
+        // the lag columns the metrics add to _ferry_state (absent in older schemas: ConsoleApiTest reads one without them)
+        dst.execute("ALTER TABLE st._ferry_state ADD COLUMN source_newest text, ADD COLUMN lag numeric, ADD COLUMN lag_unit text,"
+                + " ADD COLUMN lag_at timestamptz",
+                "INSERT INTO st._ferry_state (transfer, source_table, mode, cursor_column, key_columns, run_id, source_newest, lag,"
+                + " lag_unit, lag_at) VALUES ('good', 'app.items', 'incremental', 'id', '{id}', gen_random_uuid(), '321', 12.5,"
+                + " 'seconds', now()), ('good', 'app.more', 'incremental', 'id', '{id}', gen_random_uuid(), '9', 3, 'seconds', now())");
         // the status command's folder: the same destination, and one more whose server refuses connections
         int closed;
         try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
@@ -106,6 +112,7 @@ class StatusCommandTest {
         assertThat(byName).containsOnlyKeys("good", "bad", "faraway");
 
         JsonObject good = byName.get("good");
+        JsonObject bad = byName.get("bad");
         JsonObject last = (JsonObject) good.get("lastRun");
         assertThat(last.get("runId")).isEqualTo(records.get("good").get(0).get(0));
         assertThat(last.get("status")).isEqualTo("succeeded");
@@ -119,9 +126,16 @@ class StatusCommandTest {
         assertThat(Instant.parse((String) good.get("nextFire")))
                 .isEqualTo(Instant.parse((String) last.get("started")).plus(Duration.ofHours(1)));
         assertThat(good.get("nextFireEstimated")).isEqualTo(true);
+        JsonArray lags = (JsonArray) good.get("lag");
+        assertThat(lags).hasSize(2);
+        JsonObject items = (JsonObject) lags.stream().filter(l -> ((JsonObject) l).get("table").equals("app.items")).findFirst().orElseThrow();
+        assertThat(items.get("lag")).isEqualTo("12.5");
+        assertThat(items.get("unit")).isEqualTo("seconds");
+        assertThat(items.get("sourceNewest")).isEqualTo("321");
+        assertThat(items.get("at")).isNotNull();
+        assertThat(((JsonArray) bad.get("lag"))).isEmpty();
         assertThat(((JsonArray) good.get("recentRows")).stream().map(x -> ((Number) x).longValue()).toList()).containsExactly(321L);
 
-        JsonObject bad = byName.get("bad");
         JsonObject badRun = (JsonObject) bad.get("lastRun");
         assertThat(badRun.get("runId")).isEqualTo(records.get("bad").get(0).get(0));
         assertThat(badRun.get("status")).isEqualTo("failed");
@@ -141,7 +155,7 @@ class StatusCommandTest {
         assertThat(r[0]).isEqualTo(0);
         String out = (String) r[1];
         String good = line(out, "good ");
-        assertThat(good).contains("every 1h", "succeeded", " 321 ");
+        assertThat(good).contains("every 1h", "succeeded", " 321 ", " 12.5s "); // the larger lag of its tables
         String bad = line(out, "bad ");
         assertThat(bad).contains("failed").contains("doomed");
         assertThat(line(out, "faraway ")).contains("unreachable: ");
