@@ -223,7 +223,9 @@ public final class Ferry implements Callable<Integer> {
     }
 
     private static dev.ferry.operate.StatusReader statusReader(FerryRuntime ferry) {
-        return new dev.ferry.operate.StatusReader(ferry.connections(), ferry.catalog(), dev.ferry.operate.NextFires.estimated());
+        // destinations read side by side (Camel's threads, ended with Camel): one unreachable waits its connectTimeout alone
+        return new dev.ferry.operate.StatusReader(ferry.connections(), ferry.catalog(), dev.ferry.operate.NextFires.estimated(),
+                ferry.camel().getExecutorServiceManager().newFixedThreadPool(ferry, "ferry-status", 8));
     }
 
     @Command(name = "status", description = "Each transfer's schedule, next fire time, last run, lag and last error, read from"

@@ -45,6 +45,8 @@ public final class Console {
     private final Consumer<String> runNow;
     private final boolean runNowEnabled;
     private final ConsoleAuth auth;
+    /** At most this many destination schemas read at once for a page. */
+    private static final int READ_THREADS = 8;
 
     /**
      * @param runNow starts a transfer's run now, in the background, through its route as its trigger would (the
@@ -54,14 +56,20 @@ public final class Console {
                    Consumer<String> runNow) {
         this.connections = connections;
         this.catalog = catalog;
-        this.reader = new StatusReader(connections, catalog, NextFires.scheduler(camel));
+        // destinations read side by side: one that cannot be reached waits its connectTimeout alone
+        this.reader = new StatusReader(connections, catalog, NextFires.scheduler(camel),
+                camel.getExecutorServiceManager().newThreadPool(this, "ferry-console-read",
+                        new org.apache.camel.builder.ThreadPoolProfileBuilder("ferry-console-read").poolSize(READ_THREADS)
+                                .maxPoolSize(READ_THREADS).allowCoreThreadTimeOut(true).keepAliveTime(30L).build()));
         this.tester = tester;
         this.runNow = runNow;
         var props = camel.getPropertiesComponent();
         this.runNowEnabled = props.resolveProperty(RUN_NOW).map(v -> Boolean.parseBoolean(v.trim())).orElse(false);
         String host = props.resolveProperty("ferry.http.host").orElse("127.0.0.1");
-        this.auth = new ConsoleAuth(host, System.getenv(ConsoleAuth.TOKEN_ENV), props.resolveProperty(ConsoleAuth.TOKEN_FILE).orElse(null));
         boolean http = props.resolveProperty("ferry.http.enabled").map(Boolean::parseBoolean).orElse(false);
+        // without the server (one-off commands) the token is not needed, and its file not read
+        this.auth = http ? new ConsoleAuth(host, System.getenv(ConsoleAuth.TOKEN_ENV), props.resolveProperty(ConsoleAuth.TOKEN_FILE).orElse(null))
+                : new ConsoleAuth(host, null, null);
         if (http && auth.actionsLocked()) {
             LOG.warn("console: the HTTP server listens on {} (beyond localhost) and no console token is set: its actions (Test"
                     + " connection, Run now) are refused; set env {} or {} to a file holding one", host, ConsoleAuth.TOKEN_ENV,
@@ -167,7 +175,10 @@ public final class Console {
     }
 
     private boolean refused(Exchange ex) {
-        String refusal = auth.refusal(ex.getMessage().getHeader("Authorization", String.class));
+        String refusal = ConsoleAuth.crossSite(ex.getMessage().getHeader("Origin", String.class), ex.getMessage().getHeader("Host", String.class));
+        if (refusal == null) {
+            refusal = auth.refusal(ex.getMessage().getHeader("Authorization", String.class));
+        }
         if (refusal == null) {
             return false;
         }
@@ -276,9 +287,10 @@ public final class Console {
 
     private List<Conn> connectionsShown() {
         Map<String, Conn> all = new LinkedHashMap<>();
-        connections.sources().values().forEach(s -> all.put(id(s), new Conn(id(s), s, false)));
-        connections.destinations().values().forEach(s -> all.put(id(s), new Conn(id(s), s, false)));
-        for (TransferSpec t : catalog.all()) {
+        java.util.Comparator<ConnectionSettings> byName = java.util.Comparator.comparing(ConnectionSettings::name);
+        connections.sources().values().stream().sorted(byName).forEach(s -> all.put(id(s), new Conn(id(s), s, false)));
+        connections.destinations().values().stream().sorted(byName).forEach(s -> all.put(id(s), new Conn(id(s), s, false)));
+        for (TransferSpec t : catalog.all().stream().sorted(java.util.Comparator.comparing(TransferSpec::destination)).toList()) {
             if (!connections.destinations().containsKey(t.destination())) {
                 ConnectionSettings s = connections.destination(t.destination());
                 if (s != null) {
@@ -393,13 +405,13 @@ public final class Console {
             table{border-collapse:collapse;background:#fff;box-shadow:0 1px 2px #0002;width:100%}
             th,td{padding:5px 8px;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:top}
             th{background:#edf2f7;font-weight:600;font-size:12px}.num{text-align:right;white-space:nowrap}.nowrap{white-space:nowrap}
-            .sub{color:#718096;font-size:12px}.error{color:#9b2c2c;font-size:12px;min-width:200px;max-width:300px;overflow-wrap:anywhere}
+            .sub{color:#718096;font-size:12px}.error{color:#9b2c2c;font-size:12px;max-width:280px;overflow-wrap:anywhere}
             .mono{font-family:monospace;font-size:12px}.badge{padding:1px 6px;border-radius:8px;font-size:12px;background:#e2e8f0}
             .badge.succeeded{background:#c6f6d5;color:#22543d}.badge.failed{background:#fed7d7;color:#822727}
             .badge.running{background:#bee3f8;color:#2a4365}.failed{color:#9b2c2c}
             .result{font-size:12px;word-break:break-word;max-width:420px}.PASS{color:#22543d;font-weight:600}
             .FAIL{color:#9b2c2c;font-weight:600}.WARN{color:#975a16;font-weight:600}
-            button{font-size:12px;padding:2px 8px;cursor:pointer}details{margin-top:10px}
+            button{font-size:12px;padding:2px 8px;cursor:pointer;white-space:nowrap}span.result{display:block}details{margin-top:10px}
             table.compact td{padding:2px 8px;font-size:12px}
             </style></head><body>
             <header><h1><a href="/">Ferry</a></h1><span class="grow"></span>{{token}}<small>refreshed <span id="refreshed">{{refreshed}}</span></small></header>

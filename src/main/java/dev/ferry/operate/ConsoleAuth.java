@@ -56,6 +56,29 @@ public final class ConsoleAuth {
     }
 
     /**
+     * Refuses an action sent by another site's page: a browser may POST to the console from any page it shows (on
+     * loopback, where no token is asked), but it says where the page came from in {@code Origin}. Clients that are not
+     * browsers send no Origin.
+     *
+     * @return null when allowed, else "403 message"
+     */
+    public static String crossSite(String origin, String host) {
+        if (origin == null || origin.isBlank()) {
+            return null;
+        }
+        try {
+            java.net.URI o = java.net.URI.create(origin.trim());
+            String authority = o.getPort() < 0 ? o.getHost() : o.getHost() + ":" + o.getPort();
+            if (host != null && authority != null && authority.equalsIgnoreCase(host.trim())) {
+                return null;
+            }
+        } catch (IllegalArgumentException e) {
+            // refused below
+        }
+        return "403 an action from another site's page (Origin " + origin + ") is refused";
+    }
+
+    /**
      * Checks an action's Authorization header.
      *
      * @return null when allowed; else the HTTP status (401 or 403) and the message, as "status message"

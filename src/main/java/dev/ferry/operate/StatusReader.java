@@ -34,6 +34,7 @@ public final class StatusReader {
     private final Connections connections;
     private final TransferCatalog catalog;
     private final NextFire nextFire;
+    private final java.util.concurrent.ExecutorService threads;
 
     /** When a transfer fires next: from the running scheduler, or estimated from its schedule. */
     public interface NextFire {
@@ -48,10 +49,16 @@ public final class StatusReader {
     public record Fire(Instant at, boolean estimated) {
     }
 
-    public StatusReader(Connections connections, TransferCatalog catalog, NextFire nextFire) {
+    /**
+     * @param threads where the destinations are read, all at once (an unreachable one waits its connectTimeout, which
+     *                should not add up over several); null: one after another, in the calling thread
+     */
+    public StatusReader(Connections connections, TransferCatalog catalog, NextFire nextFire,
+                        java.util.concurrent.ExecutorService threads) {
         this.connections = connections;
         this.catalog = catalog;
         this.nextFire = nextFire;
+        this.threads = threads;
     }
 
     /** Every declared transfer (recipients lists' too), by name. */
@@ -130,17 +137,45 @@ public final class StatusReader {
             groups.computeIfAbsent(key, k -> new ArrayList<>()).add(s);
             settings.putIfAbsent(key, d);
         }
-        Map<String, Object> out = new LinkedHashMap<>();
+        Map<Map.Entry<Endpoint, String>, java.util.concurrent.Future<Map<String, Object>>> reads = new LinkedHashMap<>();
         groups.forEach((key, group) -> {
-            Map<String, Integer> own = new LinkedHashMap<>();
-            group.forEach(s -> own.put(s.name(), limits.get(s.name())));
-            try (Connection c = connections.dataSource(settings.get(key)).getConnection()) {
-                out.putAll(RunRecords.read(c, key.getValue(), own));
-            } catch (SQLException | RuntimeException e) {
-                String reason = "unreachable: " + Errors.describe(e);
-                group.forEach(s -> out.put(s.name(), reason));
+            java.util.concurrent.Callable<Map<String, Object>> read = () -> readGroup(settings.get(key), key.getValue(), group, limits);
+            reads.put(key, threads == null ? java.util.concurrent.CompletableFuture.completedFuture(call(read)) : threads.submit(read));
+        });
+        Map<String, Object> out = new LinkedHashMap<>();
+        reads.forEach((key, f) -> {
+            try {
+                out.putAll(f.get());
+            } catch (java.util.concurrent.ExecutionException | InterruptedException e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                String reason = "unreachable: " + Errors.describe(e.getCause() == null ? e : e.getCause());
+                groups.get(key).forEach(s -> out.put(s.name(), reason));
             }
         });
+        return out;
+    }
+
+    private static <T> T call(java.util.concurrent.Callable<T> c) {
+        try {
+            return c.call();
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // readGroup reports its failures in its result
+        }
+    }
+
+    /** One destination schema's transfers, with one query; on failure each maps to its reason. */
+    private Map<String, Object> readGroup(ConnectionSettings d, String schema, List<TransferSpec> group, Map<String, Integer> limits) {
+        Map<String, Integer> own = new LinkedHashMap<>();
+        group.forEach(s -> own.put(s.name(), limits.get(s.name())));
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (Connection c = connections.dataSource(d).getConnection()) {
+            out.putAll(RunRecords.read(c, schema, own));
+        } catch (SQLException | RuntimeException e) {
+            String reason = "unreachable: " + Errors.describe(e);
+            group.forEach(s -> out.put(s.name(), reason));
+        }
         return out;
     }
 

@@ -151,6 +151,11 @@ class ConsoleApiTest {
             assertThat(d.get("database")).isEqualTo(dst.database());
             assertThat(d.get("schema")).isEqualTo("con");
 
+            // another site's page in the operator's browser may not act through it
+            HttpResponse<String> crossSite = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ferry.httpPort()
+                    + "/api/connections/destination.dst/check")).header("Origin", "http://evil.example")
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(crossSite.statusCode()).as(crossSite.body()).isEqualTo(403);
             HttpResponse<String> check = post(ferry, "/api/connections/destination.dst/check", null);
             assertThat(check.statusCode()).as(check.body()).isEqualTo(200);
             assertThat(((JsonObject) Jsoner.deserialize(check.body())).get("status")).as(check.body()).isEqualTo("PASS");
