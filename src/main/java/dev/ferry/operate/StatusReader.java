@@ -91,7 +91,7 @@ public final class StatusReader {
             }
             Fire f = fire(s, last == null ? null : last.started());
             out.add(new TransferStatus(s.name(), s.source(), s.destination(), s.mode().key(), s.scheduleText(), f.at(),
-                    f.estimated(), last, rr.lastSuccess(), rr.lags(), lastError, rows, null));
+                    f.estimated(), last, lastSuccess(runs, rr.newestSucceeded()), rr.lags(), lastError, rows, null));
         }
         return out;
     }
@@ -112,6 +112,23 @@ public final class StatusReader {
             RunRecords.Read r = RunRecords.read(c, d.schema(), Map.of(name, recordsFor(spec, limit))).get(name);
             return runs(r.records(), limit);
         }
+    }
+
+    /**
+     * The start of the newest run that succeeded whole, among the recent runs; when none of them did, the start of the
+     * run of the newest record that succeeded (a table of it did), if the history reaches back to one.
+     */
+    private static Instant lastSuccess(List<TransferStatus.Run> recent, RunRecords.Succeeded newest) {
+        for (TransferStatus.Run r : recent) {
+            if (r.status().equals("succeeded")) {
+                return r.started();
+            }
+        }
+        if (newest == null) {
+            return null;
+        }
+        return recent.stream().filter(r -> r.id().equals(newest.runId())).map(TransferStatus.Run::started).findFirst()
+                .orElse(newest.started());
     }
 
     private Fire fire(TransferSpec s, Instant lastStart) {
