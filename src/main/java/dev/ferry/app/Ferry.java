@@ -16,11 +16,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ScopeType;
 
-/** The command line: {@code java -jar ferry.jar [run|sync|demo|list] [--config FILE] [--routes DIR]}. */
+/** The command line: {@code java -jar ferry.jar [run|sync|check|demo|list|reset|status|history] [--config FILE] [--routes DIR]}. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "Ferry 0.1.0",
         description = "Moves PostgreSQL tables into PostgreSQL destinations on a schedule.",
         subcommands = {Ferry.Run.class, Ferry.Sync.class, Ferry.CheckCommand.class, Ferry.Demo.class, Ferry.ListTransfers.class,
-                Ferry.Status.class, Ferry.History.class},
+                Ferry.ResetCommand.class, Ferry.Status.class, Ferry.History.class},
         footer = {"", "Exit status: 0 success, 1 a transfer failed, 2 bad configuration or usage."})
 public final class Ferry implements Callable<Integer> {
 
@@ -102,6 +102,10 @@ public final class Ferry implements Callable<Integer> {
         @Option(names = "--all", description = "Run every transfer.")
         boolean all;
 
+        @Option(names = "--full-refresh", description = "Reload the tables of incremental, append and xmin transfers whole"
+                + " (loaded, then swapped in), and resume their next runs from what the reload read.")
+        boolean fullRefresh;
+
         @Parameters(paramLabel = "TRANSFER", arity = "0..*", description = "Names of transfers to run.")
         List<String> names = new ArrayList<>();
 
@@ -118,9 +122,75 @@ public final class Ferry implements Callable<Integer> {
                     throw new ConfigException("no transfer named " + String.join(", ", unknown) + "; declared transfers: "
                             + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
                 }
-                long failed = ferry.runAll(targets).values().stream()
+                long failed = ferry.runAll(targets, fullRefresh).values().stream()
                         .filter(run -> run == null || run.status() != TransferRun.Status.SUCCEEDED).count();
                 return failed == 0 ? OK : FAILED;
+            }
+        }
+    }
+
+    @Command(name = "reset", description = "Make the next run of a transfer's table (or all its tables) start over: a backfill."
+            + " Asks for confirmation unless --yes.")
+    static final class ResetCommand implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Parameters(index = "0", paramLabel = "TRANSFER", description = "The transfer (a recipient's: LIST.RECIPIENT).")
+        String transfer;
+
+        @Parameters(index = "1", arity = "0..1", paramLabel = "TABLE", description = "Only this table (default: all the transfer's tables).")
+        String table;
+
+        @Option(names = "--yes", description = "Do not ask for confirmation.")
+        boolean yes;
+
+        @Option(names = "--wait", paramLabel = "DURATION", defaultValue = "10s",
+                description = "How long to wait for a run of the transfer that is going to end (default: ${DEFAULT-VALUE}).")
+        String wait;
+
+        @Override
+        public Integer call() throws Exception {
+            Duration waitFor = Durations.parse(wait);
+            try (FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, null, null)) {
+                ferry.start();
+                if (!ferry.catalog().contains(transfer)) {
+                    throw new ConfigException("no transfer named " + transfer + "; declared transfers: "
+                            + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
+                }
+                TransferSpec spec = ferry.catalog().get(transfer);
+                if (spec.mode() == dev.ferry.config.Mode.FULL_REFRESH) {
+                    System.out.println("transfer " + transfer + " is a full_refresh transfer: every run reads its tables whole,"
+                            + " so there is nothing to reset");
+                    return OK;
+                }
+                List<dev.ferry.config.TableRef> tables = dev.ferry.operate.Reset.tables(spec, table);
+                String what = "transfer " + transfer + (table == null ? " (all its tables: " : " (table ")
+                        + String.join(", ", tables.stream().map(dev.ferry.config.TableRef::display).toList()) + ")";
+                if (!yes) {
+                    java.io.Console console = System.console();
+                    if (console == null) {
+                        System.err.println("ferry reset: not resetting " + what + ": there is no terminal to confirm on;"
+                                + " pass --yes to reset without confirmation");
+                        return BAD_CONFIG;
+                    }
+                    String answer = console.readLine("Reset %s? Its next run reads them again from the start (a backfill)."
+                            + " [y/N] ", what);
+                    if (answer == null || !answer.strip().toLowerCase(java.util.Locale.ROOT).matches("y|yes")) {
+                        System.out.println("not reset");
+                        return OK;
+                    }
+                }
+                dev.ferry.operate.Reset.Result done;
+                try {
+                    done = dev.ferry.operate.Reset.reset(ferry.connections(), spec, tables, waitFor);
+                } catch (dev.ferry.operate.Reset.Busy busy) {
+                    System.err.println("ferry reset: " + busy.getMessage());
+                    return FAILED;
+                }
+                System.out.println("reset " + what + ": " + (done.withWatermark().isEmpty() ? "no watermark was recorded"
+                        : "watermark deleted for " + String.join(", ", done.withWatermark())) + "; the next run reads "
+                        + (tables.size() == 1 ? "it" : "them") + " from the start (recorded in _ferry_runs, run id " + done.id() + ")");
+                return OK;
             }
         }
     }

@@ -75,6 +75,8 @@ public final class FerryRuntime implements AutoCloseable {
                 .withRoutesIncludePattern(files.includePattern()) // the shipped routes, then the folder's
                 .withJmxEnabled(false)
                 .withShutdownTimeout(SHUTDOWN_TIMEOUT_SECONDS)
+                // the MDC keys of a run's log lines (transfer, table, run_id): onto a split's and multicast's threads
+                .withUseMdcLogging(true).withMdcLoggingKeysPattern(dev.ferry.observe.LogContext.KEYS_PATTERN)
                 .addConfiguration(FerryConfiguration.class);
         Properties props = new Properties();
         props.putAll(overrides);
@@ -102,6 +104,7 @@ public final class FerryRuntime implements AutoCloseable {
         recipients.refreshAll();
         if (trigger == Trigger.SCHEDULED) {
             followRouteFiles(files, recipients);
+            clearLogContextAfterRuns();
         }
         if (trigger == Trigger.MANUAL) {
             // Camel Main stops Camel on SIGTERM only in run(); a one-off command (sync, demo --once) runs transfers
@@ -110,6 +113,25 @@ public final class FerryRuntime implements AutoCloseable {
             Runtime.getRuntime().addShutdownHook(hook);
             signalHook = hook;
         }
+    }
+
+    /**
+     * A scheduled run's MDC keys (LogContext) stay on its Quartz worker thread as Camel's MDC callbacks put them back when
+     * the route returns: cleared once the job is done, so that the thread's next lines are not the run's.
+     */
+    private void clearLogContextAfterRuns() throws Exception {
+        camel().getComponent("quartz", org.apache.camel.component.quartz.QuartzComponent.class).getScheduler().getListenerManager()
+                .addJobListener(new org.quartz.listeners.JobListenerSupport() {
+                    @Override
+                    public String getName() {
+                        return "ferry-log-context";
+                    }
+
+                    @Override
+                    public void jobWasExecuted(org.quartz.JobExecutionContext context, org.quartz.JobExecutionException e) {
+                        dev.ferry.observe.LogContext.clear();
+                    }
+                });
     }
 
     /** The property that turns the HTTP server (health, metrics, console) off. */
@@ -214,6 +236,11 @@ public final class FerryRuntime implements AutoCloseable {
      * scheduled run), and returns how each ended, in the order given; null for one not started because Ferry is stopping.
      */
     public java.util.Map<String, TransferRun> runAll(List<String> transfers) throws Exception {
+        return runAll(transfers, false);
+    }
+
+    /** {@link #runAll(List)}; with {@code fullRefresh}, each as a one-off full reload ({@code sync --full-refresh}). */
+    public java.util.Map<String, TransferRun> runAll(List<String> transfers, boolean fullRefresh) throws Exception {
         int threads = Math.max(1, Math.min(transfers.size(), FerryConfiguration.maxRunsInFlight(camel(), new ArrayList<>())));
         java.util.concurrent.ExecutorService pool = camel().getExecutorServiceManager().newFixedThreadPool(this, "ferry-sync", threads);
         try {
@@ -224,7 +251,7 @@ public final class FerryRuntime implements AutoCloseable {
                         org.slf4j.LoggerFactory.getLogger("dev.ferry").warn("transfer {}: not started: Ferry is stopping", name);
                         return null;
                     }
-                    return runOnce(name);
+                    return TransferLauncher.runOnce(camel(), name, fullRefresh);
                 }));
             }
             java.util.Map<String, TransferRun> ended = new java.util.LinkedHashMap<>();

@@ -20,6 +20,14 @@ public final class TransferLauncher {
      * @throws IllegalArgumentException when no transfer has that name
      */
     public static TransferRun runOnce(CamelContext camel, String transfer) throws Exception {
+        return runOnce(camel, transfer, false);
+    }
+
+    /**
+     * Runs one transfer in the calling thread and returns how it ended; with {@code fullRefresh}, as a one-off full
+     * reload of an incremental, append or xmin transfer's tables (see Runs#FULL_REFRESH).
+     */
+    public static TransferRun runOnce(CamelContext camel, String transfer, boolean fullRefresh) throws Exception {
         Route route = camel.getRoute(transfer);
         if (route == null || !(route.getEndpoint() instanceof QuartzEndpoint) || route.getConsumer() == null) {
             throw new IllegalArgumentException("no transfer named '" + transfer + "'");
@@ -28,6 +36,9 @@ public final class TransferLauncher {
         Consumer consumer = route.getConsumer();
         Exchange exchange = consumer.createExchange(false);
         exchange.setProperty(Runs.MANUAL, true);
+        if (fullRefresh) {
+            exchange.setProperty(Runs.FULL_REFRESH, true);
+        }
         try {
             consumer.getProcessor().process(exchange);
             TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
@@ -37,6 +48,8 @@ public final class TransferLauncher {
             return run;
         } finally {
             consumer.releaseExchange(exchange, false);
+            // Camel's MDC callbacks put the run's keys back as the route returns: the thread's next lines are not the run's
+            dev.ferry.observe.LogContext.clear();
         }
     }
 }

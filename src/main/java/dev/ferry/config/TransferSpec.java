@@ -44,6 +44,13 @@ public record TransferSpec(
         filterValues = filterValues == null ? Map.of() : Map.copyOf(filterValues);
     }
 
+    /** This transfer read another way: a one-off full reload of an incremental transfer runs as a full refresh. */
+    public TransferSpec withMode(Mode other) {
+        return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
+                fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook);
+    }
+
     /**
      * How far behind the committed watermark each incremental run starts reading again, so that rows committed late
      * by long source transactions are not lost: a duration for timestamp and date cursors, a number for numeric ones.

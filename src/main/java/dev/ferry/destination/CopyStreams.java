@@ -68,7 +68,7 @@ public final class CopyStreams {
 
     /** Starts a COPY's source reader. */
     Future<?> read(Runnable reader) {
-        return readers.submit(reader);
+        return readers.submit(dev.ferry.observe.LogContext.carried(reader));
     }
 
     private void tick() {

@@ -57,21 +57,27 @@ public final class Failures {
         if (load != null) {
             load.close(); // roll back now: nothing uncommitted of this table survives the failure
         }
+        if (run != null && table != null) {
+            dev.ferry.observe.LogContext.table(run.spec().name(), run.id(), table.display());
+        } else if (run != null) {
+            dev.ferry.observe.LogContext.run(run.spec().name(), run.id());
+        }
         if (run == null) {
-            LOG.error("transfer {}: failed before it started: {}", exchange.getFromRouteId(), message);
+            LOG.error(dev.ferry.observe.LogContext.CAUSE, "transfer {}: failed before it started: {}", exchange.getFromRouteId(), message, error);
             return;
         }
         if (table != null && interrupted) {
             run.tableInterrupted(table, rows, message);
-            LOG.warn("transfer {}: {}: {}", run.spec().name(), table.display(), message);
+            LOG.warn(dev.ferry.observe.LogContext.CAUSE, "transfer {}: {}: {}", run.spec().name(), table.display(), message, error);
         } else if (table != null) {
             run.tableFailed(table, rows, message);
             String kept = LoadMode.of(run.spec().mode()).kept();
-            LOG.error("transfer {}: {} failed after {} rows ({}): {}", run.spec().name(), table.display(), rows, kept, message);
+            LOG.error(dev.ferry.observe.LogContext.CAUSE, "transfer {}: {} failed after {} rows ({}): {}", run.spec().name(),
+                    table.display(), rows, kept, message, error);
         } else {
             run.runFailed(message);
             runs.failed(run);
-            LOG.error("transfer {}: run {} failed: {}", run.spec().name(), run.id(), message);
+            LOG.error(dev.ferry.observe.LogContext.CAUSE, "transfer {}: run {} failed: {}", run.spec().name(), run.id(), message, error);
         }
         String schema = run.destination().schema();
         // a direct connection with a short timeout: when the destination itself is the problem, fail fast

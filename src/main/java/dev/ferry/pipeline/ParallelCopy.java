@@ -105,14 +105,14 @@ final class ParallelCopy {
         try {
             for (int i = 1; i < plan.streams(); i++) {
                 String out = copyOut(t, format, plan, i);
-                others.add(threads.submit(() -> {
+                others.add(threads.submit(dev.ferry.observe.LogContext.carried(() -> {
                     try {
                         return otherStream(connections, streams, load, snapshot, out, in, binary, stop);
                     } catch (SQLException | RuntimeException | Error e) {
                         failed.set(true);
                         throw e;
                     }
-                }));
+                })));
             }
             List<CopyPipe.Result> results = new ArrayList<>();
             Throwable first = null;

@@ -38,6 +38,10 @@ public final class ReadPlanner {
             SourceTable source = SourceCatalog.describe(c, table).select(spec);
             TableRead read = new TableRead(source, spec, Connections.beanName(run.source()), shutdown::requested);
             read.start(c);
+            if (run.reloadOf() != null) {
+                // a full reload of an incremental transfer: where its next run resumes, read before the copy starts
+                read.resumeMark(BatchPlanner.resumeMark(c, source, spec, run.reloadOf()));
+            }
             exchange.setProperty(BatchPlanner.READ, read);
         }
     }

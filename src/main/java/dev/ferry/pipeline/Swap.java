@@ -7,6 +7,7 @@ import dev.ferry.destination.DestinationException;
 import dev.ferry.destination.DestinationSchema;
 import dev.ferry.destination.FullRefreshSwap;
 import dev.ferry.destination.LockWaits;
+import dev.ferry.config.Sql;
 import org.apache.camel.ExchangeProperty;
 
 /**
@@ -39,6 +40,29 @@ public final class Swap {
             throw LockWaits.failure(load.destinationPool(), load.run().destination(), "the swap of", load.schema(), load.table(),
                     LockWaits.pid(con), "Nothing was swapped: " + load.destinationDisplay() + " keeps its previous contents");
         }
+        if (load.run().reloadOf() != null) {
+            resumeAfterReload(load, con);
+        }
+    }
+
+    /**
+     * A one-off full reload of an incremental, append or xmin transfer's table: the watermark its next run resumes
+     * from, read before the copy, committed with the swap and recorded for the table swapped in.
+     */
+    private static void resumeAfterReload(TableLoad load, Connection con) throws SQLException {
+        dev.ferry.config.Mode mode = load.run().reloadOf();
+        dev.ferry.config.TransferSpec spec = load.run().spec();
+        dev.ferry.source.TableRead.ResumeMark mark = load.read().resumeMark();
+        String sourceTable = load.source().display();
+        dev.ferry.state.Watermarks.save(con, load.schema(), spec.name(), sourceTable, load.run().id(), new dev.ferry.state.Watermarks.State(
+                mode.key(), mode == dev.ferry.config.Mode.XMIN ? null : spec.cursor(), load.sourceTable().key(), mark.cursor(), null,
+                mark.xminHorizon(), null));
+        dev.ferry.state.Watermarks.recordTable(con, load.schema(), spec.name(), sourceTable,
+                DestinationSchema.tableIdentity(con, load.schema(), load.table()));
+        dev.ferry.state.RunHistory.note(con, load.schema(), load.recordId(), java.util.List.of("full reload (sync --full-refresh)"
+                + " of mode " + mode.key() + ": the next run resumes from "
+                + (mark.xminHorizon() != null ? "transaction " + mark.xminHorizon() : mark.cursor() == null ? "the start"
+                : Sql.displayIdent(spec.cursor()) + " = '" + mark.cursor() + "'")));
     }
 
     /** PostgreSQL's statement_timeout ended the statement (57014 is also a cancel for other reasons, such as a stop). */

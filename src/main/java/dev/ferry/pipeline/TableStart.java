@@ -40,6 +40,7 @@ public final class TableStart {
         exchange.removeProperty(BatchPlanner.READ);
         exchange.removeProperty(Failures.RECORD);
         exchange.setProperty(Failures.SOURCE_TABLE, table);
+        dev.ferry.observe.LogContext.table(run.spec().name(), run.id(), table.display());
         if (shutdown.requested()) {
             throw new RunInterrupted("not started: Ferry is shutting down; the next run covers it");
         }

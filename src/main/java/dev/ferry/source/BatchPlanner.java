@@ -201,6 +201,40 @@ public final class BatchPlanner {
         }
     }
 
+    /**
+     * Where the next run of {@code mode} (the transfer's own) resumes after a one-off full reload of the table: read
+     * before the reload's copy starts, so that it is never past what the copy reads. Cursor modes: the greatest cursor
+     * value among the rows the transfer reads (a row changed later gets a cursor value at or after it, so the next run
+     * reads it; rows the copy already read again are merged, harmlessly). xmin: the oldest transaction still running
+     * (the next run reads every row written by it or later).
+     */
+    public static TableRead.ResumeMark resumeMark(java.sql.Connection source, SourceTable t, TransferSpec spec,
+                                                  dev.ferry.config.Mode mode) throws java.sql.SQLException {
+        if (mode == dev.ferry.config.Mode.XMIN) {
+            try (java.sql.Statement st = source.createStatement();
+                 java.sql.ResultSet rs = st.executeQuery("SELECT txid_snapshot_xmin(txid_current_snapshot())")) {
+                rs.next();
+                return new TableRead.ResumeMark(null, rs.getLong(1));
+            }
+        }
+        StringBuilder sql = new StringBuilder("SELECT CAST(max(" + Sql.ident(spec.cursor()) + ") AS text) FROM " + t.ref().quoted());
+        if (spec.filter() != null) {
+            sql.append(" WHERE (").append(spec.filter().sql()).append(")");
+        }
+        try (java.sql.PreparedStatement ps = source.prepareStatement(sql.toString())) {
+            if (spec.filter() != null) {
+                int i = 1;
+                for (String name : spec.filter().parameters()) {
+                    ps.setObject(i++, spec.filterValues().get(name));
+                }
+            }
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new TableRead.ResumeMark(rs.getString(1), null);
+            }
+        }
+    }
+
     /** What arithmetic a cursor column allows, for the lookback. */
     enum CursorKind {
         TEMPORAL, NUMERIC, OTHER;

@@ -43,6 +43,27 @@ public final class TableRead {
     /** The source's oldest running transaction and next transaction id at the table's start (xmin mode). */
     private long[] sourceHorizon;
 
+    /** A one-off full reload: where the next run of the transfer's own mode resumes (null: not a reload). */
+    private ResumeMark resumeMark;
+
+    /**
+     * Where an incremental, append or xmin transfer's next run resumes after a full reload of the table, read from the
+     * source before the reload's copy began (see {@link BatchPlanner#resumeMark}).
+     *
+     * @param cursor      cursor modes: the greatest cursor value then (text form; null: no row had one)
+     * @param xminHorizon xmin: the oldest transaction then still running
+     */
+    public record ResumeMark(String cursor, Long xminHorizon) {
+    }
+
+    public ResumeMark resumeMark() {
+        return resumeMark;
+    }
+
+    public void resumeMark(ResumeMark mark) {
+        this.resumeMark = mark;
+    }
+
     /** True once Ferry is shutting down: the read then ends at the next batch boundary. */
     private final java.util.function.BooleanSupplier stopping;
 

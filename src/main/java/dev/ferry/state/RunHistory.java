@@ -217,6 +217,39 @@ public final class RunHistory {
     public record FailedRuns(int count, java.time.Instant lastEnded) {
     }
 
+    /** The status of a {@code ferry reset} record: neither a success nor a failure (the backoff and readers skip it). */
+    public static final String RESET = "reset";
+
+    /**
+     * Records a {@code ferry reset} of a transfer's table (null: the transfer as a whole): a row of its own, started and
+     * finished at once, with status {@link #RESET} and what was reset in {@code notes}.
+     */
+    public static void reset(Connection con, String schema, java.util.UUID id, String transfer, String mode, String sourceTable,
+                             String notes) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("INSERT INTO " + qualified(schema)
+                + " (run_id, transfer, source_table, mode, status, started_at, finished_at, notes, node)"
+                + " VALUES (?, ?, ?, ?, '" + RESET + "', clock_timestamp(), clock_timestamp(), ?, ?)")) {
+            ps.setObject(1, id);
+            ps.setString(2, transfer);
+            ps.setString(3, sourceTable);
+            ps.setString(4, mode);
+            ps.setString(5, notes);
+            ps.setString(6, Node.ID);
+            ps.executeUpdate();
+        }
+    }
+
+    /** The oldest run of a transfer recorded as running: when it started and on which node; null when none is. */
+    public static String[] running(Connection con, String schema, String transfer) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT started_at, node FROM " + qualified(schema)
+                + " WHERE transfer = ? AND status = 'running' ORDER BY started_at LIMIT 1")) {
+            ps.setString(1, transfer);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? new String[] {rs.getObject(1, OffsetDateTime.class).toString(), rs.getString(2)} : null;
+            }
+        }
+    }
+
     /** Records a run that failed before it reached any table. */
     public static void runFailed(Connection con, String schema, TransferRun run, String error) throws SQLException {
         long id = start(con, schema, run, null, null, null);

@@ -27,6 +27,12 @@ public final class Runs {
     /** Exchange property set on runs started by hand ({@code sync}, the demo): they skip the failure backoff. */
     public static final String MANUAL = "ferryManual";
 
+    /**
+     * Exchange property set on a one-off full reload ({@code sync --full-refresh}): an incremental, append or xmin
+     * transfer's tables are read as a full refresh, and the watermark committed with each swap (see TransferRun#reloadOf).
+     */
+    public static final String FULL_REFRESH = "ferryFullRefresh";
+
     private final TransferCatalog catalog;
     private final Connections connections;
     /**
@@ -55,11 +61,14 @@ public final class Runs {
         if (retry) {
             run.release(); // a retry of begin: start over, as the same run
         } else {
-            run = new TransferRun(spec, connections.source(spec.source()), connections.destination(spec.destination()));
+            boolean reload = exchange.getProperty(FULL_REFRESH, false, Boolean.class) && spec.mode() != dev.ferry.config.Mode.FULL_REFRESH;
+            run = new TransferRun(reload ? spec.withMode(dev.ferry.config.Mode.FULL_REFRESH) : spec,
+                    connections.source(spec.source()), connections.destination(spec.destination()), reload ? spec.mode() : null);
         }
         // scheduled runs wait out the backoff after failed runs; sync runs and retries of this one do not
         boolean backoff = !retry && !exchange.getProperty(MANUAL, false, Boolean.class);
         exchange.setProperty(RUN, run);
+        dev.ferry.observe.LogContext.run(spec.name(), run.id());
         reserveSessions(run, exchange, retry);
         String schema = run.destination().schema();
         DataSource destination = connections.dataSource(run.destination());
@@ -193,7 +202,8 @@ public final class Runs {
 
     private static void logStarted(TransferRun run) {
         TransferSpec spec = run.spec();
-        LOG.info("transfer {}: run {} started ({}, {} table(s), {} -> {})", spec.name(), run.id(), spec.mode().key(),
+        LOG.info("transfer {}: run {} started ({}, {} table(s), {} -> {})", spec.name(), run.id(),
+                run.reloadOf() == null ? spec.mode().key() : "full reload of mode " + run.reloadOf().key() + ", sync --full-refresh",
                 spec.tables().size(), run.source().describe(), run.destination().describe());
     }
 
@@ -240,6 +250,7 @@ public final class Runs {
             return;
         }
         double secs = run.seconds();
+        dev.ferry.observe.LogContext.run(run.spec().name(), run.id()); // the tables are done: lines from here are the run's
         if (run.status() == TransferRun.Status.SKIPPED) {
             return;
         }

@@ -46,6 +46,47 @@ public final class TransferLock implements AutoCloseable {
         }
     }
 
+    /**
+     * Takes the lock, waiting at most {@code wait} for a run that holds it to end (the server's own wait, bounded by
+     * lock_timeout); null when it did not end in time.
+     */
+    public static TransferLock acquire(DataSource destination, String schema, String transfer, java.time.Duration wait)
+            throws SQLException {
+        if (wait.isZero()) {
+            return tryAcquire(destination, schema, transfer);
+        }
+        Connection c = destination.getConnection();
+        try {
+            try (PreparedStatement ps = c.prepareStatement("SELECT set_config('lock_timeout', ?, false)")) {
+                ps.setString(1, wait.toMillis() + "ms");
+                ps.execute();
+            }
+            boolean locked;
+            try (PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_lock(hashtext(?), hashtext(?))")) {
+                ps.setString(1, "ferry:" + schema);
+                ps.setString(2, transfer);
+                ps.execute();
+                locked = true;
+            } catch (SQLException e) {
+                if (!"55P03".equals(e.getSQLState())) {
+                    throw e;
+                }
+                locked = false;
+            }
+            try (java.sql.Statement st = c.createStatement()) {
+                st.execute("RESET lock_timeout"); // back to the value the session was opened with (Connections.PINNED)
+            }
+            if (locked) {
+                return new TransferLock(c, schema, transfer);
+            }
+            c.close();
+            return null;
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
     /** Releases the lock; the pooled connection must not keep it. */
     @Override
     public void close() {

@@ -39,10 +39,27 @@ public final class TransferRun {
     private volatile dev.ferry.connect.Connections.Reservation sessions;
     private volatile long waitedMillis;
 
+    /** A one-off full reload ({@code sync --full-refresh}): the transfer's own mode, whose watermark the run commits. */
+    private final dev.ferry.config.Mode reloadOf;
+
     public TransferRun(TransferSpec spec, ConnectionSettings source, ConnectionSettings destination) {
+        this(spec, source, destination, null);
+    }
+
+    /**
+     * A run of {@code spec}; with {@code reloadOf}, a full reload of a transfer of that mode: {@code spec} is then the
+     * transfer read as a full refresh, and each table's swap commits the watermark its next run of that mode resumes from.
+     */
+    public TransferRun(TransferSpec spec, ConnectionSettings source, ConnectionSettings destination, dev.ferry.config.Mode reloadOf) {
         this.spec = spec;
         this.source = source;
         this.destination = destination;
+        this.reloadOf = reloadOf;
+    }
+
+    /** The transfer's own mode when this run is a one-off full reload of it ({@code sync --full-refresh}); else null. */
+    public dev.ferry.config.Mode reloadOf() {
+        return reloadOf;
     }
 
     public UUID id() {
