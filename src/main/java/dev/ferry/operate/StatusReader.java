@@ -16,6 +16,7 @@ import dev.ferry.config.TransferSpec;
 import dev.ferry.connect.Connections;
 import dev.ferry.connect.Endpoint;
 import dev.ferry.failure.Errors;
+import dev.ferry.state.RunHistory;
 import dev.ferry.state.RunRecords;
 
 /**
@@ -80,12 +81,13 @@ public final class StatusReader {
             }
             RunRecords.Read rr = (RunRecords.Read) r;
             List<TransferStatus.Run> runs = runs(rr.records(), RECENT_RUNS);
-            TransferStatus.Run last = runs.stream().filter(x -> !x.status().equals("skipped")).findFirst().orElse(null);
+            // a skipped run (another was going) and a reset (ferry reset) moved no data: the last run is the last that ran
+            TransferStatus.Run last = runs.stream().filter(StatusReader::ran).findFirst().orElse(null);
             String lastError = runs.stream().filter(x -> !x.errors().isEmpty()).findFirst()
                     .map(x -> String.join("; ", x.errors())).orElse(null);
             List<Long> rows = new ArrayList<>();
             for (int i = runs.size() - 1; i >= 0; i--) {
-                if (!runs.get(i).status().equals("skipped")) {
+                if (ran(runs.get(i))) {
                     rows.add(runs.get(i).rows());
                 }
             }
@@ -112,6 +114,10 @@ public final class StatusReader {
             RunRecords.Read r = RunRecords.read(c, d.schema(), Map.of(name, recordsFor(spec, limit))).get(name);
             return runs(r.records(), limit);
         }
+    }
+
+    private static boolean ran(TransferStatus.Run r) {
+        return !r.status().equals("skipped") && !r.status().equals(RunHistory.RESET);
     }
 
     /**

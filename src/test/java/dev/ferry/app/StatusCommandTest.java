@@ -77,6 +77,10 @@ class StatusCommandTest {
         assertThat(records.get("good")).hasSize(1);
         assertThat(records.get("bad")).hasSize(1);
         assertThat(records.get("bad").get(0).get(3)).contains("doomed");
+        // a ferry reset since: a record of the history, not a run (status's last run stays the sync)
+        try (Connection c = dst.admin()) {
+            dev.ferry.state.RunHistory.reset(c, "st", java.util.UUID.randomUUID(), "good", "incremental", "app.items", "reset by a test");
+        }
     }
 
     /** Runs a command; returns {exit status, stdout}. */
@@ -174,6 +178,10 @@ class StatusCommandTest {
         assertThat(run.get("status")).isEqualTo("failed");
         assertThat(((Number) run.get("tables")).intValue()).isEqualTo(1);
         assertThat(((JsonArray) run.get("errors")).get(0).toString()).contains(records.get("bad").get(0).get(3));
+
+        JsonArray good = (JsonArray) Jsoner.deserialize((String) ferry("history", "good", "--json")[1]);
+        assertThat(good.stream().map(o -> ((JsonObject) o).get("status")).toList()).containsExactly("reset", "succeeded");
+        assertThat(((JsonObject) good.get(1)).get("runId")).isEqualTo(records.get("good").get(0).get(0));
 
         Object[] text = ferry("history", "good", "--limit", "5");
         assertThat(text[0]).isEqualTo(0);
