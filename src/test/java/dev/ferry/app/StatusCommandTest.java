@@ -65,7 +65,7 @@ class StatusCommandTest {
         }
         Map<String, String> far = new LinkedHashMap<>(FerryHarness.destination("far", dst, "st"));
         far.put("ferry.destination.far.port", String.valueOf(closed));
-        far.put("ferry.destination.far.connectTimeout", "2s");
+        far.put("ferry.destination.far.connectTimeout", "1s");
         dir = FerryHarness.write(src, dst, "st", transfers + FerryHarness.transfer("faraway", "app.items", "destination", "far"), far);
         try (Connection c = dst.admin(); Statement st = c.createStatement();
              ResultSet rs = st.executeQuery("SELECT transfer, run_id, status, rows, error FROM st._ferry_runs ORDER BY started_at DESC")) {
