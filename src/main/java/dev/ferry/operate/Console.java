@@ -335,8 +335,12 @@ public final class Console {
     }
 
     private static int limit(Exchange ex) {
-        Integer limit = ex.getMessage().getHeader("limit", Integer.class);
-        return limit == null || limit < 1 ? 20 : Math.min(limit, 1000);
+        String text = ex.getMessage().getHeader("limit", String.class);
+        try {
+            return text == null ? 20 : Math.max(1, Math.min(Integer.parseInt(text.trim()), 1000));
+        } catch (NumberFormatException e) {
+            return 20; // a page's query string is typed by hand: a bad one gets the default
+        }
     }
 
     /** HTML's five special characters escaped: every user value on a page goes through here. */
