@@ -93,6 +93,27 @@ final class Check {
         return c.items;
     }
 
+    /**
+     * The checks of one connection (the console's "Test connection"): reachable, authenticated, a supported server,
+     * and what the transfers using it need of it.
+     */
+    static List<Item> connection(Connections connections, TransferCatalog catalog, ConnectionSettings s) {
+        Check c = new Check(connections, catalog);
+        boolean source = s.role() == ConnectionSettings.Role.SOURCE;
+        List<TransferSpec> using = catalog.all().stream()
+                .filter(t -> (source ? t.source() : t.destination()).equals(s.name())).toList();
+        try {
+            if (source) {
+                c.source(s, using);
+            } else {
+                c.destination(s, using);
+            }
+        } finally {
+            c.sessions.values().forEach(Check::close);
+        }
+        return c.items;
+    }
+
     private static void rollback(Connection c) {
         try {
             c.rollback();

@@ -16,11 +16,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ScopeType;
 
-/** The command line: {@code java -jar ferry.jar [run|sync|check|demo|list|reset] [--config FILE] [--routes DIR]}. */
+/** The command line: {@code java -jar ferry.jar [run|sync|check|demo|list|reset|status|history] [--config FILE] [--routes DIR]}. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "Ferry 0.1.0",
         description = "Moves PostgreSQL tables into PostgreSQL destinations on a schedule.",
         subcommands = {Ferry.Run.class, Ferry.Sync.class, Ferry.CheckCommand.class, Ferry.Demo.class, Ferry.ListTransfers.class,
-                Ferry.ResetCommand.class},
+                Ferry.ResetCommand.class, Ferry.Status.class, Ferry.History.class},
         footer = {"", "Exit status: 0 success, 1 a transfer failed, 2 bad configuration or usage."})
 public final class Ferry implements Callable<Integer> {
 
@@ -294,6 +294,80 @@ public final class Ferry implements Callable<Integer> {
                     System.out.printf("%-24s %s -> %s  %-12s %-22s %s%s%n", spec.name(), spec.source(), spec.destination(),
                             spec.mode().key(), spec.scheduleText(), spec.tables(), recipient(ferry, spec));
                 }
+            }
+            return OK;
+        }
+    }
+
+    /** Starts Ferry for a command that only reads the destinations' run history: no preflight, no schedules. */
+    private static FerryRuntime reader(Ferry parent) throws Exception {
+        java.util.Properties props = new java.util.Properties();
+        props.setProperty("ferry.preflight", "false"); // an unreachable destination is shown, not a startup failure
+        FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, props, null);
+        try {
+            ferry.start();
+        } catch (Exception e) {
+            ferry.close();
+            throw e;
+        }
+        return ferry;
+    }
+
+    private static dev.ferry.operate.StatusReader statusReader(FerryRuntime ferry) {
+        // destinations read side by side (Camel's threads, ended with Camel): one unreachable waits its connectTimeout alone
+        return new dev.ferry.operate.StatusReader(ferry.connections(), ferry.catalog(), dev.ferry.operate.NextFires.estimated(),
+                ferry.camel().getExecutorServiceManager().newFixedThreadPool(ferry, "ferry-status", 8));
+    }
+
+    @Command(name = "status", description = "Each transfer's schedule, next fire time, last run, lag and last error, read from"
+            + " its destination's run history.")
+    static final class Status implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Option(names = "--json", description = "Print JSON (an array, one object per transfer) instead of a table.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            try (FerryRuntime ferry = reader(parent)) {
+                java.time.Instant now = java.time.Instant.now();
+                var statuses = statusReader(ferry).status();
+                System.out.print(json ? dev.ferry.operate.StatusViews.json(statuses, now).toJson() + "\n"
+                        : dev.ferry.operate.StatusViews.table(statuses, now));
+            }
+            return OK;
+        }
+    }
+
+    @Command(name = "history", description = "A transfer's runs, newest first.")
+    static final class History implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Parameters(paramLabel = "TRANSFER", description = "The transfer.")
+        String transfer;
+
+        @Option(names = "--limit", paramLabel = "N", defaultValue = "20", description = "Show at most N runs (default: ${DEFAULT-VALUE}).")
+        int limit;
+
+        @Option(names = "--json", description = "Print JSON (an array, one object per run) instead of a table.")
+        boolean json;
+
+        @Override
+        public Integer call() throws Exception {
+            if (limit < 1) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "--limit must be at least 1");
+            }
+            try (FerryRuntime ferry = reader(parent)) {
+                if (!ferry.catalog().contains(transfer)) {
+                    throw new ConfigException("no transfer named " + transfer + "; declared transfers: "
+                            + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
+                }
+                java.time.Instant now = java.time.Instant.now();
+                var runs = statusReader(ferry).history(transfer, limit);
+                System.out.print(json ? dev.ferry.operate.StatusViews.runs(runs, now).toJson() + "\n"
+                        : dev.ferry.operate.StatusViews.history(runs, now));
             }
             return OK;
         }

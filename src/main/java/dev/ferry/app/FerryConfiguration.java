@@ -131,6 +131,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         routesRefresh(camel, problems);
         httpServer(camel, configName, problems);
         health(camel, catalog, connections, problems);
+        console(camel, catalog, connections, configName, problems);
 
         Connections validated = connections;
         try {
@@ -202,6 +203,31 @@ public final class FerryConfiguration implements CamelConfiguration {
             problems.add(configName + ": ferry.http: cannot listen on " + host + ":" + number + " (" + e.getMessage()
                     + "): another process holds that port; set ferry.http.port to a free one, or ferry.http.enabled=false to"
                     + " run without the HTTP server (health, metrics, console)");
+        }
+    }
+
+    /**
+     * The console's bean (routes/ferry-console.yaml calls it, loaded stopped when the HTTP server is off): its "Test
+     * connection" runs {@link Check} for the one connection, its "Run now" runs the transfer through its route on a
+     * thread of Camel's, one run at a time, as {@link TransferLauncher} does for sync (lock and session budget hold).
+     */
+    private static void console(CamelContext camel, TransferCatalog catalog, Connections connections, String configName,
+                                List<String> problems) {
+        java.util.concurrent.ExecutorService thread = camel.getExecutorServiceManager()
+                .newSingleThreadExecutor(dev.ferry.operate.Console.class, "ferry-console-run");
+        try {
+            camel.getRegistry().bind(dev.ferry.operate.Console.BEAN, new dev.ferry.operate.Console(camel, connections, catalog,
+                    s -> Check.connection(connections, catalog, s).stream().map(i -> new dev.ferry.operate.ConnectionTester.Line(
+                            i.status().name(), i.subject(), i.text(), i.fix())).toList(),
+                    dev.ferry.operate.Console.runner(thread, name -> {
+                        try {
+                            return TransferLauncher.runOnce(camel, name);
+                        } catch (Exception e) {
+                            throw new org.apache.camel.RuntimeCamelException(e);
+                        }
+                    })));
+        } catch (IllegalArgumentException e) {
+            problems.add(configName + ": " + e.getMessage());
         }
     }
 

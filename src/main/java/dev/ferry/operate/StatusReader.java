@@ -1,0 +1,235 @@
+package dev.ferry.operate;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+import dev.ferry.config.ConnectionSettings;
+import dev.ferry.config.TransferCatalog;
+import dev.ferry.config.TransferSpec;
+import dev.ferry.connect.Connections;
+import dev.ferry.connect.Endpoint;
+import dev.ferry.failure.Errors;
+import dev.ferry.state.RunHistory;
+import dev.ferry.state.RunRecords;
+
+/**
+ * Reads the status and run history of transfers from their destinations' {@code _ferry_runs} and {@code _ferry_state}
+ * ({@link RunRecords}): one query per destination endpoint and schema for all the transfers writing there, on a
+ * session of that endpoint's pool ({@link Connections#dataSource}). The reads do not reserve from the server's
+ * session budget (a run's reservation would make a status page wait behind hours of runs); the pool, sized to the
+ * budget, still bounds the sessions on the server, and a read holds its one session only for its query. A destination
+ * that cannot be read marks its transfers unreachable, with the reason, and the others still show.
+ */
+public final class StatusReader {
+
+    /** Runs per transfer in the status (the console's sparkline). */
+    public static final int RECENT_RUNS = 20;
+
+    private final Connections connections;
+    private final TransferCatalog catalog;
+    private final NextFire nextFire;
+    private final java.util.concurrent.ExecutorService threads;
+
+    /** When a transfer fires next: from the running scheduler, or estimated from its schedule. */
+    public interface NextFire {
+        /**
+         * @param lastStart the start of the transfer's last run, null when none
+         * @return the time, and whether it is an estimate; null when unknown
+         */
+        Fire next(TransferSpec spec, Instant lastStart);
+    }
+
+    /** A next fire time, and whether it is computed rather than read from the running scheduler. */
+    public record Fire(Instant at, boolean estimated) {
+    }
+
+    /**
+     * @param threads where the destinations are read, all at once (an unreachable one waits its connectTimeout, which
+     *                should not add up over several); null: one after another, in the calling thread
+     */
+    public StatusReader(Connections connections, TransferCatalog catalog, NextFire nextFire,
+                        java.util.concurrent.ExecutorService threads) {
+        this.connections = connections;
+        this.catalog = catalog;
+        this.nextFire = nextFire;
+        this.threads = threads;
+    }
+
+    /** Every declared transfer (recipients lists' too), by name. */
+    public List<TransferStatus> status() {
+        List<TransferSpec> specs = new ArrayList<>(catalog.all());
+        specs.sort(Comparator.comparing(TransferSpec::name));
+        Map<String, Integer> limits = new LinkedHashMap<>();
+        for (TransferSpec s : specs) {
+            limits.put(s.name(), recordsFor(s, RECENT_RUNS));
+        }
+        Map<String, Object> read = readAll(specs, limits);
+        List<TransferStatus> out = new ArrayList<>();
+        for (TransferSpec s : specs) {
+            Object r = read.get(s.name());
+            if (r instanceof String reason) {
+                out.add(new TransferStatus(s.name(), s.source(), s.destination(), s.mode().key(), s.scheduleText(),
+                        fire(s, null).at(), fire(s, null).estimated(), null, null, List.of(), null, List.of(), reason));
+                continue;
+            }
+            RunRecords.Read rr = (RunRecords.Read) r;
+            List<TransferStatus.Run> runs = runs(rr.records(), RECENT_RUNS);
+            // a skipped run (another was going) and a reset (ferry reset) moved no data: the last run is the last that ran
+            TransferStatus.Run last = runs.stream().filter(StatusReader::ran).findFirst().orElse(null);
+            String lastError = runs.stream().filter(x -> !x.errors().isEmpty()).findFirst()
+                    .map(x -> String.join("; ", x.errors())).orElse(null);
+            List<Long> rows = new ArrayList<>();
+            for (int i = runs.size() - 1; i >= 0; i--) {
+                if (ran(runs.get(i))) {
+                    rows.add(runs.get(i).rows());
+                }
+            }
+            Fire f = fire(s, last == null ? null : last.started());
+            out.add(new TransferStatus(s.name(), s.source(), s.destination(), s.mode().key(), s.scheduleText(), f.at(),
+                    f.estimated(), last, lastSuccess(runs, rr.newestSucceeded()), rr.lags(), lastError, rows, null));
+        }
+        return out;
+    }
+
+    /**
+     * A transfer's runs, newest first, at most {@code limit}.
+     *
+     * @throws IllegalArgumentException when no transfer has that name
+     * @throws SQLException             when its destination cannot be read
+     */
+    public List<TransferStatus.Run> history(String name, int limit) throws SQLException {
+        TransferSpec spec = catalog.contains(name) ? catalog.get(name) : null;
+        if (spec == null) {
+            throw new IllegalArgumentException("no transfer named '" + name + "'");
+        }
+        ConnectionSettings d = connections.destination(spec.destination());
+        try (Connection c = connections.dataSource(d).getConnection()) {
+            RunRecords.Read r = RunRecords.read(c, d.schema(), Map.of(name, recordsFor(spec, limit))).get(name);
+            return runs(r.records(), limit);
+        }
+    }
+
+    private static boolean ran(TransferStatus.Run r) {
+        return !r.status().equals("skipped") && !r.status().equals(RunHistory.RESET);
+    }
+
+    /**
+     * The start of the newest run that succeeded whole, among the recent runs; when none of them did, the start of the
+     * run of the newest record that succeeded (a table of it did), if the history reaches back to one.
+     */
+    private static Instant lastSuccess(List<TransferStatus.Run> recent, RunRecords.Succeeded newest) {
+        for (TransferStatus.Run r : recent) {
+            if (r.status().equals("succeeded")) {
+                return r.started();
+            }
+        }
+        if (newest == null) {
+            return null;
+        }
+        return recent.stream().filter(r -> r.id().equals(newest.runId())).map(TransferStatus.Run::started).findFirst()
+                .orElse(newest.started());
+    }
+
+    private Fire fire(TransferSpec s, Instant lastStart) {
+        Fire f = nextFire == null ? null : nextFire.next(s, lastStart);
+        return f == null ? new Fire(null, true) : f;
+    }
+
+    /**
+     * Records enough for {@code runs} runs: one per table, one more per run for a failure before any table, and a few
+     * skipped runs between (a skip is recorded while a run goes).
+     */
+    private static int recordsFor(TransferSpec s, int runs) {
+        return (runs + 1) * (s.tables().size() + 1) + 4;
+    }
+
+    /** Each group of transfers writing to one endpoint and schema read with one query; a failed read: its reason. */
+    private Map<String, Object> readAll(List<TransferSpec> specs, Map<String, Integer> limits) {
+        Map<Map.Entry<Endpoint, String>, List<TransferSpec>> groups = new LinkedHashMap<>();
+        Map<Map.Entry<Endpoint, String>, ConnectionSettings> settings = new LinkedHashMap<>();
+        for (TransferSpec s : specs) {
+            ConnectionSettings d = connections.destination(s.destination());
+            var key = Map.entry(Endpoint.of(d), d.schema());
+            groups.computeIfAbsent(key, k -> new ArrayList<>()).add(s);
+            settings.putIfAbsent(key, d);
+        }
+        Map<Map.Entry<Endpoint, String>, java.util.concurrent.Future<Map<String, Object>>> reads = new LinkedHashMap<>();
+        groups.forEach((key, group) -> {
+            java.util.concurrent.Callable<Map<String, Object>> read = () -> readGroup(settings.get(key), key.getValue(), group, limits);
+            reads.put(key, threads == null ? java.util.concurrent.CompletableFuture.completedFuture(call(read)) : threads.submit(read));
+        });
+        Map<String, Object> out = new LinkedHashMap<>();
+        reads.forEach((key, f) -> {
+            try {
+                out.putAll(f.get());
+            } catch (java.util.concurrent.ExecutionException | InterruptedException e) {
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
+                String reason = "unreachable: " + Errors.describe(e.getCause() == null ? e : e.getCause());
+                groups.get(key).forEach(s -> out.put(s.name(), reason));
+            }
+        });
+        return out;
+    }
+
+    private static <T> T call(java.util.concurrent.Callable<T> c) {
+        try {
+            return c.call();
+        } catch (Exception e) {
+            throw new IllegalStateException(e); // readGroup reports its failures in its result
+        }
+    }
+
+    /** One destination schema's transfers, with one query; on failure each maps to its reason. */
+    private Map<String, Object> readGroup(ConnectionSettings d, String schema, List<TransferSpec> group, Map<String, Integer> limits) {
+        Map<String, Integer> own = new LinkedHashMap<>();
+        group.forEach(s -> own.put(s.name(), limits.get(s.name())));
+        Map<String, Object> out = new LinkedHashMap<>();
+        try (Connection c = connections.dataSource(d).getConnection()) {
+            out.putAll(RunRecords.read(c, schema, own));
+        } catch (SQLException | RuntimeException e) {
+            String reason = "unreachable: " + Errors.describe(e);
+            group.forEach(s -> out.put(s.name(), reason));
+        }
+        return out;
+    }
+
+    /** Records (newest first) grouped into runs, newest first, at most {@code limit}. */
+    static List<TransferStatus.Run> runs(List<RunRecords.Record> records, int limit) {
+        Map<UUID, List<RunRecords.Record>> byRun = new LinkedHashMap<>();
+        for (RunRecords.Record r : records) {
+            byRun.computeIfAbsent(r.runId(), k -> new ArrayList<>()).add(r);
+        }
+        List<TransferStatus.Run> runs = new ArrayList<>();
+        for (var e : byRun.entrySet()) {
+            List<RunRecords.Record> rs = e.getValue();
+            Instant started = rs.stream().map(RunRecords.Record::started).min(Comparator.naturalOrder()).orElseThrow();
+            boolean running = rs.stream().anyMatch(r -> r.status().equals("running"));
+            Instant finished = running ? null : rs.stream().map(RunRecords.Record::finished)
+                    .filter(java.util.Objects::nonNull).max(Comparator.naturalOrder()).orElse(started);
+            String status = running ? "running" : rs.stream().anyMatch(r -> r.status().equals("failed")) ? "failed"
+                    : rs.stream().map(RunRecords.Record::status).filter(x -> !x.equals("succeeded")).findFirst().orElse("succeeded");
+            long rows = rs.stream().mapToLong(RunRecords.Record::rows).sum();
+            int tables = (int) rs.stream().filter(r -> r.sourceTable() != null).count();
+            int attempts = rs.stream().mapToInt(RunRecords.Record::attempts).max().orElse(1);
+            List<String> errors = new ArrayList<>();
+            for (int i = rs.size() - 1; i >= 0; i--) { // in the order the tables started
+                RunRecords.Record r = rs.get(i);
+                if (r.error() != null) {
+                    errors.add(r.sourceTable() == null ? r.error() : r.sourceTable() + ": " + r.error());
+                }
+            }
+            runs.add(new TransferStatus.Run(e.getKey(), started, finished, status, rows, tables, attempts, errors));
+        }
+        runs.sort(Comparator.comparing(TransferStatus.Run::started).reversed());
+        return runs.size() > limit ? runs.subList(0, limit) : runs;
+    }
+}
