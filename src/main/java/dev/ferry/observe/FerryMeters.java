@@ -38,6 +38,14 @@ public final class FerryMeters {
     /** Per series (name and tags): the value a gauge reads; kept here so that the gauge keeps reading it. */
     private final Map<String, AtomicReference<Double>> gauges = new ConcurrentHashMap<>();
 
+    /** Runs ended in this process: what tells the console that the status it shows is stale. */
+    private final java.util.concurrent.atomic.AtomicLong ended = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many runs have ended (or been counted without beginning) in this process. */
+    public long runsEnded() {
+        return ended.get();
+    }
+
     public FerryMeters(MeterRegistry registry) {
         this.registry = registry;
         Gauge.builder("ferry.runs.in.flight", inFlight, AtomicInteger::get)
@@ -85,6 +93,7 @@ public final class FerryMeters {
 
     /** A run that ended before it began (skipped, or stopped while it waited): counted, not in flight. */
     public void runCounted(String transfer, String outcome, Duration took, Instant succeededAt) {
+        ended.incrementAndGet();
         Counter.builder("ferry.runs").description("Runs by how they ended").tags("transfer", transfer, "outcome", outcome)
                 .register(registry).increment();
         Timer.builder("ferry.run.duration").description("How long runs took, from their start (their wait for sessions included) to their end")

@@ -45,6 +45,17 @@ public final class Console {
     private final Consumer<String> runNow;
     private final boolean runNowEnabled;
     private final ConsoleAuth auth;
+    /**
+     * How long the transfers' status is shown again before it is read again, whoever asks: with hundreds of destination
+     * databases, a page refreshed every few seconds (by several viewers) would otherwise query each of them that often,
+     * and keep a session open on each. A run that ends in this process makes it stale at once; other nodes' runs show
+     * within this time.
+     */
+    static final java.time.Duration STATUS_REUSE = java.time.Duration.ofSeconds(10);
+    private final dev.ferry.observe.FerryMeters meters;
+    private List<TransferStatus> status;
+    private Instant statusAt;
+    private long statusRunsEnded;
     /** At most this many destination schemas read at once for a page. */
     private static final int READ_THREADS = 8;
 
@@ -63,6 +74,7 @@ public final class Console {
                                 .maxPoolSize(READ_THREADS).allowCoreThreadTimeOut(true).keepAliveTime(30L).build()));
         this.tester = tester;
         this.runNow = runNow;
+        this.meters = camel.getRegistry().lookupByNameAndType(dev.ferry.observe.FerryMeters.BEAN, dev.ferry.observe.FerryMeters.class);
         var props = camel.getPropertiesComponent();
         this.runNowEnabled = props.resolveProperty(RUN_NOW).map(v -> Boolean.parseBoolean(v.trim())).orElse(false);
         String host = props.resolveProperty("ferry.http.host").orElse("127.0.0.1");
@@ -88,10 +100,22 @@ public final class Console {
         });
     }
 
+    /** The transfers' status, read again when older than {@link #STATUS_REUSE} or a run has ended since (one read at a time). */
+    private synchronized List<TransferStatus> status() {
+        long ended = meters == null ? -1 : meters.runsEnded();
+        Instant now = Instant.now();
+        if (status == null || ended != statusRunsEnded || now.isAfter(statusAt.plus(STATUS_REUSE))) {
+            status = reader.status();
+            statusAt = now;
+            statusRunsEnded = ended;
+        }
+        return status;
+    }
+
     // ---- the JSON API
 
     public void apiStatus(Exchange ex) {
-        json(ex, 200, StatusViews.json(reader.status(), Instant.now()).toJson());
+        json(ex, 200, StatusViews.json(status(), Instant.now()).toJson());
     }
 
     public void apiRuns(Exchange ex) {
@@ -195,7 +219,7 @@ public final class Console {
         b.append("<h2>Transfers</h2>\n<table id=\"transfers\"><thead><tr><th>Transfer</th><th>Schedule</th><th>Next</th>"
                 + "<th>Last run</th><th>Status</th><th>Rows</th><th>Duration</th><th>Lag</th><th>Age</th><th>Rows per run</th>"
                 + "<th>Last error</th>" + (runNowEnabled ? "<th></th>" : "") + "</tr></thead><tbody>\n");
-        for (TransferStatus s : reader.status()) {
+        for (TransferStatus s : status()) {
             b.append("<tr data-transfer=\"").append(esc(s.name())).append("\"><td><a href=\"/transfers/")
                     .append(esc(url(s.name()))).append("\">").append(esc(s.name())).append("</a><div class=\"sub\">")
                     .append(esc(s.source())).append(" &rarr; ").append(esc(s.destination())).append(", ").append(esc(s.mode()))

@@ -120,6 +120,39 @@ class ConsoleApiTest {
         return out;
     }
 
+    /**
+     * Pages and /api/status reuse one read of the destinations for a while, whoever asks (hundreds of destination
+     * databases must not be queried at every refresh of every viewer), and read again at once when a run of this
+     * process ends.
+     */
+    @Test
+    @Timeout(90)
+    void theStatusIsReusedBetweenPagesUntilARunOfThisProcessEnds() throws Exception {
+        String elsewhere = java.util.UUID.randomUUID().toString();
+        String local = null;
+        try (FerryRuntime ferry = start(Map.of())) {
+            String before = lastRunId(get(ferry, "/api/status"), "items");
+            assertThat(before).isEqualTo(records("items").get(0).get(0));
+            // another node's run lands in the history: the status is not read again for it at once
+            dst.execute("INSERT INTO con._ferry_runs (run_id, transfer, source_table, mode, status, started_at, finished_at, rows)"
+                    + " VALUES ('" + elsewhere + "', 'items', 'app.items', 'full_refresh', 'succeeded', now() + interval '1 hour',"
+                    + " now() + interval '1 hour', 57)");
+            assertThat(lastRunId(get(ferry, "/api/status"), "items")).isEqualTo(before);
+            // a run of this process ends: read again, and the other node's run shows with it
+            local = ferry.runOnce("items").id().toString();
+            assertThat(records("items").stream().map(r -> r.get(0))).contains(local);
+            assertThat(lastRunId(get(ferry, "/api/status"), "items")).isEqualTo(elsewhere);
+        } finally {
+            dst.execute("DELETE FROM con._ferry_runs WHERE run_id::text IN ('" + elsewhere + "', '" + local + "')");
+        }
+    }
+
+    static String lastRunId(HttpResponse<String> status, String transfer) throws Exception {
+        JsonArray all = (JsonArray) Jsoner.deserialize(status.body());
+        JsonObject t = (JsonObject) all.stream().filter(o -> ((JsonObject) o).get("name").equals(transfer)).findFirst().orElseThrow();
+        return (String) ((JsonObject) t.get("lastRun")).get("runId");
+    }
+
     @Test
     @Timeout(90)
     void onLoopbackTheApiShowsTheHistoryAndActionsNeedNoToken() throws Exception {
