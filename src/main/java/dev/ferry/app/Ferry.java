@@ -134,11 +134,7 @@ public final class Ferry implements Callable<Integer> {
             try (FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, null, null)) {
                 ferry.start();
                 List<String> targets = all ? ferry.catalog().all().stream().map(TransferSpec::name).toList() : names;
-                List<String> unknown = targets.stream().filter(n -> !ferry.catalog().contains(n)).toList();
-                if (!unknown.isEmpty()) {
-                    throw new ConfigException("no transfer named " + String.join(", ", unknown) + "; declared transfers: "
-                            + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
-                }
+                requireDeclared(ferry, targets);
                 // in a terminal, a progress bar per table in flight; otherwise (a pipe, cron, CI) the plain log lines only
                 long failed;
                 try (SyncProgress bars = SyncProgress.showIfTerminal(ferry.camel())) {
@@ -174,10 +170,7 @@ public final class Ferry implements Callable<Integer> {
             Duration waitFor = Durations.parse(wait);
             try (FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, null, null)) {
                 ferry.start();
-                if (!ferry.catalog().contains(transfer)) {
-                    throw new ConfigException("no transfer named " + transfer + "; declared transfers: "
-                            + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
-                }
+                requireDeclared(ferry, List.of(transfer));
                 TransferSpec spec = ferry.catalog().get(transfer);
                 if (spec.mode() == dev.ferry.config.Mode.FULL_REFRESH) {
                     System.out.println("transfer " + transfer + " is a full_refresh transfer: every run reads its tables whole,"
@@ -231,9 +224,8 @@ public final class Ferry implements Callable<Integer> {
             props.setProperty("ferry.preflight", "false"); // the check itself reports what the startup check would
             try (FerryRuntime ferry = new FerryRuntime(parent.config, parent.routes, FerryRuntime.Trigger.MANUAL, props, null)) {
                 ferry.start();
-                if (transfer != null && !ferry.catalog().contains(transfer)) {
-                    throw new ConfigException("no transfer named " + transfer + "; declared transfers: "
-                            + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
+                if (transfer != null) {
+                    requireDeclared(ferry, List.of(transfer));
                 }
                 List<TransferSpec> specs = transfer == null ? ferry.catalog().all() : List.of(ferry.catalog().get(transfer));
                 List<Check.Item> items = Check.run(ferry.connections(), ferry.catalog(), specs);
@@ -265,6 +257,15 @@ public final class Ferry implements Callable<Integer> {
         public Integer call() throws Exception {
             Duration d = Durations.parse(every);
             return dev.ferry.app.Demo.run(parent.config, parent.routes, once, d);
+        }
+    }
+
+    /** A usage error (exit 2) naming the transfers that are not declared, and those that are. */
+    static void requireDeclared(FerryRuntime ferry, List<String> names) {
+        List<String> unknown = names.stream().filter(n -> !ferry.catalog().contains(n)).toList();
+        if (!unknown.isEmpty()) {
+            throw new ConfigException("no transfer named " + String.join(", ", unknown) + "; declared transfers: "
+                    + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
         }
     }
 
@@ -360,10 +361,7 @@ public final class Ferry implements Callable<Integer> {
                 throw new CommandLine.ParameterException(new CommandLine(this), "--limit must be at least 1");
             }
             try (FerryRuntime ferry = reader(parent)) {
-                if (!ferry.catalog().contains(transfer)) {
-                    throw new ConfigException("no transfer named " + transfer + "; declared transfers: "
-                            + String.join(", ", ferry.catalog().all().stream().map(TransferSpec::name).toList()));
-                }
+                requireDeclared(ferry, List.of(transfer));
                 java.time.Instant now = java.time.Instant.now();
                 var runs = statusReader(ferry).history(transfer, limit);
                 System.out.print(json ? dev.ferry.operate.StatusViews.runs(runs, now).toJson() + "\n"

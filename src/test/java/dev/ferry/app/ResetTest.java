@@ -1,8 +1,5 @@
 package dev.ferry.app;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.concurrent.TimeUnit;
@@ -165,25 +162,7 @@ class ResetTest {
     }
 
     static synchronized Out ferry(String... args) {
-        String[] all = new String[args.length + 4];
-        all[0] = "--config";
-        all[1] = dir.resolve("application.properties").toString();
-        all[2] = "--routes";
-        all[3] = dir.resolve("routes").toString();
-        System.arraycopy(args, 0, all, 4, args.length);
-        PrintStream oldOut = System.out;
-        PrintStream oldErr = System.err;
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        int status;
-        try {
-            status = Ferry.execute(all);
-        } finally {
-            System.setOut(oldOut);
-            System.setErr(oldErr);
-        }
-        return new Out(status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        dev.ferry.testing.FerryCommand.Out o = dev.ferry.testing.FerryCommand.capture(dir, args);
+        return new Out(o.status(), o.out(), o.err());
     }
 }

@@ -1,8 +1,5 @@
 package dev.ferry.app;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -52,9 +49,9 @@ class StatusCommandTest {
             src.execute("DROP TABLE app.doomed"); // after the startup check: the run itself fails
             assertThat(ferry.sync("bad").status()).isEqualTo(TransferRun.Status.FAILED);
         }
-        // the lag columns the metrics add to _ferry_state (absent in older schemas: ConsoleApiTest reads one without them)
-        dst.execute("ALTER TABLE st._ferry_state ADD COLUMN source_newest text, ADD COLUMN lag numeric, ADD COLUMN lag_unit text,"
-                + " ADD COLUMN lag_at timestamptz",
+        // the lag an incremental transfer's runs measure (the columns are absent in schemas older than them)
+        dst.execute("ALTER TABLE st._ferry_state ADD COLUMN IF NOT EXISTS source_newest text, ADD COLUMN IF NOT EXISTS lag numeric,"
+                + " ADD COLUMN IF NOT EXISTS lag_unit text, ADD COLUMN IF NOT EXISTS lag_at timestamptz",
                 "INSERT INTO st._ferry_state (transfer, source_table, mode, cursor_column, key_columns, run_id, source_newest, lag,"
                 + " lag_unit, lag_at) VALUES ('good', 'app.items', 'incremental', 'id', '{id}', gen_random_uuid(), '321', 12.5,"
                 + " 'seconds', now()), ('good', 'app.more', 'incremental', 'id', '{id}', gen_random_uuid(), '9', 3, 'seconds', now())");
@@ -85,22 +82,8 @@ class StatusCommandTest {
 
     /** Runs a command; returns {exit status, stdout}. */
     static Object[] ferry(String... args) {
-        PrintStream old = System.out;
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-        int status;
-        try {
-            String[] all = new String[args.length + 4];
-            all[0] = "--config";
-            all[1] = dir.resolve("application.properties").toString();
-            all[2] = "--routes";
-            all[3] = dir.resolve("routes").toString();
-            System.arraycopy(args, 0, all, 4, args.length);
-            status = Ferry.execute(all);
-        } finally {
-            System.setOut(old);
-        }
-        return new Object[] {status, buf.toString(StandardCharsets.UTF_8)};
+        dev.ferry.testing.FerryCommand.Out o = dev.ferry.testing.FerryCommand.capture(dir, args);
+        return new Object[] {o.status(), o.out()};
     }
 
     @Test

@@ -88,12 +88,6 @@ class FullReloadTest {
     }
 
     static int ferry(String... args) {
-        String[] all = new String[args.length + 4];
-        all[0] = "--config";
-        all[1] = dir.resolve("application.properties").toString();
-        all[2] = "--routes";
-        all[3] = dir.resolve("routes").toString();
-        System.arraycopy(args, 0, all, 4, args.length);
-        return Ferry.execute(all);
+        return dev.ferry.testing.FerryCommand.run(dir, args);
     }
 }
