@@ -385,7 +385,10 @@ public final class FerryConfiguration implements CamelConfiguration {
         ProgressBoard board = new ProgressBoard(() -> camel.getRegistry().lookupByNameAndType(
                 org.apache.camel.component.micrometer.MicrometerConstants.METRICS_REGISTRY_NAME,
                 io.micrometer.core.instrument.MeterRegistry.class), interval);
-        board.reportOn(camel.getExecutorServiceManager().newScheduledThreadPool(owner, "ferry-progress", 1));
+        board.reportOn(camel.getExecutorServiceManager().newScheduledThreadPool(owner, "ferry-progress", 1),
+                camel.getExecutorServiceManager().newThreadPool(owner, "ferry-progress-records",
+                        new org.apache.camel.builder.ThreadPoolProfileBuilder("ferry-progress-records").poolSize(4).maxPoolSize(4)
+                                .allowCoreThreadTimeOut(true).keepAliveTime(10L).build()));
         camel.getRegistry().bind(ProgressBoard.BEAN, board);
         return board;
     }

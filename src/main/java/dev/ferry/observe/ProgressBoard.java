@@ -67,6 +67,9 @@ public final class ProgressBoard {
     }
 
     /** A table ends, however: off the board, its gauges removed. Safe to call more than once. */
+    /** Where the rows so far are written (null: on the reporting thread itself). */
+    private volatile java.util.concurrent.ExecutorService writers;
+
     public void end(TableProgress p) {
         List<Meter> gauges = inFlight.remove(p);
         MeterRegistry registry = meters.get();
@@ -77,8 +80,11 @@ public final class ProgressBoard {
 
     /**
      * Reports progress from now on, every {@link #interval()}, on {@code thread} (one of Camel's): see {@link #report()}.
+     * The rows so far are written to the run records on {@code writers}, so that one destination that stops answering
+     * delays no other table's report.
      */
-    public void reportOn(ScheduledExecutorService thread) {
+    public void reportOn(ScheduledExecutorService thread, java.util.concurrent.ExecutorService writers) {
+        this.writers = writers;
         long ms = Math.max(1, interval.toMillis());
         thread.scheduleWithFixedDelay(this::report, ms, ms, TimeUnit.MILLISECONDS);
     }
@@ -95,7 +101,11 @@ public final class ProgressBoard {
                 }
                 LogContext.table(p.transfer(), p.runId(), p.table()); // the line carries the table's keys, as its own would
                 LOG.info("transfer {}: {}", p.transfer(), p.line());
-                p.record();
+                if (writers != null) {
+                    p.recordOn(writers);
+                } else {
+                    p.record();
+                }
             } catch (RuntimeException e) {
                 // never thrown out of the tick: that would end the reports for good
                 LOG.debug("progress report of {} failed", p, e);

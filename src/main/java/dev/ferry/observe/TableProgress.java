@@ -79,6 +79,30 @@ public final class TableProgress {
         }
     }
 
+    /** Whether a write of the rows so far is under way (a slow destination's is skipped until it ends). */
+    private final java.util.concurrent.atomic.AtomicBoolean recording = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Writes the rows so far on {@code writers}, unless the previous write has not ended: a destination that stopped
+     * answering holds its own write, never the reports of other tables.
+     */
+    void recordOn(java.util.concurrent.Executor writers) {
+        if (recorder == null || !recording.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            writers.execute(() -> {
+                try {
+                    record();
+                } finally {
+                    recording.set(false);
+                }
+            });
+        } catch (RuntimeException e) { // rejected: Ferry is stopping
+            recording.set(false);
+        }
+    }
+
     /** The size is not known after all (an incremental run resuming after its watermark reads only part of the table). */
     public void unknownTotal() {
         estimatedRows = UNKNOWN;
