@@ -168,7 +168,10 @@ class ProgressTest {
         assertGrowing(reports);
         assertThat(reports).allSatisfy(m -> {
             assertThat(m.group(6)).as("no percent without a known size: %s", m.group()).isNull();
-            assertThat(Long.parseLong(m.group(5).replace(",", ""))).as("rate in %s", m.group()).isPositive();
+            // a first report may come before the first chunk (the read is still being planned): 0 rows, 0 rows/s
+            if (!m.group(4).equals("0")) {
+                assertThat(Long.parseLong(m.group(5).replace(",", ""))).as("rate in %s", m.group()).isPositive();
+            }
         });
         try (Connection s = src.admin(); Connection d = dst.admin()) {
             List<String> expected = Dumps.rows(s, "SELECT id || ' ' || v || ' ' || s FROM app.big WHERE v < 900 ORDER BY id");
