@@ -123,6 +123,9 @@ public final class Ferry implements Callable<Integer> {
                 + " (loaded, then swapped in), and resume their next runs from what the reload read.")
         boolean fullRefresh;
 
+        @Option(names = "--yes", description = "With --full-refresh: do not ask before reloading an append transfer.")
+        boolean yes;
+
         @Parameters(paramLabel = "TRANSFER", arity = "0..*", description = "Names of transfers to run.")
         List<String> names = new ArrayList<>();
 
@@ -135,6 +138,20 @@ public final class Ferry implements Callable<Integer> {
                 ferry.start();
                 List<String> targets = all ? ferry.catalog().all().stream().map(TransferSpec::name).toList() : names;
                 requireDeclared(ferry, targets);
+                if (fullRefresh && !yes) {
+                    // an append destination keeps the rows the source has since purged: a reload would drop them
+                    List<String> append = targets.stream().filter(n -> ferry.catalog().get(n).mode() == dev.ferry.config.Mode.APPEND)
+                            .toList();
+                    if (!append.isEmpty()) {
+                        String what = "append transfer(s) " + String.join(", ", append);
+                        Integer declined = confirm("Reload " + what + " whole? Their destination tables keep rows the source"
+                                + " may have purged since, and a reload drops those (`ferry reset` reads every row again and"
+                                + " keeps them).", "ferry sync --full-refresh: not reloading " + what, "reload", "not reloaded");
+                        if (declined != null) {
+                            return declined;
+                        }
+                    }
+                }
                 // in a terminal, a progress bar per table in flight; otherwise (a pipe, cron, CI) the plain log lines only
                 long failed;
                 try (SyncProgress bars = SyncProgress.showIfTerminal(ferry.camel())) {
@@ -180,19 +197,10 @@ public final class Ferry implements Callable<Integer> {
                 List<dev.ferry.config.TableRef> tables = dev.ferry.operate.Reset.tables(spec, table);
                 String what = "transfer " + transfer + (table == null ? " (all its tables: " : " (table ")
                         + String.join(", ", tables.stream().map(dev.ferry.config.TableRef::display).toList()) + ")";
-                if (!yes) {
-                    java.io.Console console = System.console();
-                    if (console == null) {
-                        System.err.println("ferry reset: not resetting " + what + ": there is no terminal to confirm on;"
-                                + " pass --yes to reset without confirmation");
-                        return BAD_CONFIG;
-                    }
-                    String answer = console.readLine("Reset %s? Its next run reads them again from the start (a backfill)."
-                            + " [y/N] ", what);
-                    if (answer == null || !answer.strip().toLowerCase(java.util.Locale.ROOT).matches("y|yes")) {
-                        System.out.println("not reset");
-                        return OK;
-                    }
+                Integer declined = yes ? null : confirm("Reset " + what + "? Its next run reads them again from the start (a"
+                        + " backfill).", "ferry reset: not resetting " + what, "reset", "not reset");
+                if (declined != null) {
+                    return declined;
                 }
                 dev.ferry.operate.Reset.Result done;
                 try {
@@ -258,6 +266,24 @@ public final class Ferry implements Callable<Integer> {
             Duration d = Durations.parse(every);
             return dev.ferry.app.Demo.run(parent.config, parent.routes, once, d);
         }
+    }
+
+    /**
+     * Asks on the terminal before a command changes what cannot be changed back; null when the user confirmed. Without a
+     * terminal (a script, a container) it refuses with a usage error (2), saying to pass --yes; declined, OK (0).
+     */
+    static Integer confirm(String question, String refusal, String verb, String declined) {
+        java.io.Console console = System.console();
+        if (console == null) {
+            System.err.println(refusal + ": there is no terminal to confirm on; pass --yes to " + verb + " without confirmation");
+            return BAD_CONFIG;
+        }
+        String answer = console.readLine("%s [y/N] ", question);
+        if (answer == null || !answer.strip().toLowerCase(java.util.Locale.ROOT).matches("y|yes")) {
+            System.out.println(declined);
+            return OK;
+        }
+        return null;
     }
 
     /** A usage error (exit 2) naming the transfers that are not declared, and those that are. */
