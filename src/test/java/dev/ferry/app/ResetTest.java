@@ -92,9 +92,16 @@ class ResetTest {
     @Test
     void aRunHoldingTheLockRefusesTheResetAndSaysWhichRun() throws Exception {
         assertThat(ferry("sync", "blocked").status).isZero();
-        try (Connection d = dst.admin(); Connection holder = dst.admin()) {
-            // what a run holds for as long as it runs (TransferLock)
-            assertThat(Dumps.scalar(holder, "SELECT pg_try_advisory_lock(hashtext('ferry:export2'), hashtext('blocked'))")).isEqualTo("t");
+        org.postgresql.ds.PGSimpleDataSource writer = new org.postgresql.ds.PGSimpleDataSource();
+        writer.setServerNames(new String[] {dst.server().host()});
+        writer.setPortNumbers(new int[] {dst.server().port()});
+        writer.setDatabaseName(dst.database());
+        writer.setUser(dst.user());
+        writer.setPassword(dst.password());
+        try (Connection d = dst.admin();
+             // what a run holds for as long as it runs
+             dev.ferry.state.TransferLock held = dev.ferry.state.TransferLock.tryAcquire(writer, "export2", "blocked")) {
+            assertThat(held).as("the transfer's lock, free before").isNotNull();
             d.createStatement().execute("INSERT INTO export2._ferry_runs (run_id, transfer, mode, status, started_at, node)"
                     + " VALUES (gen_random_uuid(), 'blocked', 'append', 'running', '2026-11-30 10:00:00+00', 'node-a:42')");
             try {
@@ -104,7 +111,6 @@ class ResetTest {
                 assertThat(watermarks(d, "export2", "blocked")).containsExactly("app.lines");
             } finally {
                 d.createStatement().execute("DELETE FROM export2._ferry_runs WHERE status = 'running'");
-                Dumps.scalar(holder, "SELECT pg_advisory_unlock(hashtext('ferry:export2'), hashtext('blocked'))");
             }
         }
         // the lock released: the whole transfer resets
