@@ -1,10 +1,13 @@
 package dev.ferry.pipeline;
 
 import java.sql.Connection;
+import java.util.HashMap;
+import java.util.Map;
 
 import dev.ferry.state.TransferRun;
 import dev.ferry.testing.Dumps;
 import dev.ferry.testing.FerryHarness;
+import dev.ferry.testing.TcpProxy;
 import dev.ferry.testing.TestDb;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -27,18 +30,28 @@ class ParallelCopyTest {
         src.execute("CREATE SCHEMA app",
                 "CREATE TABLE app.a (id int PRIMARY KEY, v text)", "CREATE TABLE app.b (id int PRIMARY KEY, v text)",
                 "CREATE TABLE app.c (id int PRIMARY KEY, v text)", "CREATE TABLE app.doomed (id int PRIMARY KEY)",
-                // big enough that each copy outlasts the others' start (connections open one after another)
-                "INSERT INTO app.a SELECT g, 'a' || g FROM generate_series(1, 400000) g",
-                "INSERT INTO app.b SELECT g, 'b' || g FROM generate_series(1, 400000) g",
-                "INSERT INTO app.c SELECT g, 'c' || g FROM generate_series(1, 400000) g");
+                "INSERT INTO app.a SELECT g, 'a' || g FROM generate_series(1, 100000) g",
+                "INSERT INTO app.b SELECT g, 'b' || g FROM generate_series(1, 100000) g",
+                "INSERT INTO app.c SELECT g, 'c' || g FROM generate_series(1, 100000) g");
         src.grantRead("app");
+        // the source sends each connection 1 MB/s: each table's copy (about 2 MB) outlasts the others' start on any machine
+        // (their connections open one after another), whatever its speed
+        Map<String, String> props = new HashMap<>(FerryHarness.destination("dst2", dst, "export2"));
+        try (TcpProxy slow = new TcpProxy(src.server().host(), src.server().port())) {
+            slow.throttle(1_000_000);
+            props.put("ferry.source.src.port", String.valueOf(slow.port()));
+            copyThreeAtOnce(src, dst, props);
+        }
+    }
+
+    private static void copyThreeAtOnce(TestDb src, TestDb dst, Map<String, String> props) throws Exception {
         try (FerryHarness ferry = FerryHarness.start(src, dst, "export",
                 transfer("three", "app.a, app.b, app.c", "parallelTables", "3")
                         + transfer("withMissing", "app.a, app.doomed, app.c", "parallelTables", "2", "destination", "dst2"),
-                FerryHarness.destination("dst2", dst, "export2"))) {
+                props)) {
             TransferRun run = ferry.sync("three");
             assertThat(run.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
-            assertThat(run.rows()).isEqualTo(1_200_000);
+            assertThat(run.rows()).isEqualTo(300_000);
             try (Connection s = src.admin(); Connection d = dst.admin()) {
                 for (String t : new String[] {"a", "b", "c"}) {
                     Dumps.assertSameRows(s, "app", t, d, "export", t, "id");
@@ -51,7 +64,7 @@ class ParallelCopyTest {
             src.execute("DROP TABLE app.doomed");
             TransferRun partial = ferry.sync("withMissing");
             assertThat(partial.status()).isEqualTo(TransferRun.Status.FAILED);
-            assertThat(partial.rows()).isEqualTo(800_000);
+            assertThat(partial.rows()).isEqualTo(200_000);
             try (Connection s = src.admin(); Connection d = dst.admin()) {
                 Dumps.assertSameRows(s, "app", "a", d, "export2", "a", "id");
                 Dumps.assertSameRows(s, "app", "c", d, "export2", "c", "id");
