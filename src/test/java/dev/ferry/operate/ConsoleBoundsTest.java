@@ -203,4 +203,62 @@ class ConsoleBoundsTest {
             }
         }
     }
+
+    static HttpResponse<String> runNow(FerryRuntime ferry, String name) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ferry.httpPort() + "/api/transfers/" + name + "/run"))
+                .timeout(Duration.ofSeconds(30)).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static long succeeded(String schema, String transfer) throws Exception {
+        try (Connection c = dst.admin(); var st = c.createStatement(); var rs = st.executeQuery("SELECT count(*) FROM " + schema
+                + "._ferry_runs WHERE status = 'succeeded' AND transfer = '" + transfer + "'")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** "Run now" says whether the run started or waits behind another, and does not queue a transfer twice. */
+    @Test
+    @Timeout(60)
+    void runNowSaysWhetherTheRunStartedOrWaits() throws Exception {
+        long ta = succeeded("a", "ta");
+        long tb = succeeded("b", "tb");
+        try (FerryRuntime ferry = start(Map.of("ferry.console.runNow", "true")); Connection lock = src.admin()) {
+            // the source table locked: ta's run waits on it, tb's waits behind ta's
+            lock.setAutoCommit(false);
+            lock.createStatement().execute("LOCK TABLE app.items IN ACCESS EXCLUSIVE MODE");
+            HttpResponse<String> first = runNow(ferry, "ta");
+            assertThat(first.statusCode()).as(first.body()).isEqualTo(202);
+            JsonObject started = (JsonObject) Jsoner.deserialize(first.body());
+            assertThat(started.get("started")).isEqualTo(true);
+            assertThat((JsonArray) started.get("queuedBehind")).isEmpty();
+            HttpResponse<String> second = runNow(ferry, "tb");
+            assertThat(second.statusCode()).as(second.body()).isEqualTo(202);
+            JsonObject queued = (JsonObject) Jsoner.deserialize(second.body());
+            assertThat(queued.get("started")).isEqualTo(false);
+            assertThat((JsonArray) queued.get("queuedBehind")).containsExactly("ta");
+            HttpResponse<String> again = runNow(ferry, "ta");
+            assertThat(again.statusCode()).as(again.body()).isEqualTo(409);
+            assertThat(again.body()).contains("already running");
+            assertThat(runNow(ferry, "tb").body()).contains("already queued");
+            lock.rollback();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (succeeded("a", "ta") == ta || succeeded("b", "tb") == tb) {
+                assertThat(System.nanoTime()).as("both runs ended").isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            // done: the next one starts at once
+            deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            HttpResponse<String> next;
+            while ((next = runNow(ferry, "tb")).statusCode() == 409) {
+                assertThat(System.nanoTime()).as("tb's run left the queue").isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            assertThat(((JsonObject) Jsoner.deserialize(next.body())).get("started")).as(next.body()).isEqualTo(true);
+        }
+        try (Connection s = src.admin(); Connection d = dst.admin()) {
+            dev.ferry.testing.Dumps.assertSameRows(s, "app", "items", d, "a", "items", "id");
+            dev.ferry.testing.Dumps.assertSameRows(s, "app", "items", d, "b", "items", "id");
+        }
+    }
 }
