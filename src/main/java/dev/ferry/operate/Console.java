@@ -10,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.function.Consumer;
 
 import dev.ferry.config.ConnectionSettings;
 import dev.ferry.config.TransferCatalog;
@@ -60,10 +59,15 @@ public final class Console {
     private java.util.concurrent.Future<List<TransferStatus>> reading;
     private final ExecutorService refresher;
     /**
-     * How long a request waits for a read: the first one (nothing to show yet), or one after a run of this process ended
-     * (so that its outcome shows). Each destination's read gives up after {@link StatusReader#READ_BOUND}.
+     * How long the first request waits for the first read (there is nothing to show before it). Each destination's read
+     * gives up after {@link StatusReader#READ_BOUND}.
      */
     static final java.time.Duration STATUS_WAIT = StatusReader.READ_BOUND.plusSeconds(3);
+    /**
+     * How long a request waits for the read that follows the end of a run of this process, so that its outcome shows
+     * at once: the destination just answered the run, and its read is quick; if it is not, the last read is shown.
+     */
+    static final java.time.Duration CHANGED_WAIT = java.time.Duration.ofSeconds(1);
     /** At most this many destination schemas read at once for a page. */
     private static final int READ_THREADS = 8;
 
@@ -162,9 +166,9 @@ public final class Console {
 
     /**
      * The transfers' status as last read; a destination schema is read again (in the background, one read at a time)
-     * when its read is older than {@link #STATUS_REUSE} or a run of one of its transfers ended since. A request never
-     * waits for a read, but the first one (nothing to show yet) and one after a run of this process ended, and those
-     * for {@link #STATUS_WAIT} at most.
+     * when its read is older than {@link #STATUS_REUSE} or a run of one of its transfers ended since. A request waits
+     * for a read only when there is none yet ({@link #STATUS_WAIT} at most) or a run of this process ended since the
+     * last ({@link #CHANGED_WAIT} at most).
      */
     private List<TransferStatus> status() {
         List<TransferStatus> shown = status;
@@ -177,7 +181,7 @@ public final class Console {
             return shown;
         }
         try {
-            return read.get(STATUS_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            return read.get((shown == null ? STATUS_WAIT : CHANGED_WAIT).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
             return shown != null ? shown : reader.unknown("unreachable: no answer within " + STATUS_WAIT.toSeconds() + " s");
         } catch (InterruptedException e) {

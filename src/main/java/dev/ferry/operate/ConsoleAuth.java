@@ -10,7 +10,8 @@ import java.security.MessageDigest;
 
 /**
  * Who may use the console's actions (POST: test a connection, run a transfer). On a loopback address only local
- * processes reach the server, and no token is asked. Beyond it, each action needs {@code Authorization: Bearer
+ * processes reach the server, and no token is asked; every request must then name the server as localhost
+ * ({@link #hostRefusal}), which a page of another site, its name pointed at 127.0.0.1, cannot. Beyond it, each action needs {@code Authorization: Bearer
  * <token>}, the token from env {@code FERRY_CONSOLE_TOKEN} or the file named by {@code ferry.console.tokenFile}; with
  * none configured, actions are refused. Reading pages and the JSON API needs no token: they show no secret.
  */
