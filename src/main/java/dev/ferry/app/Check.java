@@ -148,12 +148,24 @@ final class Check {
         return s.role().key() + " '" + s.name() + "'";
     }
 
+    /** How much longer than its connect timeout a check's statement may go unanswered before the check gives up. */
+    static final int NETWORK_SLACK_SECONDS = 10;
+
     /** Connects and checks the server's version; null when the connection failed (and was reported). */
     private Connection connect(ConnectionSettings s) {
         String subject = subject(s);
         Connection c;
         try {
-            c = connections.openDirect(s, Math.min(s.connectTimeoutSeconds(), 15));
+            int timeout = Math.min(s.connectTimeoutSeconds(), 15);
+            c = connections.openDirect(s, timeout);
+            try {
+                // a network gone silent after the connect would hold the check (and the console's HTTP worker that runs
+                // it) for as long as the server's answers may take
+                c.setNetworkTimeout(Runnable::run, (timeout + NETWORK_SLACK_SECONDS) * 1000);
+            } catch (SQLException e) {
+                c.close();
+                throw e;
+            }
         } catch (SQLException e) {
             fail(subject, "cannot connect to " + s.hostname() + ":" + s.port() + "/" + s.database() + " as " + s.user()
                     + (s.ssh() != null ? " through " + s.ssh() : "") + ": " + Errors.describe(e), fixFor(e, s));

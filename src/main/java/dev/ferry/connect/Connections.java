@@ -785,6 +785,20 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
     }
 
     /**
+     * A session for a short read beside the runs (the console's status): one of the endpoint's pool when one is idle or
+     * the pool may open another, else (runs hold every session of the pool) a fresh one outside it, as
+     * {@link #openDirect}, which the caller closes after its read. A read never waits for a run to give a session back.
+     */
+    public Connection readSession(ConnectionSettings s, int timeoutSeconds) throws SQLException {
+        HikariDataSource hikari = pool(s).hikari();
+        var state = hikari.getHikariPoolMXBean();
+        if (state == null || state.getIdleConnections() > 0 || state.getTotalConnections() < hikari.getMaximumPoolSize()) {
+            return hikari.getConnection();
+        }
+        return openDirect(s, timeoutSeconds);
+    }
+
+    /**
      * A connection outside the pool, giving up after {@code timeoutSeconds}: for checks, which should not wait on an
      * unreachable database for as long as a run would.
      */

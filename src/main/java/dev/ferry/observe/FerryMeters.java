@@ -41,9 +41,18 @@ public final class FerryMeters {
     /** Runs ended in this process: what tells the console that the status it shows is stale. */
     private final java.util.concurrent.atomic.AtomicLong ended = new java.util.concurrent.atomic.AtomicLong();
 
+    /** Per transfer: its runs ended in this process (the console reads again only the destinations they wrote to). */
+    private final Map<String, java.util.concurrent.atomic.AtomicLong> endedBy = new ConcurrentHashMap<>();
+
     /** How many runs have ended (or been counted without beginning) in this process. */
     public long runsEnded() {
         return ended.get();
+    }
+
+    /** How many runs of this transfer have ended (or been counted without beginning) in this process. */
+    public long runsEnded(String transfer) {
+        var n = endedBy.get(transfer);
+        return n == null ? 0 : n.get();
     }
 
     public FerryMeters(MeterRegistry registry) {
@@ -94,6 +103,7 @@ public final class FerryMeters {
     /** A run that ended before it began (skipped, or stopped while it waited): counted, not in flight. */
     public void runCounted(String transfer, String outcome, Duration took, Instant succeededAt) {
         ended.incrementAndGet();
+        endedBy.computeIfAbsent(transfer, t -> new java.util.concurrent.atomic.AtomicLong()).incrementAndGet();
         Counter.builder("ferry.runs").description("Runs by how they ended").tags("transfer", transfer, "outcome", outcome)
                 .register(registry).increment();
         Timer.builder("ferry.run.duration").description("How long runs took, from their start (their wait for sessions included) to their end")

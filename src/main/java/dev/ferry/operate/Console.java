@@ -10,7 +10,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
-import java.util.function.Consumer;
 
 import dev.ferry.config.ConnectionSettings;
 import dev.ferry.config.TransferCatalog;
@@ -42,7 +41,8 @@ public final class Console {
     private final TransferCatalog catalog;
     private final StatusReader reader;
     private final ConnectionTester tester;
-    private final Consumer<String> runNow;
+    private final Runner runNow;
+    private final CamelContext camel;
     private final boolean runNowEnabled;
     private final ConsoleAuth auth;
     /**
@@ -53,9 +53,21 @@ public final class Console {
      */
     static final java.time.Duration STATUS_REUSE = java.time.Duration.ofSeconds(10);
     private final dev.ferry.observe.FerryMeters meters;
-    private List<TransferStatus> status;
-    private Instant statusAt;
-    private long statusRunsEnded;
+    /** The status last read, shown to every request while the next is read in the background; null before the first. */
+    private volatile List<TransferStatus> status;
+    /** The read going on, if any: one at a time. */
+    private java.util.concurrent.Future<List<TransferStatus>> reading;
+    private final ExecutorService refresher;
+    /**
+     * How long the first request waits for the first read (there is nothing to show before it). Each destination's read
+     * gives up after {@link StatusReader#READ_BOUND}.
+     */
+    static final java.time.Duration STATUS_WAIT = StatusReader.READ_BOUND.plusSeconds(3);
+    /**
+     * How long a request waits for the read that follows the end of a run of this process, so that its outcome shows
+     * at once: the destination just answered the run, and its read is quick; if it is not, the last read is shown.
+     */
+    static final java.time.Duration CHANGED_WAIT = java.time.Duration.ofSeconds(1);
     /** At most this many destination schemas read at once for a page. */
     private static final int READ_THREADS = 8;
 
@@ -64,7 +76,8 @@ public final class Console {
      *               transfer's lock and its servers' session budgets hold as for any run)
      */
     public Console(CamelContext camel, Connections connections, TransferCatalog catalog, ConnectionTester tester,
-                   Consumer<String> runNow) {
+                   Runner runNow) {
+        this.camel = camel;
         this.connections = connections;
         this.catalog = catalog;
         // destinations read side by side: one that cannot be reached waits its connectTimeout alone
@@ -72,12 +85,17 @@ public final class Console {
                 camel.getExecutorServiceManager().newThreadPool(this, "ferry-console-read",
                         new org.apache.camel.builder.ThreadPoolProfileBuilder("ferry-console-read").poolSize(READ_THREADS)
                                 .maxPoolSize(READ_THREADS).allowCoreThreadTimeOut(true).keepAliveTime(30L).build()));
+        this.refresher = camel.getExecutorServiceManager().newSingleThreadExecutor(this, "ferry-console-refresh");
         this.tester = tester;
         this.runNow = runNow;
         this.meters = camel.getRegistry().lookupByNameAndType(dev.ferry.observe.FerryMeters.BEAN, dev.ferry.observe.FerryMeters.class);
         var props = camel.getPropertiesComponent();
         this.runNowEnabled = props.resolveProperty(RUN_NOW).map(v -> Boolean.parseBoolean(v.trim())).orElse(false);
-        String host = props.resolveProperty("ferry.http.host").orElse("127.0.0.1");
+        // the addresses the server binds (users may set Camel's own properties over ferry.http.host): beyond loopback if
+        // either is
+        String serverHost = props.resolveProperty("camel.server.host").orElse(props.resolveProperty("ferry.http.host").orElse("127.0.0.1"));
+        String managementHost = props.resolveProperty("camel.management.host").orElse(serverHost);
+        String host = ConsoleAuth.loopback(serverHost) ? managementHost : serverHost;
         boolean http = props.resolveProperty("ferry.http.enabled").map(Boolean::parseBoolean).orElse(false);
         // without the server (one-off commands) the token is not needed, and its file not read
         this.auth = http ? new ConsoleAuth(host, System.getenv(ConsoleAuth.TOKEN_ENV), props.resolveProperty(ConsoleAuth.TOKEN_FILE).orElse(null))
@@ -90,35 +108,112 @@ public final class Console {
     }
 
     /** A single thread for the console's runs: one at a time, the others wait their turn (and the transfer lock). */
-    public static Consumer<String> runner(ExecutorService thread, java.util.function.Function<String, ?> run) {
-        return name -> thread.submit(() -> {
-            try {
-                run.apply(name);
-            } catch (RuntimeException e) {
-                LOG.warn("console: transfer {}: the run asked for could not start: {}", name, Errors.describe(e));
-            }
-        });
+    public static Runner runner(ExecutorService thread, java.util.function.Function<String, ?> run) {
+        return new Runner(thread, run);
     }
 
-    /** The transfers' status, read again when older than {@link #STATUS_REUSE} or a run has ended since (one read at a time). */
-    private synchronized List<TransferStatus> status() {
-        long ended = meters == null ? -1 : meters.runsEnded();
-        Instant now = Instant.now();
-        if (status == null || ended != statusRunsEnded || now.isAfter(statusAt.plus(STATUS_REUSE))) {
-            status = reader.status();
-            statusAt = now;
-            statusRunsEnded = ended;
+    /**
+     * The runs asked for from the console ("Run now"), one at a time on one thread, in the order asked; a transfer
+     * already queued or running from here is not queued again.
+     */
+    public static final class Runner {
+        private final ExecutorService thread;
+        private final java.util.function.Function<String, ?> run;
+        /** Queued or running from the console, in order: the first runs. */
+        private final java.util.LinkedHashSet<String> pending = new java.util.LinkedHashSet<>();
+
+        Runner(ExecutorService thread, java.util.function.Function<String, ?> run) {
+            this.thread = thread;
+            this.run = run;
         }
-        return status;
+
+        /**
+         * Queues a run of the transfer.
+         *
+         * @return the transfers it waits behind (queued or running from the console), in order; empty: it starts now
+         * @throws IllegalStateException when the transfer is already queued or running from the console
+         */
+        public synchronized List<String> submit(String name) {
+            if (pending.contains(name)) {
+                throw new IllegalStateException(name + " is already " + (pending.iterator().next().equals(name) ? "running"
+                        : "queued") + " from the console");
+            }
+            List<String> ahead = new ArrayList<>(pending);
+            pending.add(name);
+            try {
+                thread.submit(() -> {
+                    try {
+                        run.apply(name);
+                    } catch (RuntimeException e) {
+                        LOG.warn("console: transfer {}: the run asked for could not start: {}", name, Errors.describe(e));
+                    } finally {
+                        synchronized (this) {
+                            pending.remove(name);
+                        }
+                    }
+                });
+            } catch (RuntimeException e) {
+                pending.remove(name);
+                throw e;
+            }
+            return ahead;
+        }
+    }
+
+    private long runsEnded(String transfer) {
+        return meters == null ? 0 : meters.runsEnded(transfer);
+    }
+
+    /**
+     * The transfers' status as last read; a destination schema is read again (in the background, one read at a time)
+     * when its read is older than {@link #STATUS_REUSE} or a run of one of its transfers ended since. A request waits
+     * for a read only when there is none yet ({@link #STATUS_WAIT} at most) or a run of this process ended since the
+     * last ({@link #CHANGED_WAIT} at most).
+     */
+    private List<TransferStatus> status() {
+        List<TransferStatus> shown = status;
+        StatusReader.Staleness staleness = reader.staleness(STATUS_REUSE, this::runsEnded);
+        if (shown != null && staleness == StatusReader.Staleness.FRESH) {
+            return shown;
+        }
+        java.util.concurrent.Future<List<TransferStatus>> read = read();
+        if (shown != null && staleness == StatusReader.Staleness.OLD) {
+            return shown;
+        }
+        try {
+            return read.get((shown == null ? STATUS_WAIT : CHANGED_WAIT).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+            return shown != null ? shown : reader.unknown("unreachable: no answer within " + STATUS_WAIT.toSeconds() + " s");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return shown != null ? shown : reader.unknown("unreachable: interrupted");
+        }
+    }
+
+    private synchronized java.util.concurrent.Future<List<TransferStatus>> read() {
+        if (reading == null || reading.isDone()) {
+            reading = refresher.submit(() -> {
+                List<TransferStatus> read = reader.status(STATUS_REUSE, this::runsEnded);
+                status = read;
+                return read;
+            });
+        }
+        return reading;
     }
 
     // ---- the JSON API
 
     public void apiStatus(Exchange ex) {
+        if (foreignHost(ex)) {
+            return;
+        }
         json(ex, 200, StatusViews.json(status(), Instant.now()).toJson());
     }
 
     public void apiRuns(Exchange ex) {
+        if (foreignHost(ex)) {
+            return;
+        }
         String name = ex.getMessage().getHeader("name", String.class);
         int limit = limit(ex);
         try {
@@ -131,6 +226,9 @@ public final class Console {
     }
 
     public void apiConnections(Exchange ex) {
+        if (foreignHost(ex)) {
+            return;
+        }
         JsonArray a = new JsonArray();
         for (Conn c : connectionsShown()) {
             JsonObject o = new JsonObject();
@@ -191,15 +289,57 @@ public final class Console {
             error(ex, 404, "no transfer named '" + name + "'");
             return;
         }
-        runNow.accept(name);
+        List<String> ahead;
+        try {
+            ahead = runNow.submit(name);
+        } catch (IllegalStateException e) {
+            error(ex, 409, e.getMessage());
+            return;
+        }
         JsonObject o = new JsonObject();
         o.put("transfer", name);
-        o.put("started", true);
+        o.put("started", ahead.isEmpty());
+        o.put("queuedBehind", new JsonArray(ahead));
         json(ex, 202, o.toJson());
     }
 
+    /** Refuses a request that names another host than this server's (see {@link ConsoleAuth#hostRefusal}). */
+    private boolean foreignHost(Exchange ex) {
+        String refusal = auth.hostRefusal(host(ex), port());
+        if (refusal == null) {
+            return false;
+        }
+        error(ex, Integer.parseInt(refusal.substring(0, 3)), refusal.substring(4));
+        return true;
+    }
+
+    /**
+     * The host and port the request names: its Host header, or HTTP/2's :authority (Camel's header filter drops Host
+     * from the message's headers).
+     */
+    private static String host(Exchange ex) {
+        if (ex.getIn() instanceof org.apache.camel.component.platform.http.vertx.HttpMessage m) {
+            io.vertx.core.net.HostAndPort a = m.getRequest().authority();
+            if (a == null) {
+                return null;
+            }
+            String h = a.host().contains(":") && !a.host().startsWith("[") ? "[" + a.host() + "]" : a.host();
+            return a.port() < 0 ? h : h + ":" + a.port();
+        }
+        return ex.getMessage().getHeader("Host", String.class);
+    }
+
+    /** The port the server listens on (the free one taken for port 0); 0 when not known. */
+    private int port() {
+        var server = camel.hasService(org.apache.camel.component.platform.http.vertx.VertxPlatformHttpServer.class);
+        return server == null ? 0 : server.getPort();
+    }
+
     private boolean refused(Exchange ex) {
-        String refusal = ConsoleAuth.crossSite(ex.getMessage().getHeader("Origin", String.class), ex.getMessage().getHeader("Host", String.class));
+        if (foreignHost(ex)) {
+            return true;
+        }
+        String refusal = ConsoleAuth.crossSite(ex.getMessage().getHeader("Origin", String.class), host(ex));
         if (refusal == null) {
             refusal = auth.refusal(ex.getMessage().getHeader("Authorization", String.class));
         }
@@ -214,6 +354,9 @@ public final class Console {
 
     /** {@code /}: the transfers and the connections. */
     public void page(Exchange ex) {
+        if (foreignHost(ex)) {
+            return;
+        }
         Instant now = Instant.now();
         StringBuilder b = new StringBuilder();
         b.append("<h2>Transfers</h2>\n<table id=\"transfers\"><thead><tr><th>Transfer</th><th>Schedule</th><th>Next</th>"
@@ -267,6 +410,9 @@ public final class Console {
 
     /** {@code /transfers/NAME}: a transfer's runs, newest first, with their errors. */
     public void transferPage(Exchange ex) {
+        if (foreignHost(ex)) {
+            return;
+        }
         String name = ex.getMessage().getHeader("name", String.class);
         Instant now = Instant.now();
         StringBuilder b = new StringBuilder("<p><a href=\"/\">&larr; all transfers</a></p>\n<h2>")
@@ -500,7 +646,8 @@ public final class Console {
                 } else if (t.hasAttribute('data-run')) {
                   var name = t.getAttribute('data-run');
                   post('/api/transfers/' + encodeURIComponent(name) + '/run', 'run:' + name, function (code, body) {
-                    return body.error ? {status: 'FAIL', text: body.error} : {status: 'PASS', text: 'run started'};
+                    return body.error ? {status: 'FAIL', text: body.error} : {status: 'PASS', text: body.started
+                        ? 'run started' : 'queued behind ' + body.queuedBehind.join(', ')};
                   });
                   setTimeout(refresh, 1000);
                 }

@@ -10,7 +10,8 @@ import java.security.MessageDigest;
 
 /**
  * Who may use the console's actions (POST: test a connection, run a transfer). On a loopback address only local
- * processes reach the server, and no token is asked. Beyond it, each action needs {@code Authorization: Bearer
+ * processes reach the server, and no token is asked; every request must then name the server as localhost
+ * ({@link #hostRefusal}), which a page of another site, its name pointed at 127.0.0.1, cannot. Beyond it, each action needs {@code Authorization: Bearer
  * <token>}, the token from env {@code FERRY_CONSOLE_TOKEN} or the file named by {@code ferry.console.tokenFile}; with
  * none configured, actions are refused. Reading pages and the JSON API needs no token: they show no secret.
  */
@@ -79,6 +80,34 @@ public final class ConsoleAuth {
     }
 
     /**
+     * Refuses, on loopback, a request whose {@code Host} is not this server's: 127.0.0.1, localhost or [::1], with the
+     * server's port or none. DNS rebinding points another site's name at 127.0.0.1, and the operator's browser then
+     * sends that site's page's requests here as same-origin ones, with that name as Host (and in Origin): reading the
+     * console, or acting, where no token is asked. Beyond loopback the token guards actions, and any name may reach the
+     * server.
+     *
+     * @param port the server's port; 0: any
+     * @return null when allowed, else "403 message"
+     */
+    public String hostRefusal(String host, int port) {
+        if (!loopback) {
+            return null;
+        }
+        String h = host == null ? "" : host.trim().toLowerCase(java.util.Locale.ROOT);
+        int colon = h.lastIndexOf(':');
+        String name = h;
+        String p = null;
+        if (colon > h.lastIndexOf(']')) { // a port (an IPv6 literal's colons are inside its brackets)
+            name = h.substring(0, colon);
+            p = h.substring(colon + 1);
+        }
+        boolean named = name.equals("127.0.0.1") || name.equals("localhost") || name.equals("[::1]");
+        boolean ported = p == null || port == 0 || p.equals(String.valueOf(port));
+        return named && ported ? null : "403 this server on localhost answers requests for 127.0.0.1, localhost or [::1]"
+                + " only (the request named another host)";
+    }
+
+    /**
      * Checks an action's Authorization header.
      *
      * @return null when allowed; else the HTTP status (401 or 403) and the message, as "status message"
@@ -88,7 +117,8 @@ public final class ConsoleAuth {
             return null;
         }
         if (token == null) {
-            return "403 actions are off: the console listens beyond localhost (ferry.http.host) and no token is set;"
+            return "403 actions are off: the console listens beyond localhost (ferry.http.host, camel.server.host or"
+                    + " camel.management.host) and no token is set;"
                     + " set env " + TOKEN_ENV + " or " + TOKEN_FILE + " to a file holding one, and send it as"
                     + " 'Authorization: Bearer <token>'";
         }

@@ -22,10 +22,10 @@ import dev.ferry.state.RunRecords;
 /**
  * Reads the status and run history of transfers from their destinations' {@code _ferry_runs} and {@code _ferry_state}
  * ({@link RunRecords}): one query per destination endpoint and schema for all the transfers writing there, on a
- * session of that endpoint's pool ({@link Connections#dataSource}). The reads do not reserve from the server's
- * session budget (a run's reservation would make a status page wait behind hours of runs); the pool, sized to the
- * budget, still bounds the sessions on the server, and a read holds its one session only for its query. A destination
- * that cannot be read marks its transfers unreachable, with the reason, and the others still show.
+ * session of that endpoint's pool when one is free, else on one fresh session closed after the query
+ * ({@link Connections#readSession}). The reads do not reserve from the server's session budget (a run's reservation
+ * would make a status page wait behind hours of runs), and each is bounded by {@link #READ_BOUND}. A destination that
+ * cannot be read in time marks its transfers unreachable, with the reason, and the others still show.
  */
 public final class StatusReader {
 
@@ -62,21 +62,57 @@ public final class StatusReader {
         this.threads = threads;
     }
 
-    /** Every declared transfer (recipients lists' too), by name. */
+    /**
+     * How long one destination schema's read may take: its statement is cancelled after this, its session gives up
+     * waiting for the network a little later, and its transfers then show "unreachable: no answer within" it. A
+     * destination whose network goes silent mid-read would otherwise hold the read for as long as the server's answers
+     * may take (hours).
+     */
+    public static final java.time.Duration READ_BOUND = java.time.Duration.ofSeconds(5);
+    /** What a group whose read did not end within the bound shows. */
+    static final String NO_ANSWER = "unreachable: no answer within " + (READ_BOUND.toSeconds() + 1) + " s";
+
+    /** A destination schema's last read, to reuse: when, its transfers, how many of their runs had ended, the result. */
+    private record GroupRead(Instant at, java.util.Set<String> names, long ended, Map<String, Object> result) {
+    }
+
+    private final Map<Map.Entry<Endpoint, String>, GroupRead> lastReads = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Whether a status read now would read anything again, and why. */
+    public enum Staleness {
+        /** every destination schema's last read may be reused */
+        FRESH,
+        /** some are older than the reuse time */
+        OLD,
+        /** a run of a transfer of some ended since their read (or a transfer is new, or none was read yet) */
+        CHANGED
+    }
+
+    /** Every declared transfer (recipients lists' too), by name, every destination schema read now. */
     public List<TransferStatus> status() {
+        return status(null, t -> 0L);
+    }
+
+    /**
+     * Every declared transfer (recipients lists' too), by name, reusing the last read of a destination schema while it
+     * is younger than {@code reuse} and no run of its transfers ended since ({@code runsEnded}: runs ended so far, by
+     * transfer).
+     *
+     * @param reuse null: read every destination schema again
+     */
+    public synchronized List<TransferStatus> status(java.time.Duration reuse, java.util.function.ToLongFunction<String> runsEnded) {
         List<TransferSpec> specs = new ArrayList<>(catalog.all());
         specs.sort(Comparator.comparing(TransferSpec::name));
         Map<String, Integer> limits = new LinkedHashMap<>();
         for (TransferSpec s : specs) {
             limits.put(s.name(), recordsFor(s, RECENT_RUNS));
         }
-        Map<String, Object> read = readAll(specs, limits);
+        Map<String, Object> read = readAll(specs, limits, reuse, runsEnded);
         List<TransferStatus> out = new ArrayList<>();
         for (TransferSpec s : specs) {
             Object r = read.get(s.name());
             if (r instanceof String reason) {
-                out.add(new TransferStatus(s.name(), s.source(), s.destination(), s.mode().key(), s.scheduleText(),
-                        fire(s, null).at(), fire(s, null).estimated(), null, null, List.of(), null, List.of(), reason));
+                out.add(unread(s, reason));
                 continue;
             }
             RunRecords.Read rr = (RunRecords.Read) r;
@@ -98,6 +134,17 @@ public final class StatusReader {
         return out;
     }
 
+    /** Every declared transfer, by name, unread for this reason (nothing read in time). */
+    public List<TransferStatus> unknown(String reason) {
+        return catalog.all().stream().sorted(Comparator.comparing(TransferSpec::name)).map(s -> unread(s, reason)).toList();
+    }
+
+    private TransferStatus unread(TransferSpec s, String reason) {
+        Fire f = fire(s, null);
+        return new TransferStatus(s.name(), s.source(), s.destination(), s.mode().key(), s.scheduleText(), f.at(),
+                f.estimated(), null, null, List.of(), null, List.of(), reason);
+    }
+
     /**
      * A transfer's runs, newest first, at most {@code limit}.
      *
@@ -110,8 +157,8 @@ public final class StatusReader {
             throw new IllegalArgumentException("no transfer named '" + name + "'");
         }
         ConnectionSettings d = connections.destination(spec.destination());
-        try (Connection c = connections.dataSource(d).getConnection()) {
-            RunRecords.Read r = RunRecords.read(c, d.schema(), Map.of(name, recordsFor(spec, limit))).get(name);
+        try (Connection c = session(d)) {
+            RunRecords.Read r = RunRecords.read(c, d.schema(), Map.of(name, recordsFor(spec, limit)), (int) READ_BOUND.toSeconds()).get(name);
             return runs(r.records(), limit);
         }
     }
@@ -150,8 +197,29 @@ public final class StatusReader {
         return (runs + 1) * (s.tables().size() + 1) + 4;
     }
 
-    /** Each group of transfers writing to one endpoint and schema read with one query; a failed read: its reason. */
-    private Map<String, Object> readAll(List<TransferSpec> specs, Map<String, Integer> limits) {
+    /** Whether {@link #status(java.time.Duration, java.util.function.ToLongFunction)} would read anything again now. */
+    public Staleness staleness(java.time.Duration reuse, java.util.function.ToLongFunction<String> runsEnded) {
+        Instant now = Instant.now();
+        Staleness out = Staleness.FRESH;
+        Groups g = groups(new ArrayList<>(catalog.all()));
+        for (var e : g.members().entrySet()) {
+            GroupRead last = lastReads.get(e.getKey());
+            if (last == null || !last.names().equals(names(e.getValue())) || last.ended() != ended(e.getValue(), runsEnded)) {
+                return Staleness.CHANGED;
+            }
+            if (now.isAfter(last.at().plus(reuse))) {
+                out = Staleness.OLD;
+            }
+        }
+        return out;
+    }
+
+    /** The transfers grouped by the endpoint and schema they write to, and each group's connection. */
+    private record Groups(Map<Map.Entry<Endpoint, String>, List<TransferSpec>> members,
+                          Map<Map.Entry<Endpoint, String>, ConnectionSettings> settings) {
+    }
+
+    private Groups groups(List<TransferSpec> specs) {
         Map<Map.Entry<Endpoint, String>, List<TransferSpec>> groups = new LinkedHashMap<>();
         Map<Map.Entry<Endpoint, String>, ConnectionSettings> settings = new LinkedHashMap<>();
         for (TransferSpec s : specs) {
@@ -160,22 +228,60 @@ public final class StatusReader {
             groups.computeIfAbsent(key, k -> new ArrayList<>()).add(s);
             settings.putIfAbsent(key, d);
         }
+        return new Groups(groups, settings);
+    }
+
+    private static java.util.Set<String> names(List<TransferSpec> group) {
+        return group.stream().map(TransferSpec::name).collect(java.util.stream.Collectors.toSet());
+    }
+
+    private static long ended(List<TransferSpec> group, java.util.function.ToLongFunction<String> runsEnded) {
+        return group.stream().mapToLong(s -> runsEnded.applyAsLong(s.name())).sum();
+    }
+
+    /**
+     * Each group of transfers writing to one endpoint and schema read with one query, unless its last read may be
+     * reused; a failed read, or one that did not end within {@link #READ_BOUND}: its reason.
+     */
+    private Map<String, Object> readAll(List<TransferSpec> specs, Map<String, Integer> limits, java.time.Duration reuse,
+                                        java.util.function.ToLongFunction<String> runsEnded) {
+        Groups g = groups(specs);
+        lastReads.keySet().retainAll(g.members().keySet());
+        Instant now = Instant.now();
+        Map<String, Object> out = new LinkedHashMap<>();
         Map<Map.Entry<Endpoint, String>, java.util.concurrent.Future<Map<String, Object>>> reads = new LinkedHashMap<>();
-        groups.forEach((key, group) -> {
-            java.util.concurrent.Callable<Map<String, Object>> read = () -> readGroup(settings.get(key), key.getValue(), group, limits);
+        Map<Map.Entry<Endpoint, String>, Long> endedBefore = new LinkedHashMap<>();
+        g.members().forEach((key, group) -> {
+            GroupRead last = lastReads.get(key);
+            // counted before the read: a run that ends while it goes is read again next time
+            long ended = ended(group, runsEnded);
+            if (reuse != null && last != null && last.names().equals(names(group)) && last.ended() == ended
+                    && !now.isAfter(last.at().plus(reuse))) {
+                out.putAll(last.result());
+                return;
+            }
+            endedBefore.put(key, ended);
+            java.util.concurrent.Callable<Map<String, Object>> read = () -> readGroup(g.settings().get(key), key.getValue(), group, limits);
             reads.put(key, threads == null ? java.util.concurrent.CompletableFuture.completedFuture(call(read)) : threads.submit(read));
         });
-        Map<String, Object> out = new LinkedHashMap<>();
+        // each read bounds itself (statement and network timeouts); this bounds the wait for a session too
+        long deadline = System.nanoTime() + READ_BOUND.plusSeconds(1).toNanos();
         reads.forEach((key, f) -> {
+            Map<String, Object> result = new LinkedHashMap<>();
             try {
-                out.putAll(f.get());
+                result.putAll(f.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS));
+            } catch (java.util.concurrent.TimeoutException e) {
+                f.cancel(true);
+                g.members().get(key).forEach(s -> result.put(s.name(), NO_ANSWER));
             } catch (java.util.concurrent.ExecutionException | InterruptedException e) {
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
                 }
                 String reason = "unreachable: " + Errors.describe(e.getCause() == null ? e : e.getCause());
-                groups.get(key).forEach(s -> out.put(s.name(), reason));
+                g.members().get(key).forEach(s -> result.put(s.name(), reason));
             }
+            lastReads.put(key, new GroupRead(now, names(g.members().get(key)), endedBefore.get(key), result));
+            out.putAll(result);
         });
         return out;
     }
@@ -188,13 +294,28 @@ public final class StatusReader {
         }
     }
 
+    /**
+     * A session for one read, bounded: a free one of the pool, or a fresh one when runs hold them all
+     * ({@link Connections#readSession}); it gives up on a silent network soon after the statement's own timeout.
+     */
+    private Connection session(ConnectionSettings d) throws SQLException {
+        Connection c = connections.readSession(d, (int) Math.min(d.connectTimeoutSeconds(), READ_BOUND.toSeconds()));
+        try {
+            c.setNetworkTimeout(Runnable::run, (int) READ_BOUND.plusSeconds(1).toMillis());
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
     /** One destination schema's transfers, with one query; on failure each maps to its reason. */
     private Map<String, Object> readGroup(ConnectionSettings d, String schema, List<TransferSpec> group, Map<String, Integer> limits) {
         Map<String, Integer> own = new LinkedHashMap<>();
         group.forEach(s -> own.put(s.name(), limits.get(s.name())));
         Map<String, Object> out = new LinkedHashMap<>();
-        try (Connection c = connections.dataSource(d).getConnection()) {
-            out.putAll(RunRecords.read(c, schema, own));
+        try (Connection c = session(d)) {
+            out.putAll(RunRecords.read(c, schema, own, (int) READ_BOUND.toSeconds()));
         } catch (SQLException | RuntimeException e) {
             String reason = "unreachable: " + Errors.describe(e);
             group.forEach(s -> out.put(s.name(), reason));

@@ -55,6 +55,15 @@ public final class RunRecords {
      * {@code _ferry_runs} yet (nothing ran), every transfer reads as empty.
      */
     public static Map<String, Read> read(Connection con, String schema, Map<String, Integer> recordLimits) throws SQLException {
+        return read(con, schema, recordLimits, 0);
+    }
+
+    /**
+     * Like {@link #read(Connection, String, Map)}, the statement cancelled after {@code timeoutSeconds} (0: none): a
+     * status page must not wait on a destination that does not answer.
+     */
+    public static Map<String, Read> read(Connection con, String schema, Map<String, Integer> recordLimits, int timeoutSeconds)
+            throws SQLException {
         Map<String, Read> out = new LinkedHashMap<>();
         for (String name : recordLimits.keySet()) {
             out.put(name, new Read(new ArrayList<>(), new ArrayList<>(), null));
@@ -82,6 +91,7 @@ public final class RunRecords {
         String[] names = recordLimits.keySet().toArray(String[]::new);
         Integer[] limits = recordLimits.values().toArray(Integer[]::new);
         try (PreparedStatement ps = con.prepareStatement(sql)) {
+            ps.setQueryTimeout(timeoutSeconds);
             ps.setArray(1, con.createArrayOf("text", names));
             ps.setArray(2, con.createArrayOf("int4", limits));
             ps.setArray(3, con.createArrayOf("text", names));

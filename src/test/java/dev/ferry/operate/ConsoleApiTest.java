@@ -258,4 +258,53 @@ class ConsoleApiTest {
             assertThat(records("items").get(0).get(2)).isEqualTo("57");
         }
     }
+
+    /** The status line of a request sent as typed, Host header included (java.net.http does not let a test set Host). */
+    static String rawStatusLine(FerryRuntime ferry, String method, String path, String host) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", ferry.httpPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write((method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Length: 0\r\n"
+                    + "Connection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String response = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            BODIES.add(response);
+            return response.lines().findFirst().orElse("");
+        }
+    }
+
+    /**
+     * DNS rebinding: another site's name, resolved to 127.0.0.1, makes its page same-origin with the console in the
+     * operator's browser. On loopback, a request naming any other host than the server's own is refused, GET too.
+     */
+    @Test
+    @Timeout(90)
+    void onLoopbackRequestsNamingAnotherHostAreRefused() throws Exception {
+        try (FerryRuntime ferry = start(Map.of())) {
+            int port = ferry.httpPort();
+            for (String path : new String[] {"/", "/api/status", "/api/connections", "/transfers/items", "/api/transfers/items/runs"}) {
+                assertThat(rawStatusLine(ferry, "GET", path, "evil.example:" + port)).as(path).contains(" 403 ");
+                assertThat(rawStatusLine(ferry, "GET", path, "localhost:" + port)).as(path).contains(" 200 ");
+            }
+            assertThat(rawStatusLine(ferry, "POST", "/api/connections/source.src/check", "evil.example:" + port)).contains(" 403 ");
+            assertThat(rawStatusLine(ferry, "POST", "/api/connections/source.src/check", "127.0.0.1")).contains(" 200 ");
+            assertThat(rawStatusLine(ferry, "GET", "/api/connections", "[::1]:" + port)).contains(" 200 ");
+            // the server's own name on another port is another server's
+            assertThat(rawStatusLine(ferry, "GET", "/api/connections", "127.0.0.1:" + (port == 1 ? 2 : port - 1))).contains(" 403 ");
+        }
+    }
+
+    /** Camel's own properties set the addresses the server binds: beyond loopback there, actions need the token. */
+    @Test
+    @Timeout(90)
+    void camelsServerHostBeyondLoopbackLocksActions() throws Exception {
+        try (FerryRuntime ferry = start(Map.of("camel.server.host", "0.0.0.0", "camel.management.host", "0.0.0.0"))) {
+            HttpResponse<String> check = post(ferry, "/api/connections/destination.dst/check", null);
+            assertThat(check.statusCode()).as(check.body()).isEqualTo(403);
+            assertThat(check.body()).contains("FERRY_CONSOLE_TOKEN");
+            // any name may reach it there: the token guards the actions
+            assertThat(rawStatusLine(ferry, "GET", "/api/connections", "ferry.example:" + ferry.httpPort())).contains(" 200 ");
+        }
+        try (FerryRuntime ferry = start(Map.of("camel.management.host", "0.0.0.0"))) {
+            assertThat(post(ferry, "/api/connections/destination.dst/check", null).statusCode()).isEqualTo(403);
+        }
+    }
 }
