@@ -281,6 +281,7 @@ public final class FerryHealth extends ServiceSupport {
         FerryMeters meters = camel.getRegistry().lookupByNameAndType(FerryMeters.BEAN, FerryMeters.class);
         for (Map.Entry<String, Map<String, Integer>> e : bySchema.entrySet()) {
             Map<String, RunRecords.Health> read;
+            Instant readAt = Instant.now();
             try (Statement st = c.createStatement()) {
                 // bounds the one statement below as the network timeout bounds a silent network
                 st.execute("SET statement_timeout = '" + CONNECT_TIMEOUT_SECONDS + "s'");
@@ -299,20 +300,20 @@ public final class FerryHealth extends ServiceSupport {
                 if (meters != null && health.lastSuccessEnded() != null) {
                     meters.lastSucceeded(name, health.lastSuccessEnded()); // after a restart: the age of the data at once
                 }
-                checkTransfer(specs.get(name), health);
+                checkTransfer(specs.get(name), health, readAt);
             });
         }
     }
 
     /** A transfer: its last decided run did not fail, and a run started recently enough for its schedule. */
-    private void checkTransfer(TransferSpec spec, RunRecords.Health health) {
+    private void checkTransfer(TransferSpec spec, RunRecords.Health health, Instant readAt) {
         Cached check = transfers.get(spec.name());
         if (check == null) {
             return;
         }
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("schedule", spec.scheduleText());
-        details.put("checkedAt", Instant.now().toString()); // when the history was read: the result is as of then
+        details.put("checkedAt", readAt.toString()); // when the history was read: the result is as of then
         Instant lastStart = health.lastStart();
         if (lastStart != null) {
             details.put("lastRunStartedAt", lastStart.toString());
