@@ -42,8 +42,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A probe only reads results: the checks run in the background every {@code ferry.health.interval} (default 30s),
  * each endpoint at most once per interval (one fresh session, closed after), on threads of Camel's executor service
- * manager; a destination's check reads the run history of its transfers in the same session. The checks follow the
- * connections and transfers as they come and go ({@link #sync}).
+ * manager; a destination's check reads the run history of its transfers in the same session, one query per destination
+ * schema ({@link RunRecords#health}), and seeds their last-success gauges from it. A server that is full (53300) is UP
+ * with a message: its load is not Ferry being unready. The checks follow the connections and transfers as they come
+ * and go ({@link #sync}); a transfer replaced (changed) keeps its check.
  */
 public final class FerryHealth extends ServiceSupport {
 
@@ -297,7 +299,7 @@ public final class FerryHealth extends ServiceSupport {
                 continue;
             }
             read.forEach((name, health) -> {
-                if (meters != null && health.lastSuccessEnded() != null) {
+                if (meters != null && health.lastSuccessEnded() != null && transfers.containsKey(name)) {
                     meters.lastSucceeded(name, health.lastSuccessEnded()); // after a restart: the age of the data at once
                 }
                 checkTransfer(specs.get(name), health, readAt);
