@@ -162,7 +162,10 @@ class ObserveEndpointsTest {
         try (FerryRuntime ferry = new FerryRuntime(dir.resolve("application.properties"), dir.resolve("routes"),
                 FerryRuntime.Trigger.SCHEDULED, new Properties(), null)) {
             ferry.start();
-            await(() -> succeededRuns(dst, "items") == 1, "the first run");
+            // ended, not only recorded: a run by hand while the first is still ending would be skipped
+            await(() -> succeededRuns(dst, "items") == 1
+                    && Double.valueOf(1.0).equals(metrics(ferry.httpPort()).get("ferry_runs_total{outcome=succeeded,transfer=items}")),
+                    "the first run");
             src.execute("UPDATE app.items SET label = 'changed', updated_at = now() WHERE id = 1");
             try (Connection holder = dst.admin()) {
                 holder.setAutoCommit(false);
