@@ -86,13 +86,17 @@ public final class RecipientsRefresh {
             for (String name : new ArrayList<>(current.keySet())) {
                 Recipient now = wanted.get(name);
                 if (now == null || !same(now, current.get(name))) {
-                    remove(name, now == null ? "left the recipients list" : "changed");
+                    remove(name, now == null ? "left the recipients list" : "changed", now != null);
                     current.remove(name);
                 }
             }
             wanted.forEach((name, r) -> {
-                if (!current.containsKey(name) && add(list, name, r, problems)) {
-                    current.put(name, r);
+                if (!current.containsKey(name)) {
+                    if (add(list, name, r, problems)) {
+                        current.put(name, r);
+                    } else {
+                        routes.gone(name); // (a changed recipient's meters were kept for it)
+                    }
                 }
             });
         }
@@ -113,7 +117,7 @@ public final class RecipientsRefresh {
         Map<String, Recipient> current = made.remove(listName);
         reported.remove(listName);
         if (current != null) {
-            current.keySet().forEach(name -> remove(name, "belongs to a list removed or changed in the route files"));
+            current.keySet().forEach(name -> remove(name, "belongs to a list removed or changed in the route files", false));
         }
     }
 
@@ -273,10 +277,12 @@ public final class RecipientsRefresh {
     }
 
     /** Stops a recipient's transfer (a running run ends first, as at shutdown) and removes it. */
-    private void remove(String name, String why) {
-        routes.remove(name);
+    private void remove(String name, String why, boolean replacing) {
+        routes.remove(name, replacing);
         connections.forget(name);
-        routes.checksInStep();
+        if (!replacing) {
+            routes.checksInStep();
+        }
         LOG.info("recipients: transfer {}: removed (its recipient {})", name, why);
     }
 }

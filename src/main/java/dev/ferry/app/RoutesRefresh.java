@@ -110,10 +110,10 @@ public final class RoutesRefresh {
         }
         Map<String, RouteFiles.Declared> before = new LinkedHashMap<>(running);
         for (String name : removed) {
-            remove(name);
+            remove(name, false);
             LOG.info("routes: transfer {}: removed (no longer in {}/)", name, folder.getFileName());
         }
-        changed.forEach(this::remove);
+        changed.forEach(name -> remove(name, true));
         catalog.files(files);
         for (String name : wanted.keySet()) {
             if (added.contains(name) || changed.contains(name)) {
@@ -166,9 +166,9 @@ public final class RoutesRefresh {
     }
 
     /** Stops and removes a running transfer; a recipients list's takes its recipients' transfers with it. */
-    private void remove(String name) {
+    private void remove(String name, boolean replacing) {
         boolean list = catalog.lists().containsKey(name);
-        routes.remove(name); // first: a list's timer then reads it no more
+        routes.remove(name, replacing); // first: a list's timer then reads it no more
         if (list) {
             recipients.drop(name);
         }
@@ -190,6 +190,7 @@ public final class RoutesRefresh {
             LOG.warn("routes: transfer {}: runs on as it was before the change", name);
         } else {
             running.remove(name);
+            routes.gone(name);
         }
     }
 

@@ -62,8 +62,12 @@ final class TransferRoutes {
     /**
      * Stops a transfer's route with Camel's graceful route stop (a run in progress is waited for, up to the shutdown
      * timeout, as at shutdown), removes it (its Quartz trigger with it), and forgets it in the catalog.
+     *
+     * @param replacing true when the transfer is added again at once, changed: its meters and health check stay (a
+     *                  changed batchSize must not silence an age alert, reset its counters, or turn a failing check UP);
+     *                  if the new one cannot be added and the transfer is gone after all, call {@link #gone}
      */
-    void remove(String name) {
+    void remove(String name, boolean replacing) {
         try {
             org.apache.camel.Route route = camel.getRoute(name);
             camel.getRouteController().stopRoute(name);
@@ -80,7 +84,13 @@ final class TransferRoutes {
             LOG.warn("transfer {}: its route could not be removed: {}", name, Errors.describe(e));
         }
         catalog.dismiss(name);
-        // its meters and health check go with it: recipients come and go, and leave no stale series or check
+        if (!replacing) {
+            gone(name);
+        }
+    }
+
+    /** A transfer removed for good: its meters and health check go with it (recipients come and go, and leave no stale series or check). */
+    void gone(String name) {
         dev.ferry.observe.FerryMeters meters = camel.getRegistry().lookupByNameAndType(dev.ferry.observe.FerryMeters.BEAN,
                 dev.ferry.observe.FerryMeters.class);
         if (meters != null) {

@@ -516,6 +516,14 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         return pool(settings);
     }
 
+    /**
+     * A session of the connection's pool if one comes within {@code wait}, else null (never waits the connect timeout
+     * a run waits): for optional work that must not hold up the runs' own sessions.
+     */
+    public Connection tryConnection(ConnectionSettings settings, java.time.Duration wait) throws SQLException {
+        return pool(settings).tryConnection(wait);
+    }
+
     private Pool pool(ConnectionSettings settings) {
         return pools.computeIfAbsent(Endpoint.of(settings), e -> {
             SessionBudget budget = budget(settings);

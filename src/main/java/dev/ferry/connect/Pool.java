@@ -64,6 +64,18 @@ final class Pool extends DelegatingDataSource {
         }
     }
 
+    /**
+     * A session if one comes within {@code wait} (a free one, or a new one within the pool's size), else null: for
+     * work that is worth doing only when it costs no wait (a measurement after a table's work), unlike a run's.
+     */
+    Connection tryConnection(Duration wait) throws SQLException {
+        try {
+            return ((com.zaxxer.hikari.pool.HikariPool) hikari.getHikariPoolMXBean()).getConnection(Math.max(1, wait.toMillis()));
+        } catch (java.sql.SQLTransientConnectionException e) {
+            return null; // none in time (the pool's sessions all in use, or the server slow to give one)
+        }
+    }
+
     /** "too many clients already", or the last slots reserved for superusers: both 53300. */
     static boolean serverFull(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {

@@ -109,9 +109,18 @@ public final class FerryMeters {
         Timer.builder("ferry.run.duration").description("How long runs took, from their start (their wait for sessions included) to their end")
                 .tag("transfer", transfer).register(registry).record(took);
         if (succeededAt != null) {
-            gauge("ferry.last.success.timestamp", "seconds", "When the transfer's last successful run ended (Unix time)",
-                    Tags.of("transfer", transfer)).set(succeededAt.toEpochMilli() / 1000.0);
+            lastSucceeded(transfer, succeededAt);
         }
+    }
+
+    /**
+     * A successful run of the transfer ended then (in this process, or read from its run history: the age of the
+     * data is known from startup on, not only after the next success); an older time than the one known is ignored.
+     */
+    public void lastSucceeded(String transfer, Instant at) {
+        double seconds = at.toEpochMilli() / 1000.0;
+        gauge("ferry.last.success.timestamp", "seconds", "When the transfer's last successful run ended (Unix time)",
+                Tags.of("transfer", transfer)).accumulateAndGet(seconds, (known, now) -> known.isNaN() || now > known ? now : known);
     }
 
     /** A table (or the run, {@code table} empty) is tried again after a transient failure. */

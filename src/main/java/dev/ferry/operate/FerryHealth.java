@@ -1,8 +1,6 @@
 package dev.ferry.operate;
 
 import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -25,7 +23,8 @@ import dev.ferry.connect.Connections;
 import dev.ferry.connect.Endpoint;
 import dev.ferry.failure.Errors;
 import dev.ferry.failure.PrivilegeHints;
-import dev.ferry.state.RunHistory;
+import dev.ferry.observe.FerryMeters;
+import dev.ferry.state.RunRecords;
 import org.apache.camel.CamelContext;
 import org.apache.camel.health.HealthCheck;
 import org.apache.camel.health.HealthCheckRegistry;
@@ -43,8 +42,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A probe only reads results: the checks run in the background every {@code ferry.health.interval} (default 30s),
  * each endpoint at most once per interval (one fresh session, closed after), on threads of Camel's executor service
- * manager; a destination's check reads the run history of its transfers in the same session. The checks follow the
- * connections and transfers as they come and go ({@link #sync}).
+ * manager; a destination's check reads the run history of its transfers in the same session, one query per destination
+ * schema ({@link RunRecords#health}), and seeds their last-success gauges from it. A server that is full (53300) is UP
+ * with a message: its load is not Ferry being unready. The checks follow the connections and transfers as they come
+ * and go ({@link #sync}); a transfer replaced (changed) keeps its check.
  */
 public final class FerryHealth extends ServiceSupport {
 
@@ -232,13 +233,20 @@ public final class FerryHealth extends ServiceSupport {
                 st.setQueryTimeout(CONNECT_TIMEOUT_SECONDS);
                 st.execute("SELECT 1");
             }
-            for (TransferSpec spec : mine) {
-                checkTransfer(c, spec);
-            }
+            checkTransfers(c, mine);
             check.set(HealthCheck.State.UP, what + ": reachable and authenticated", details);
         } catch (SQLException | RuntimeException e) {
             if (!isRunAllowed()) {
                 return; // stopped while connecting: not the database's fault
+            }
+            if (serverFull(e)) {
+                // the server answered, and refuses sessions only because other clients hold all its max_connections:
+                // nothing Ferry could do about it by being taken out of service, and runs wait such a server out
+                // (connect.Pool), so readiness does not flap with the server's load; the transfers keep their last result
+                check.set(HealthCheck.State.UP, what + ": server full: it refuses new sessions (SQLSTATE 53300, all its"
+                        + " max_connections are taken); runs wait for a free one; leave room in max_connections for Ferry's"
+                        + " sessions and its health check's", details);
+                return;
             }
             String hint = e instanceof SQLException sql ? PrivilegeHints.hint(sql,
                     s.role() == ConnectionSettings.Role.SOURCE ? s : null, s.role() == ConnectionSettings.Role.DESTINATION ? s : null)
@@ -257,49 +265,65 @@ public final class FerryHealth extends ServiceSupport {
         }
     }
 
-    /** A transfer: its last finished run did not fail, and a run started recently enough for its schedule. */
-    private void checkTransfer(Connection c, TransferSpec spec) throws SQLException {
+    /** How many records of a transfer's newest runs its check reads, per table: enough to span a few runs. */
+    private static final int RUNS_READ = 4;
+
+    /** The transfers' checks of one destination endpoint: one history query per destination schema, for all of them. */
+    private void checkTransfers(Connection c, List<TransferSpec> mine) throws SQLException {
+        Map<String, Map<String, Integer>> bySchema = new LinkedHashMap<>();
+        Map<String, TransferSpec> specs = new LinkedHashMap<>();
+        for (TransferSpec spec : mine) {
+            if (transfers.containsKey(spec.name())) {
+                specs.put(spec.name(), spec);
+                bySchema.computeIfAbsent(connections.destination(spec.destination()).schema(), k -> new LinkedHashMap<>())
+                        .put(spec.name(), RUNS_READ * (spec.tables().size() + 1));
+            }
+        }
+        c.setAutoCommit(true);
+        FerryMeters meters = camel.getRegistry().lookupByNameAndType(FerryMeters.BEAN, FerryMeters.class);
+        for (Map.Entry<String, Map<String, Integer>> e : bySchema.entrySet()) {
+            Map<String, RunRecords.Health> read;
+            Instant readAt = Instant.now();
+            try (Statement st = c.createStatement()) {
+                // bounds the one statement below as the network timeout bounds a silent network
+                st.execute("SET statement_timeout = '" + CONNECT_TIMEOUT_SECONDS + "s'");
+                read = RunRecords.health(c, e.getKey(), e.getValue());
+            } catch (SQLException ex) {
+                if (ex.getSQLState() != null && ex.getSQLState().startsWith("08")) {
+                    throw ex; // the session was lost: the endpoint's failure, reported as such
+                }
+                for (String name : e.getValue().keySet()) {
+                    set(name, HealthCheck.State.DOWN, "transfer '" + name + "': cannot read its run history: "
+                            + Errors.describe(ex), Map.of("schedule", specs.get(name).scheduleText()));
+                }
+                continue;
+            }
+            read.forEach((name, health) -> {
+                if (meters != null && health.lastSuccessEnded() != null && transfers.containsKey(name)) {
+                    meters.lastSucceeded(name, health.lastSuccessEnded()); // after a restart: the age of the data at once
+                }
+                checkTransfer(specs.get(name), health, readAt);
+            });
+        }
+    }
+
+    /** A transfer: its last decided run did not fail, and a run started recently enough for its schedule. */
+    private void checkTransfer(TransferSpec spec, RunRecords.Health health, Instant readAt) {
         Cached check = transfers.get(spec.name());
         if (check == null) {
             return;
         }
-        String schema = connections.destination(spec.destination()).schema();
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("schedule", spec.scheduleText());
-        Instant lastStart = null;
-        String failed = null;
-        try {
-            c.setAutoCommit(true);
-            try (PreparedStatement ps = c.prepareStatement(HISTORY.replace("$T", RunHistory.qualified(schema)))) {
-                ps.setString(1, spec.name());
-                ps.setString(2, spec.name());
-                ps.setString(3, spec.name());
-                ps.setQueryTimeout(CONNECT_TIMEOUT_SECONDS);
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    java.sql.Timestamp started = rs.getTimestamp(1);
-                    lastStart = started == null ? null : started.toInstant();
-                    if (rs.getBoolean(2)) {
-                        failed = rs.getString(3);
-                        details.put("lastRunFailedAt", String.valueOf(rs.getTimestamp(4).toInstant()));
-                    }
-                }
-            }
-        } catch (SQLException e) {
-            if (e.getSQLState() != null && e.getSQLState().startsWith("08")) {
-                throw e; // the session was lost: the endpoint's failure, reported as such
-            }
-            if (!"42P01".equals(e.getSQLState()) && !"3F000".equals(e.getSQLState())) { // no history yet: never ran
-                check.set(HealthCheck.State.DOWN, "transfer '" + spec.name() + "': cannot read its run history: "
-                        + Errors.describe(e), details);
-                return;
-            }
-        }
+        details.put("checkedAt", readAt.toString()); // when the history was read: the result is as of then
+        Instant lastStart = health.lastStart();
         if (lastStart != null) {
             details.put("lastRunStartedAt", lastStart.toString());
         }
-        if (failed != null) {
-            check.set(HealthCheck.State.DOWN, "transfer '" + spec.name() + "': its last run failed: " + failed, details);
+        RunRecords.Decided last = health.lastRun();
+        if (last != null && last.failed()) {
+            details.put("lastRunFailedAt", String.valueOf(last.ended()));
+            check.set(HealthCheck.State.DOWN, "transfer '" + spec.name() + "': its last run failed: " + last.error(), details);
             return;
         }
         Instant since = lastStart != null ? lastStart : check.since;
@@ -314,16 +338,22 @@ public final class FerryHealth extends ServiceSupport {
                 : "last run did not fail, on time"), details);
     }
 
-    /** The last run (of all its tables' records) that finished, and whether any of its tables failed; the last start. */
-    private static final String HISTORY = """
-            SELECT (SELECT max(started_at) FROM $T WHERE transfer = ?), coalesce(l.failed, false), l.error, l.finished
-            FROM (SELECT 1) one LEFT JOIN LATERAL (
-                SELECT bool_or(r.status = 'failed') AS failed,
-                       (array_agg(r.error ORDER BY r.finished_at) FILTER (WHERE r.status = 'failed'))[1] AS error,
-                       max(r.finished_at) AS finished
-                FROM $T r
-                WHERE r.transfer = ? AND r.run_id = (SELECT run_id FROM $T WHERE transfer = ?
-                    AND status NOT IN ('running', 'skipped') ORDER BY started_at DESC LIMIT 1)) l ON true""";
+    private void set(String transfer, HealthCheck.State state, String message, Map<String, Object> details) {
+        Cached t = transfers.get(transfer);
+        if (t != null) {
+            t.set(state, message, details);
+        }
+    }
+
+    /** "too many clients already" (or the slots reserved for superusers): SQLSTATE 53300 anywhere in the chain. */
+    static boolean serverFull(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException sql && "53300".equals(sql.getSQLState())) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /**
      * When a transfer whose last run started at {@code since} is late: no run started by its next fire time plus one

@@ -52,10 +52,13 @@ public final class TableEnd {
         Lease.check(con, load.schema(), load.run().spec().name(), load.run().id());
         con.commit();
         load.markFinished();
-        if (lag != null) {
-            lag.measure(load);
-        }
+        // the lag is measured once the table's sessions are back in their pools: a table never holds its destination
+        // session while it waits for a source one
+        WatermarkLag.Pending pending = lag != null ? lag.prepare(load) : null;
         load.close();
+        if (pending != null) {
+            lag.measure(pending);
+        }
         load.run().tableDone(load.source(), load.rows());
         double secs = load.seconds();
         LOG.info("transfer {}: {} -> {}: {} rows in {}s ({} rows/s), {} batch(es), {}", load.run().spec().name(),

@@ -38,35 +38,72 @@ public final class WatermarkLag {
     private final FerryMeters meters;
     /** transfer/table pairs whose measurement timed out once: told once, then skipped quietly each time. */
     private final Set<String> timedOut = ConcurrentHashMap.newKeySet();
+    /** transfer/table pairs measured once without a free session: told once at info. */
+    private final Set<String> noSession = ConcurrentHashMap.newKeySet();
+    /** The longest a measurement waits for a session of a pool: it is worth taking only when one is free. */
+    static final java.time.Duration SESSION_WAIT = java.time.Duration.ofSeconds(1);
 
     public WatermarkLag(Connections connections, FerryMeters meters) {
         this.connections = connections;
         this.meters = meters;
     }
 
-    /** Measures and records the lag; never fails the table (a measurement that fails is logged and skipped). */
-    void measure(TableLoad load) {
-        TransferSpec spec = load.run().spec();
-        if (spec.mode() == Mode.FULL_REFRESH) {
-            return;
+    /** A table whose lag is to be measured once its sessions are released: what the destination said then. */
+    record Pending(TableLoad load, Watermarks.State state) {
+    }
+
+    /**
+     * Reads the table's committed watermark in the session the table still holds (no wait), for {@link #measure} to
+     * run once the table has released it; null when there is nothing to measure. Never fails the table.
+     */
+    Pending prepare(TableLoad load) {
+        if (load.run().spec().mode() == Mode.FULL_REFRESH) {
+            return null;
         }
+        try {
+            Connection dest = load.connection();
+            Watermarks.State state = Watermarks.load(dest, load.schema(), load.run().spec().name(), load.source().display());
+            dest.rollback();
+            return state == null ? null : new Pending(load, state);
+        } catch (SQLException | RuntimeException e) {
+            LOG.warn("transfer {}: {}: could not measure the watermark's lag: {}", load.run().spec().name(),
+                    load.source().display(), Errors.describe(e));
+            return null;
+        }
+    }
+
+    /**
+     * Measures and records the lag, after the table released its sessions: it holds none of them while it waits for
+     * one, and waits at most {@link #SESSION_WAIT} for each (source, then destination); without one in time the lag
+     * is not measured this time. Never fails the table (a measurement that fails is logged and skipped).
+     */
+    void measure(Pending pending) {
+        TableLoad load = pending.load();
+        TransferSpec spec = load.run().spec();
         String transfer = spec.name();
         String table = load.source().display();
         try {
-            Connection dest = load.connection();
-            Watermarks.State state = Watermarks.load(dest, load.schema(), transfer, table);
-            dest.rollback();
-            if (state == null) {
-                return;
-            }
-            Measured m = spec.mode() == Mode.XMIN ? xmin(load, state) : cursor(load, spec, state);
+            Measured m = spec.mode() == Mode.XMIN ? xmin(load, pending.state()) : cursor(load, spec, pending.state());
             if (m == null) {
                 return;
             }
-            Watermarks.recordLag(dest, load.schema(), transfer, table, m.newest, m.lag, m.unit);
-            dest.commit();
             if (m.lag != null) {
                 meters.watermarkLag(transfer, table, m.lag.doubleValue(), m.unit);
+            }
+            try (Connection dest = connections.tryConnection(load.run().destination(), SESSION_WAIT)) {
+                if (dest == null) {
+                    noSession(transfer, table, "destination");
+                    return;
+                }
+                boolean autoCommit = dest.getAutoCommit();
+                dest.setAutoCommit(false);
+                try {
+                    Watermarks.recordLag(dest, load.schema(), transfer, table, m.newest, m.lag, m.unit);
+                    dest.commit();
+                } finally {
+                    dest.rollback();
+                    dest.setAutoCommit(autoCommit);
+                }
             }
         } catch (SQLException | RuntimeException e) {
             SQLException sql = Errors.deepest(e);
@@ -79,11 +116,17 @@ public final class WatermarkLag {
             } else {
                 LOG.warn("transfer {}: {}: could not measure the watermark's lag: {}", transfer, table, Errors.describe(e));
             }
-            try {
-                load.connection().rollback();
-            } catch (SQLException ignored) {
-                // the table has committed already; the connection goes back to its pool
-            }
+        }
+    }
+
+    /** No session came in time: said once per table at info (the pool is busy with the runs), then at debug. */
+    private void noSession(String transfer, String table, String end) {
+        String message = "transfer {}: {}: the watermark's lag is not measured this time: no {} session was free within {}"
+                + " (all in use by runs); it is measured when a table ends with one free";
+        if (noSession.add(transfer + "/" + table)) {
+            LOG.info(message, transfer, table, end, dev.ferry.config.Durations.format(SESSION_WAIT));
+        } else {
+            LOG.debug(message, transfer, table, end, dev.ferry.config.Durations.format(SESSION_WAIT));
         }
     }
 
@@ -122,7 +165,11 @@ public final class WatermarkLag {
 
     private Measured onSource(TableLoad load, String sql, Object watermark, String unit) throws SQLException {
         TransferSpec spec = load.run().spec();
-        try (Connection src = connections.dataSource(load.run().source()).getConnection()) {
+        try (Connection src = connections.tryConnection(load.run().source(), SESSION_WAIT)) {
+            if (src == null) {
+                noSession(spec.name(), load.source().display(), "source");
+                return null;
+            }
             boolean autoCommit = src.getAutoCommit();
             src.setAutoCommit(false);
             try {

@@ -125,6 +125,101 @@ public final class RunRecords {
         return out;
     }
 
+    /**
+     * What a transfer's health check needs: its newest start of a run ({@code null}: none; {@code reset} records are
+     * not runs, skipped ones are: a skip is a scheduled fire that found a run of it going, or its backoff after
+     * failures), its last decided run (one that failed, or succeeded whole; null when none in the records read), and
+     * when the newest run that succeeded whole ended.
+     */
+    public record Health(Instant lastStart, Decided lastRun, Instant lastSuccessEnded) {
+    }
+
+    /** A run that failed (any record failed: {@code error} is its first failed table's) or succeeded whole. */
+    public record Decided(UUID runId, boolean failed, String error, Instant ended) {
+    }
+
+    /**
+     * Reads {@link Health} for each transfer named, in ONE statement for the schema: its newest start, and up to
+     * {@code recordLimits.get(name)} of its newest records of runs that ended (succeeded, failed, interrupted,
+     * abandoned), newest first through the (transfer, started_at) index. A run failed when any of its records did and
+     * succeeded when all did; interrupted and abandoned ones (a restart, a shutdown) decide nothing, so a failing
+     * transfer stays failing until a run succeeds, whatever was reset or interrupted since. A schema without
+     * {@code _ferry_runs} reads as no history.
+     */
+    public static Map<String, Health> health(Connection con, String schema, Map<String, Integer> recordLimits) throws SQLException {
+        Map<String, Health> out = new LinkedHashMap<>();
+        for (String name : recordLimits.keySet()) {
+            out.put(name, new Health(null, null, null));
+        }
+        if (recordLimits.isEmpty()) {
+            return out;
+        }
+        String runs = RunHistory.qualified(schema);
+        String sql = "SELECT 1 AS kind, t.name, NULL::text, NULL::text, s.started_at, NULL::timestamptz, NULL::text"
+                + " FROM unnest(?::text[]) AS t(name) CROSS JOIN LATERAL (SELECT x.started_at FROM " + runs + " x"
+                + " WHERE x.transfer = t.name AND x.status <> '" + RunHistory.RESET + "' ORDER BY x.started_at DESC LIMIT 1) s"
+                + " UNION ALL"
+                + " SELECT 2, t.name, r.run_id::text, r.status, r.started_at, coalesce(r.finished_at, r.started_at), r.error"
+                + " FROM unnest(?::text[], ?::int[]) AS t(name, n) CROSS JOIN LATERAL (SELECT * FROM " + runs + " y"
+                + " WHERE y.transfer = t.name AND y.status IN ('succeeded', 'failed', 'interrupted', 'abandoned')"
+                + " ORDER BY y.started_at DESC LIMIT t.n) r"
+                + " ORDER BY 1, 2, 5 DESC";
+        String[] names = recordLimits.keySet().toArray(String[]::new);
+        Map<String, Instant> starts = new java.util.HashMap<>();
+        // per transfer, its runs newest first: {failed, all succeeded}, first failed table's error, when it ended
+        Map<String, Map<UUID, Object[]>> byRun = new java.util.HashMap<>();
+        try (PreparedStatement ps = con.prepareStatement(sql)) {
+            ps.setArray(1, con.createArrayOf("text", names));
+            ps.setArray(2, con.createArrayOf("text", names));
+            ps.setArray(3, con.createArrayOf("int4", recordLimits.values().toArray(Integer[]::new)));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    String name = rs.getString(2);
+                    if (rs.getInt(1) == 1) {
+                        starts.put(name, instant(rs, 5));
+                        continue;
+                    }
+                    Object[] run = byRun.computeIfAbsent(name, k -> new LinkedHashMap<>()).computeIfAbsent(
+                            UUID.fromString(rs.getString(3)), k -> new Object[] {false, true, null, null});
+                    String status = rs.getString(4);
+                    if ("failed".equals(status)) {
+                        run[0] = true;
+                        run[2] = rs.getString(7); // newest first: the run's earliest failed table wins
+                    }
+                    run[1] = (Boolean) run[1] && "succeeded".equals(status);
+                    Instant ended = instant(rs, 6);
+                    run[3] = run[3] == null || ended.isAfter((Instant) run[3]) ? ended : run[3];
+                }
+            }
+        } catch (SQLException e) {
+            if ("42P01".equals(e.getSQLState()) || "3F000".equals(e.getSQLState())) { // nothing ran into this schema yet
+                if (!con.getAutoCommit()) {
+                    con.rollback();
+                }
+                return out;
+            }
+            throw e;
+        }
+        for (String name : names) {
+            Decided last = null;
+            Instant success = null;
+            for (Map.Entry<UUID, Object[]> e : byRun.getOrDefault(name, Map.of()).entrySet()) {
+                Object[] r = e.getValue();
+                boolean failed = (Boolean) r[0];
+                boolean ok = !failed && (Boolean) r[1];
+                if (last == null && (failed || ok)) {
+                    last = new Decided(e.getKey(), failed, (String) r[2], (Instant) r[3]);
+                }
+                if (ok) {
+                    success = (Instant) r[3];
+                    break;
+                }
+            }
+            out.put(name, new Health(starts.get(name), last, success));
+        }
+        return out;
+    }
+
     private static Instant instant(ResultSet rs, int column) throws SQLException {
         OffsetDateTime t = rs.getObject(column, OffsetDateTime.class);
         return t == null ? null : t.toInstant();

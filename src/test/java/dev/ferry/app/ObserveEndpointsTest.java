@@ -123,6 +123,19 @@ class ObserveEndpointsTest {
             assertThat(all.statusCode()).isEqualTo(200);
             assertThat(check(all.body(), "ferry-transfer-orders")).isEqualTo("UP");
 
+            // a transfer changed in the route files (replaced) keeps its series: the age of its data and its counts
+            Map<String, Double> beforeChange = metrics(port);
+            double lastSuccess = beforeChange.get("ferry_last_success_timestamp_seconds{transfer=events}");
+            java.nio.file.Files.writeString(dir.resolve("routes/transfers.yaml"), transfer("orders", "app.orders", "mode", "incremental", "cursor", "updated_at")
+                    + transfer("events", "app.events", "mode", "xmin", "batchSize", "777"));
+            await(() -> ferry.catalog().contains("events") && ferry.catalog().get("events").batchSize() == 777, "the transfer replaced");
+            Map<String, Double> afterChange = metrics(port);
+            assertThat(afterChange.get("ferry_last_success_timestamp_seconds{transfer=events}")).isGreaterThanOrEqualTo(lastSuccess);
+            assertThat(afterChange.get("ferry_runs_total{outcome=succeeded,transfer=events}")).isGreaterThanOrEqualTo(2.0);
+            // and its health check, as last checked (not one registered anew, "added, not checked yet")
+            assertThat(checkJson(get(port, "/observe/health/ready").body(), "ferry-transfer-events").getString("message"))
+                    .contains("last run did not fail");
+
             // a transfer removed from the route files takes its series and its health check with it
             java.nio.file.Files.writeString(dir.resolve("routes/transfers.yaml"),
                     transfer("orders", "app.orders", "mode", "incremental", "cursor", "updated_at"));
@@ -149,7 +162,10 @@ class ObserveEndpointsTest {
         try (FerryRuntime ferry = new FerryRuntime(dir.resolve("application.properties"), dir.resolve("routes"),
                 FerryRuntime.Trigger.SCHEDULED, new Properties(), null)) {
             ferry.start();
-            await(() -> succeededRuns(dst, "items") == 1, "the first run");
+            // ended, not only recorded: a run by hand while the first is still ending would be skipped
+            await(() -> succeededRuns(dst, "items") == 1
+                    && Double.valueOf(1.0).equals(metrics(ferry.httpPort()).get("ferry_runs_total{outcome=succeeded,transfer=items}")),
+                    "the first run");
             src.execute("UPDATE app.items SET label = 'changed', updated_at = now() WHERE id = 1");
             try (Connection holder = dst.admin()) {
                 holder.setAutoCommit(false);

@@ -85,11 +85,36 @@ class ReadinessTest {
                 assertThat(failed.getString("message")).contains("last run failed", "may not read app.items");
                 assertThat(get(port, "/observe/health/ready").statusCode()).isEqualTo(503);
                 assertThat(get(port, "/observe/health/live").statusCode()).isEqualTo(200);
+
+                // a reset, and a run interrupted (by a shutdown: one table done, one stopped), decide nothing: still
+                // DOWN with the failed run's error, until a run succeeds
+                try (java.sql.Connection c = dst.admin()) {
+                    dev.ferry.state.RunHistory.reset(c, "export", java.util.UUID.randomUUID(), "items", "full_refresh",
+                            "app.items", "watermark deleted");
+                    dst.execute("INSERT INTO export._ferry_runs (run_id, transfer, source_table, mode, status, started_at,"
+                            + " finished_at, error) SELECT r, 'items', t, 'full_refresh', s, clock_timestamp(), clock_timestamp(),"
+                            + " e FROM (SELECT gen_random_uuid() r) one, (VALUES ('app.items', 'succeeded', NULL),"
+                            + " ('app.other', 'interrupted', 'stopped for shutdown')) AS v(t, s, e)");
+                }
+                java.time.Instant written = java.time.Instant.now();
+                await(() -> !checkedAt(port).isEmpty() && java.time.Instant.parse(checkedAt(port)).isAfter(written),
+                        "the transfer checked after the reset");
+                JsonObject stillFailed = checkJson(get(port, "/observe/health/ready").body(), "ferry-transfer-items");
+                assertThat(stillFailed.getString("status")).isEqualTo("DOWN");
+                assertThat(stillFailed.getString("message")).contains("last run failed", "may not read app.items");
                 src.execute("GRANT SELECT ON app.items TO " + src.user());
                 assertThat(ferry.runOnce("items").status().name()).isEqualTo("SUCCEEDED");
                 await(() -> "UP".equals(check(get(port, "/observe/health/ready").body(), "ferry-transfer-items"))
                         && get(port, "/observe/health/ready").statusCode() == 200, "the transfer's check UP again");
             }
         }
+    }
+
+    /** When the transfer's check last read its history ("" before it did). */
+    private static String checkedAt(int port) throws Exception {
+        JsonObject check = checkJson(get(port, "/observe/health/ready?data=true").body(), "ferry-transfer-items");
+        Object details = check == null ? null : check.get("data"); // a check's details, with ?data=true
+        Object at = details instanceof JsonObject d ? d.get("checkedAt") : null;
+        return at == null ? "" : at.toString();
     }
 }
