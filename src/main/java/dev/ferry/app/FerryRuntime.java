@@ -73,7 +73,11 @@ public final class FerryRuntime implements AutoCloseable {
         // camel-micrometer-prometheus, which uses an existing one; one-off commands get it too (served by nothing)
         main.bind(org.apache.camel.component.micrometer.MicrometerConstants.METRICS_REGISTRY_NAME,
                 new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT));
-        main.setInitialProperties(httpServerDefaults());
+        Properties defaults = httpServerDefaults();
+        if (trigger == Trigger.MANUAL) {
+            defaults.remove("camel.metrics.binders"); // the JVM's meters: nobody scrapes a one-off command (see below)
+        }
+        main.setInitialProperties(defaults);
         main.setPropertyPlaceholderLocations("file:" + config);
         main.configure().withName("ferry")
                 .withRoutesIncludePattern(files.includePattern()) // the shipped routes, then the folder's
@@ -93,6 +97,9 @@ public final class FerryRuntime implements AutoCloseable {
             props.setProperty("camel.component.quartz.autoStartScheduler", "false");
             props.setProperty(FerryConfiguration.MANUAL, "true");
             props.setProperty(HTTP_ENABLED, "false"); // a one-off command serves nothing, and leaves the port to `ferry run`
+            // nor does it keep Camel's meters of every route and of the JVM, which nobody scrapes (Ferry's own meters stay)
+            props.setProperty("camel.metrics.enableRoutePolicy", "false");
+            props.setProperty("camel.metrics.enableRouteEventNotifier", "false");
         }
         main.setOverrideProperties(props);
         main.init();
