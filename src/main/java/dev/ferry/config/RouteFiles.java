@@ -143,6 +143,8 @@ public final class RouteFiles {
         // the folder's ids, and the shipped files they replace
         Map<String, String> userIds = new LinkedHashMap<>();
         user.forEach(u -> ids(u).forEach(userIds::putIfAbsent));
+        Map<String, Source> userById = new LinkedHashMap<>();
+        user.forEach(u -> ids(u).keySet().forEach(id -> userById.putIfAbsent(id, u)));
         List<Source> loaded = new ArrayList<>();
         Map<String, String> replaced = new LinkedHashMap<>(); // a replaced shipped file to the user's file replacing it
         for (Source shipped : shipped(problems)) {
@@ -152,8 +154,9 @@ public final class RouteFiles {
                 loaded.add(shipped);
             } else {
                 replaced.put(shipped.display(), by);
-                if (!logReplaced) {
-                    continue;
+                Source copy = ids(shipped).keySet().stream().filter(userById::containsKey).findFirst().map(userById::get).orElse(null);
+                if (!logReplaced || (copy != null && sameText(copy, shipped))) {
+                    continue; // the same text (the repository's routes folder, say): which copy runs makes no difference
                 }
                 // an installation from before the templates shipped in the jar holds old copies: say which one runs
                 LOG.warn("routes: the shipped {} is not loaded because {}: that copy runs instead. If it is an unchanged copy"
@@ -193,6 +196,19 @@ public final class RouteFiles {
         includes.add("file:" + routesDir.toAbsolutePath() + "/*.yaml");
         includes.add("file:" + routesDir.toAbsolutePath() + "/*.yml");
         return new RouteFiles(found, routeIds, problems, includes, declared);
+    }
+
+    /** Whether a route file in the folder holds exactly the text of a shipped one. */
+    private static boolean sameText(Source file, Source shipped) {
+        try {
+            byte[] own = Files.readAllBytes(Path.of(file.location().substring("file:".length())));
+            try (java.io.InputStream in = RouteFiles.class.getClassLoader()
+                    .getResourceAsStream(shipped.location().substring("classpath:".length()))) {
+                return in != null && java.util.Arrays.equals(own, in.readAllBytes());
+            }
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private static Source parse(String display, String location, Reader r, List<String> problems) {

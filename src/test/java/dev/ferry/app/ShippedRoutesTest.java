@@ -88,4 +88,27 @@ class ShippedRoutesTest {
             assertThat(Dumps.rows(d, "SELECT transfer || ' ' || status FROM custom._ferry_runs")).isEqualTo(List.of("defaulted succeeded"));
         }
     }
+
+    /**
+     * Unchanged copies of the shipped files in the folder (the repository's routes/, where the demo runs) say nothing:
+     * which copy runs makes no difference. Every start of the demo warned about them before.
+     */
+    @Test
+    @Timeout(120)
+    void unchangedCopiesOfTheShippedFilesAreNotWarnedAbout() throws Exception {
+        Path dir = FerryHarness.write(src, dst, "copies", FerryHarness.transfer("items", "app.items"), Map.of());
+        try (Stream<Path> shipped = Files.list(Path.of("routes"))) {
+            for (Path f : shipped.filter(f -> f.getFileName().toString().startsWith("ferry-")).toList()) {
+                Files.copy(f, dir.resolve("routes").resolve(f.getFileName()));
+            }
+        }
+        String[] err = new String[1];
+        try (LogCapture log = LogCapture.of("dev.ferry")) {
+            assertThat(sync(dir, "items", err)).as(err[0]).isZero();
+            assertThat(log.lines()).noneMatch(l -> l.contains("is not loaded because"));
+        }
+        try (Connection s = src.admin(); Connection d = dst.admin()) {
+            Dumps.assertSameRows(s, "app", "items", d, "copies", "items", "id");
+        }
+    }
 }
