@@ -168,6 +168,7 @@ public final class RunRecords {
         Map<String, Instant> starts = new java.util.HashMap<>();
         // per transfer, its runs newest first: {failed, all succeeded}, first failed table's error, when it ended
         Map<String, Map<UUID, Object[]>> byRun = new java.util.HashMap<>();
+        Map<String, Integer> records = new java.util.HashMap<>();
         try (PreparedStatement ps = con.prepareStatement(sql)) {
             ps.setArray(1, con.createArrayOf("text", names));
             ps.setArray(2, con.createArrayOf("text", names));
@@ -179,6 +180,7 @@ public final class RunRecords {
                         starts.put(name, instant(rs, 5));
                         continue;
                     }
+                    records.merge(name, 1, Integer::sum);
                     Object[] run = byRun.computeIfAbsent(name, k -> new LinkedHashMap<>()).computeIfAbsent(
                             UUID.fromString(rs.getString(3)), k -> new Object[] {false, true, null, null});
                     String status = rs.getString(4);
@@ -201,6 +203,15 @@ public final class RunRecords {
             throw e;
         }
         for (String name : names) {
+            Map<UUID, Object[]> runsOf = byRun.get(name);
+            if (runsOf != null && runsOf.size() > 1 && records.get(name).equals(recordLimits.get(name))) {
+                // the read stopped at its limit: the oldest run in it may lack its first tables (a failed one among them)
+                UUID oldest = null;
+                for (UUID id : runsOf.keySet()) {
+                    oldest = id;
+                }
+                runsOf.remove(oldest);
+            }
             Decided last = null;
             Instant success = null;
             for (Map.Entry<UUID, Object[]> e : byRun.getOrDefault(name, Map.of()).entrySet()) {

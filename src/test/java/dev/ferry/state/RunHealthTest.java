@@ -67,6 +67,31 @@ class RunHealthTest {
         assertThat(read.get("never")).isEqualTo(new RunRecords.Health(null, null, null));
     }
 
+    /**
+     * The read stops at its limit of records: the oldest run in it may have only its last tables there, its failed first
+     * one cut off. It must not pass for a run that succeeded whole (it seeded the last-success gauge with a failed run).
+     */
+    @Test
+    @Timeout(30)
+    void aRunCutByTheReadLimitDecidesNothing() throws Exception {
+        TestDb dst = TestDb.destinationWithSchema("runhealth", "export");
+        try (Connection c = dst.admin()) {
+            RunHistory.ensure(c, "export");
+        }
+        record(dst, "cut", "10:00", "failed", "succeeded");
+        record(dst, "cut", "11:00", "interrupted");
+        Map<String, RunRecords.Health> read;
+        try (Connection c = dst.admin()) {
+            read = RunRecords.health(c, "export", Map.of("cut", 2)); // the 11:00 record and the 10:00 run's second table
+        }
+        assertThat(read.get("cut").lastRun()).isNull();
+        assertThat(read.get("cut").lastSuccessEnded()).isNull();
+        try (Connection c = dst.admin()) {
+            read = RunRecords.health(c, "export", Map.of("cut", 4)); // all of them (the limit not reached)
+        }
+        assertThat(read.get("cut").lastRun().failed()).isTrue();
+    }
+
     @Test
     @Timeout(30)
     void aSchemaWithoutHistoryReadsAsNeverRan() throws Exception {
