@@ -798,12 +798,14 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
      * {@link #openDirect}, which the caller closes after its read. A read never waits for a run to give a session back.
      */
     public Connection readSession(ConnectionSettings s, int timeoutSeconds) throws SQLException {
-        HikariDataSource hikari = pool(s).hikari();
-        var state = hikari.getHikariPoolMXBean();
-        if (state == null || state.getIdleConnections() > 0 || state.getTotalConnections() < hikari.getMaximumPoolSize()) {
-            return hikari.getConnection();
+        Pool pool = pool(s);
+        if (pool.hikari().getHikariPoolMXBean() == null) {
+            return pool.hikari().getConnection(); // the pool's first session: it starts the pool
         }
-        return openDirect(s, timeoutSeconds);
+        // a session the pool gives at once (checking first for an idle one, then taking it, left a gap a run could take
+        // it in, and the read then waited the pool's whole connectTimeout)
+        Connection c = pool.tryConnection(java.time.Duration.ofSeconds(1));
+        return c != null ? c : openDirect(s, timeoutSeconds);
     }
 
     /**

@@ -251,6 +251,7 @@ public final class StatusReader {
         Map<String, Object> out = new LinkedHashMap<>();
         Map<Map.Entry<Endpoint, String>, java.util.concurrent.Future<Map<String, Object>>> reads = new LinkedHashMap<>();
         Map<Map.Entry<Endpoint, String>, Long> endedBefore = new LinkedHashMap<>();
+        Map<Map.Entry<Endpoint, String>, java.util.concurrent.atomic.AtomicLong> started = new LinkedHashMap<>();
         g.members().forEach((key, group) -> {
             GroupRead last = lastReads.get(key);
             // counted before the read: a run that ends while it goes is read again next time
@@ -261,15 +262,18 @@ public final class StatusReader {
                 return;
             }
             endedBefore.put(key, ended);
-            java.util.concurrent.Callable<Map<String, Object>> read = () -> readGroup(g.settings().get(key), key.getValue(), group, limits);
+            java.util.concurrent.atomic.AtomicLong began = new java.util.concurrent.atomic.AtomicLong();
+            started.put(key, began);
+            java.util.concurrent.Callable<Map<String, Object>> read = () -> {
+                began.set(System.nanoTime());
+                return readGroup(g.settings().get(key), key.getValue(), group, limits);
+            };
             reads.put(key, threads == null ? java.util.concurrent.CompletableFuture.completedFuture(call(read)) : threads.submit(read));
         });
-        // each read bounds itself (statement and network timeouts); this bounds the wait for a session too
-        long deadline = System.nanoTime() + READ_BOUND.plusSeconds(1).toNanos();
         reads.forEach((key, f) -> {
             Map<String, Object> result = new LinkedHashMap<>();
             try {
-                result.putAll(f.get(Math.max(0, deadline - System.nanoTime()), java.util.concurrent.TimeUnit.NANOSECONDS));
+                result.putAll(await(f, started.get(key), reads.size()));
             } catch (java.util.concurrent.TimeoutException e) {
                 f.cancel(true);
                 g.members().get(key).forEach(s -> result.put(s.name(), NO_ANSWER));
@@ -284,6 +288,34 @@ public final class StatusReader {
             out.putAll(result);
         });
         return out;
+    }
+
+    /**
+     * A group's read, given {@link #READ_BOUND} (and a second for its session) from when it started, not from when it
+     * was queued: with many destination schemas, those queued behind others are not cut short for the others' time. A
+     * read that has not started is waited for as threads free up (every read ends within its bound), up to as many
+     * bounds as it could queue behind.
+     */
+    private static Map<String, Object> await(java.util.concurrent.Future<Map<String, Object>> f,
+                                             java.util.concurrent.atomic.AtomicLong began, int reads)
+            throws java.util.concurrent.TimeoutException, java.util.concurrent.ExecutionException, InterruptedException {
+        long bound = READ_BOUND.plusSeconds(1).toNanos();
+        long queuedUntil = System.nanoTime() + bound * (2 + reads);
+        while (true) {
+            long start = began.get();
+            long deadline = start != 0 ? start + bound : queuedUntil;
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new java.util.concurrent.TimeoutException();
+            }
+            try {
+                return f.get(start != 0 ? left : Math.min(left, 100_000_000L), java.util.concurrent.TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                if (began.get() != 0 && System.nanoTime() - began.get() >= bound) {
+                    throw e;
+                }
+            }
+        }
     }
 
     private static <T> T call(java.util.concurrent.Callable<T> c) {
