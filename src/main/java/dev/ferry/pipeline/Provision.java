@@ -73,13 +73,41 @@ public final class Provision {
                 load.destinationDisplay(), run.id(), load.isFullRefresh(), read.estimatedRows(), read.estimatedBytes());
         if (load.isFullRefresh()) {
             // its rows commit with the swap: the report writes them as they go; the merge modes' batches write their own
-            progress.recordWith(rows -> run.recordProgress(recordId, rows));
+            progress.recordWith(rows -> recordProgress(run, schema, recordId, rows));
         }
         load.track(progress, board);
         load.notes().addAll(typeNotes);
         mode.provision(load, con, load.notes());
         if (load.isFullRefresh()) {
             load.flushNotes(); // the merge modes' notes go with their first commit (see Resume)
+        }
+    }
+
+    /** How long a progress write waits for a session of the destination's pool, and for the server's answer. */
+    private static final java.time.Duration PROGRESS_SESSION_WAIT = java.time.Duration.ofSeconds(1);
+    private static final int PROGRESS_ANSWER_MILLIS = 10_000;
+
+    /**
+     * A full refresh's rows so far into its running record, on a session of the destination's pool taken only if one
+     * comes within a second (the pool is sized to the server's budget: no session beyond it), with a bounded wait for
+     * the answer: a destination that stops answering costs this write and no more (not the lock's session, whose loss
+     * would end the run's hold on its transfer). A report skipped this way changes nothing: the table's end writes the
+     * exact count.
+     */
+    private void recordProgress(TransferRun run, String schema, long recordId, long rows) {
+        try (Connection c = connections.tryConnection(run.destination(), PROGRESS_SESSION_WAIT)) {
+            if (c == null) {
+                return;
+            }
+            c.setNetworkTimeout(Runnable::run, PROGRESS_ANSWER_MILLIS);
+            try {
+                dev.ferry.state.RunHistory.progressWhileRunning(c, schema, recordId, rows);
+                c.commit();
+            } finally {
+                c.rollback();
+            }
+        } catch (java.sql.SQLException e) {
+            org.slf4j.LoggerFactory.getLogger(Provision.class).debug("progress of record {} not written: {}", recordId, e.getMessage());
         }
     }
 }

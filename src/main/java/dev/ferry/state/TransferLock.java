@@ -17,7 +17,6 @@ public final class TransferLock implements AutoCloseable {
     private final Connection connection;
     private final String schema;
     private final String transfer;
-    private volatile boolean closed;
 
     private TransferLock(Connection connection, String schema, String transfer) {
         this.connection = connection;
@@ -88,46 +87,15 @@ public final class TransferLock implements AutoCloseable {
         }
     }
 
-    /**
-     * A running table's rows so far into its run record (see {@link RunHistory#progressWhileRunning}), on the lock's
-     * session: one write at a time, since the tables of a run share it; a report that finds the session busy (another
-     * table's write, or the lock being released) is skipped rather than queued. A failure only skips this report: the
-     * table's end writes the exact count anyway.
-     */
-    boolean recordProgress(long recordId, long rows) {
-        if (!writing.tryLock()) {
-            return false;
-        }
-        try {
-            if (closed) {
-                return false;
-            }
-            RunHistory.progressWhileRunning(connection, schema, recordId, rows);
-            return true;
-        } catch (SQLException e) {
-            org.slf4j.LoggerFactory.getLogger(TransferLock.class).debug("progress of record {} not written: {}", recordId, e.getMessage());
-            return false;
-        } finally {
-            writing.unlock();
-        }
-    }
-
-    /** Held while a progress report writes on the lock's session, and while the lock is released. */
-    private final java.util.concurrent.locks.ReentrantLock writing = new java.util.concurrent.locks.ReentrantLock();
-
     /** Releases the lock; the pooled connection must not keep it. */
     @Override
-    public synchronized void close() {
-        closed = true;
-        writing.lock(); // a report writing now ends first: both use the session (its statement timeout bounds the wait)
+    public void close() {
         try (Connection c = connection; PreparedStatement ps = c.prepareStatement("SELECT pg_advisory_unlock(hashtext(?), hashtext(?))")) {
             ps.setString(1, "ferry:" + schema);
             ps.setString(2, transfer);
             ps.execute();
         } catch (SQLException e) {
             // a broken connection has lost the lock with its session
-        } finally {
-            writing.unlock();
         }
     }
 }

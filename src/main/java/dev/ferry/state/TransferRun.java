@@ -146,16 +146,6 @@ public final class TransferRun {
         return waitedMillis;
     }
 
-    /**
-     * Writes a running table's rows so far into its run record, in the session that holds the transfer's lock: one the
-     * run already holds (its sessions are reserved before it starts), so the progress report takes none of its own.
-     * Never writes a finished record or lowers a count. False when the run holds no lock (any more) or the write failed.
-     */
-    public boolean recordProgress(long recordId, long rowsSoFar) {
-        TransferLock l = lock;
-        return l != null && l.recordProgress(recordId, rowsSoFar);
-    }
-
     /** Releases the transfer's lock, if this run holds it, and the sessions it reserved. */
     public void release() {
         TransferLock l = lock;
