@@ -172,6 +172,32 @@ class ConsoleBoundsTest {
         }
     }
 
+    /**
+     * With more destination schemas than reading threads, a schema queued behind a silent one is read in full: each
+     * read's bound counts from its own start. (It counted from when all were queued, and the healthy schema behind a
+     * silent one showed "no answer" too.)
+     */
+    @Test
+    @Timeout(60)
+    void aSilentDestinationCutsShortNoReadQueuedBehindIt() throws Exception {
+        try (TcpProxy proxy = new TcpProxy(dst.server().host(), dst.server().port())) {
+            proxy.blackHoleAfter("_ferry_runs", 0);
+            java.util.concurrent.ExecutorService oneThread = java.util.concurrent.Executors.newSingleThreadExecutor();
+            try (FerryRuntime ferry = start(Map.of("ferry.destination.dst.port", String.valueOf(proxy.port())))) {
+                StatusReader reader = new StatusReader(ferry.connections(), ferry.catalog(), NextFires.estimated(), oneThread);
+                Map<String, TransferStatus> byName = new HashMap<>();
+                reader.status().forEach(t -> byName.put(t.name(), t));
+                assertThat(proxy.isBlackHole()).isTrue();
+                assertThat(byName.get("ta").unreachable()).isEqualTo(StatusReader.NO_ANSWER);
+                assertThat(byName.get("tb").unreachable()).as("read after the silent one, on the same thread").isNull();
+                assertThat(byName.get("tb").lastRun()).isNotNull();
+                proxy.heal();
+            } finally {
+                oneThread.shutdownNow();
+            }
+        }
+    }
+
     /** Runs hold every session of the destination's pool: its status is still read, on a session of its own. */
     @Test
     @Timeout(60)
