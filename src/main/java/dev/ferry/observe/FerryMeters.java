@@ -38,16 +38,8 @@ public final class FerryMeters {
     /** Per series (name and tags): the value a gauge reads; kept here so that the gauge keeps reading it. */
     private final Map<String, AtomicReference<Double>> gauges = new ConcurrentHashMap<>();
 
-    /** Runs ended in this process: what tells the console that the status it shows is stale. */
-    private final java.util.concurrent.atomic.AtomicLong ended = new java.util.concurrent.atomic.AtomicLong();
-
     /** Per transfer: its runs ended in this process (the console reads again only the destinations they wrote to). */
     private final Map<String, java.util.concurrent.atomic.AtomicLong> endedBy = new ConcurrentHashMap<>();
-
-    /** How many runs have ended (or been counted without beginning) in this process. */
-    public long runsEnded() {
-        return ended.get();
-    }
 
     /** How many runs of this transfer have ended (or been counted without beginning) in this process. */
     public long runsEnded(String transfer) {
@@ -102,7 +94,6 @@ public final class FerryMeters {
 
     /** A run that ended before it began (skipped, or stopped while it waited): counted, not in flight. */
     public void runCounted(String transfer, String outcome, Duration took, Instant succeededAt) {
-        ended.incrementAndGet();
         endedBy.computeIfAbsent(transfer, t -> new java.util.concurrent.atomic.AtomicLong()).incrementAndGet();
         Counter.builder("ferry.runs").description("Runs by how they ended").tags("transfer", transfer, "outcome", outcome)
                 .register(registry).increment();
@@ -153,6 +144,7 @@ public final class FerryMeters {
             registry.remove(m);
         }
         gauges.keySet().removeIf(key -> key.contains("tag(transfer=" + transfer + ")"));
+        endedBy.remove(transfer); // hundreds of recipients come and go: no count is kept for one gone
     }
 
     private AtomicReference<Double> gauge(String name, String unit, String description, Tags tags) {

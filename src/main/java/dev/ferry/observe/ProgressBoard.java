@@ -67,7 +67,7 @@ public final class ProgressBoard {
     }
 
     /** A table ends, however: off the board, its gauges removed. Safe to call more than once. */
-    /** Where the rows so far are written (null: on the reporting thread itself). */
+    /** Where the rows so far are written (set with the reports' thread, before the first report). */
     private volatile java.util.concurrent.ExecutorService writers;
 
     public void end(TableProgress p) {
@@ -101,11 +101,7 @@ public final class ProgressBoard {
                 }
                 LogContext.table(p.transfer(), p.runId(), p.table()); // the line carries the table's keys, as its own would
                 LOG.info("transfer {}: {}", p.transfer(), p.line());
-                if (writers != null) {
-                    p.recordOn(writers);
-                } else {
-                    p.record();
-                }
+                p.recordOn(writers);
             } catch (RuntimeException e) {
                 // never thrown out of the tick: that would end the reports for good
                 LOG.debug("progress report of {} failed", p, e);
