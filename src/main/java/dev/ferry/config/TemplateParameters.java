@@ -33,6 +33,30 @@ public record TemplateParameters(Set<String> names, Map<String, String> defaults
 
     private static volatile TemplateParameters shipped;
 
+    /**
+     * Parameter families: a parameter named {@code <family>.<suffix>} gives one value of a family, keyed by its suffix
+     * ({@code filter.tenant}: the filter's {@code :tenant}; {@code mask.email}: how column email is masked...). Their
+     * members are not declared one by one in the template.
+     */
+    public static final List<String> FAMILIES = List.of("filter", "mask", "cast", "rename");
+
+    /** Whether {@code key} names a member of a parameter family, e.g. {@code filter.tenant}. */
+    public static boolean inFamily(String key) {
+        int dot = key.indexOf('.');
+        return dot > 0 && dot < key.length() - 1 && FAMILIES.contains(key.substring(0, dot));
+    }
+
+    /** The members of one family among a transfer's parameters, by suffix, in name order. */
+    public static Map<String, String> family(Map<String, String> params, String family) {
+        Map<String, String> members = new java.util.TreeMap<>();
+        params.forEach((k, v) -> {
+            if (k.startsWith(family + ".") && k.length() > family.length() + 1) {
+                members.put(k.substring(family.length() + 1), v == null ? "" : v);
+            }
+        });
+        return members;
+    }
+
     public TemplateParameters {
         names = Collections.unmodifiableSet(new LinkedHashSet<>(names));
         defaults = Collections.unmodifiableMap(new LinkedHashMap<>(defaults));

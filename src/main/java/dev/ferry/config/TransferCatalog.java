@@ -330,7 +330,7 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
             if (key.contains("-") || DERIVED.contains(key)) {
                 continue; // Camel adds kebab-case twins of every key
             }
-            if (!templateParameters.names().contains(key) && !key.startsWith("filter.")) {
+            if (!templateParameters.names().contains(key) && !TemplateParameters.inFamily(key)) {
                 problems.add(where.apply(key) + ": transfer '" + name + "': unknown parameter '" + key + "'; known: "
                         + String.join(", ", new TreeSet<>(templateParameters.names())));
                 continue;

@@ -201,12 +201,7 @@ public record TransferSpec(
                     + " 'excludeColumns' (the columns to leave out), not both");
         }
         FilterSql filter = null;
-        Map<String, String> filterValues = new java.util.TreeMap<>();
-        p.forEach((k, v) -> {
-            if (k.startsWith("filter.")) {
-                filterValues.put(k.substring("filter.".length()), v == null ? "" : v);
-            }
-        });
+        Map<String, String> filterValues = TemplateParameters.family(p, "filter");
         String filterText = blankToNull(p.get("filter"));
         if (filterText != null) {
             try {
