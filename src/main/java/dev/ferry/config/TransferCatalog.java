@@ -379,15 +379,22 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
             problems.add(where.apply("parallelTables") + ": transfer '" + name + "': " + sessions);
             return null;
         }
+        if (dest != null && spec.names().schema() != null) {
+            // its own connection to the destination, writing into its schema, as a recipient's: runs, status and health
+            // find the schema by the transfer's destination, as for any other
+            dest = connections.withSchema(dest, spec.names().schema());
+            spec = spec.withDestination(dest.name());
+        }
         if (dest != null) {
             List<String> keys = new ArrayList<>();
             for (TableRef t : spec.tables()) {
                 // where the rows land, not the destination's name: two names (two recipients) may reach one schema
-                String key = dest.server() + "/" + dest.database() + "/" + dest.schema() + "/" + t.name();
+                String table = spec.names().nameOf(t);
+                String key = dest.server() + "/" + dest.database() + "/" + dest.schema() + "/" + table;
                 String other = destinationTables.putIfAbsent(key, name + " (" + t.display() + ")");
                 if (other != null) {
                     problems.add(where.apply("tables") + ": transfer '" + name + "': " + t.display() + " would be written to "
-                            + dest.schema() + "." + t.name() + " in destination '" + spec.destination()
+                            + Sql.displayIdent(dest.schema()) + "." + Sql.displayIdent(table) + " in destination '" + spec.destination()
                             + "', which transfer " + other + " already writes");
                 } else {
                     keys.add(key);
@@ -530,7 +537,11 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
      * removed from the route files or changed there (a recipients list's too).
      */
     public synchronized void dismiss(String name) {
-        transfers.remove(name);
+        TransferSpec gone = transfers.remove(name);
+        if (gone != null && gone.names().schema() != null && connections != null
+                && transfers.values().stream().noneMatch(t -> t.destination().equals(gone.destination()))) {
+            connections.forget(gone.destination()); // its destinationSchema's connection, which no other transfer uses
+        }
         lists.remove(name);
         wheres.remove(name);
         destinationTables.values().removeIf(v -> v.startsWith(name + " ("));
@@ -600,6 +611,19 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         ConnectionSettings destination(String name);
 
         String configName();
+
+        /**
+         * The connection of a transfer that writes into its own {@code destinationSchema}: the declared destination's,
+         * under the name {@code <destination>/<schema>}, writing into that schema, declared so that it is found by that
+         * name (as a recipient's with its own schema: the same pool and server budget).
+         */
+        default ConnectionSettings withSchema(ConnectionSettings declared, String schema) {
+            return declared.forRecipient(declared.name() + "/" + schema, schema);
+        }
+
+        /** Forgets a connection {@link #withSchema} declared. */
+        default void forget(String name) {
+        }
 
         /** The budget of the connection's server that runs reserve from (its own maxSessions unless told better). */
         default int maxSessions(ConnectionSettings connection) {
