@@ -325,17 +325,27 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                                            java.util.function.Function<String, String> where, List<String> problems) {
         Map<String, String> params = new LinkedHashMap<>();
         int before = problems.size();
+        RouteFiles.Declared written = files.transfers().stream().filter(d -> name.equals(d.name())).findFirst().orElse(null);
         for (Map.Entry<String, Object> e : raw.entrySet()) {
             String key = e.getKey();
-            if (key.contains("-") || DERIVED.contains(key)) {
-                continue; // Camel adds kebab-case twins of every key
+            Object given = e.getValue();
+            if (DERIVED.contains(key)) {
+                continue;
+            }
+            if (key.contains("-")) {
+                // Camel adds kebab-case twins of every key; a family member's own dash (rename.shop."order-lines") is
+                // kept when the file names it, with the value written there (a twin may have taken its place)
+                if (!TemplateParameters.inFamily(key) || written == null || !written.parameters().containsKey(key)) {
+                    continue;
+                }
+                given = written.parameters().get(key);
             }
             if (!templateParameters.names().contains(key) && !TemplateParameters.inFamily(key)) {
                 problems.add(where.apply(key) + ": transfer '" + name + "': unknown parameter '" + key + "'; known: "
                         + String.join(", ", new TreeSet<>(templateParameters.names())));
                 continue;
             }
-            String value = e.getValue() == null ? null : e.getValue().toString();
+            String value = given == null ? null : given.toString();
             if (value != null && value.contains("{{")) {
                 try {
                     value = Placeholders.resolve(camel, value, key.equals("webhook"));

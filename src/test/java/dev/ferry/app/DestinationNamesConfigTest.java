@@ -61,7 +61,8 @@ class DestinationNamesConfigTest {
                 + transfer("stray", "a.x, a.y", "rename.a.z", "zed", "rename.\"A\".y", "why")
                 + transfer("qualified", "a.x", "rename.a.x", "other.x", "destinationSchema", "pg_temp")
                 + transfer("mine", "a.x, a.y", "rename.a.x", "_ferry_x", "destinationTable", "_ferry_{table}")
-                + transfer("one", "a.x", "destinationTable", "everything")));
+                + transfer("one", "a.x", "destinationTable", "everything")
+                + transfer("dashed", "a.\"order-lines\", a.\"orderLines\"", "rename.a.\"order-lines\"", "a.b", "rename.a.\"orderLines\"", "c.d")));
         assertThat(err).contains("routes/transfers.yaml:12: transfer 'typo': parameter 'destinationTable': unknown placeholder"
                 + " '{tabel}' in '{schema}_{tabel}'; the placeholders are {schema} and {table} (the source table's schema and name),"
                 + " e.g. \"{schema}_{table}\" or \"raw_{table}\"");
@@ -79,7 +80,12 @@ class DestinationNamesConfigTest {
                 + " destination table named _ferry_x, but names starting with _ferry_ are Ferry's own tables");
         assertThat(err).contains("routes/transfers.yaml:78: transfer 'mine': parameter 'destinationTable': a.y would be written to a"
                 + " destination table named _ferry_y");
-        assertThat(err).doesNotContain("'one'").contains("8 configuration problems");
+        // a dash in a renamed name (Camel adds a kebab-case twin of each parameter: neither may be mistaken for the other)
+        assertThat(err).contains("routes/transfers.yaml:108: transfer 'dashed': parameter 'rename.a.\"order-lines\"': a destination"
+                + " table name holds no schema");
+        assertThat(err).contains("routes/transfers.yaml:110: transfer 'dashed': parameter 'rename.a.\"orderLines\"': a destination"
+                + " table name holds no schema");
+        assertThat(err).doesNotContain("'one'").contains("10 configuration problems");
     }
 
     /** For tables known only when a run starts (patterns): the same checks, without a file and line. */
