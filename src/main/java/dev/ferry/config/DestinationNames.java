@@ -35,7 +35,23 @@ public record DestinationNames(String schema, String template, Map<TableRef, Str
         if (renamed != null) {
             return renamed;
         }
-        return template == null ? source.name() : template.replace(SCHEMA, source.schema()).replace(TABLE, source.name());
+        if (template == null) {
+            return source.name();
+        }
+        // one pass: a source name that itself holds "{table}" is not replaced again
+        StringBuilder name = new StringBuilder();
+        for (int i = 0; i < template.length(); ) {
+            if (template.startsWith(SCHEMA, i)) {
+                name.append(source.schema());
+                i += SCHEMA.length();
+            } else if (template.startsWith(TABLE, i)) {
+                name.append(source.name());
+                i += TABLE.length();
+            } else {
+                name.append(template.charAt(i++));
+            }
+        }
+        return name.toString();
     }
 
     /**

@@ -97,5 +97,6 @@ class DestinationNamesConfigTest {
                 + " destination table y; give one of them another name, e.g. { name: rename.c.y, value: c_y }, or put the source"
                 + " schema in every name: { name: destinationTable, value: \"{schema}_{table}\" }");
         assertThat(names.problems(List.of(new TableRef("a", "x"), new TableRef("b", "x")))).isEmpty();
+        assertThat(new DestinationNames(null, "{schema}_{table}", null).nameOf(new TableRef("{table}", "Ü x"))).isEqualTo("{table}_Ü x");
     }
 }
