@@ -306,12 +306,13 @@ final class Check {
             if (schemaExists) {
                 for (TransferSpec t : transfers) {
                     for (TableRef table : t.tables()) {
+                        String target = t.names().nameOf(table);
                         String owner = scalar(c, "SELECT pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n"
-                                + " ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?", schema, table.name());
+                                + " ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?", schema, target);
                         if (owner != null && !owner.equals(s.user()) && t.mode() == Mode.FULL_REFRESH) {
                             fail(subject + ", transfer '" + t.name() + "'", "destination table " + Sql.displayIdent(schema) + "."
-                                    + Sql.displayIdent(table.name()) + " belongs to " + owner + "; a full refresh replaces it, which"
-                                    + " only its owner may do", PrivilegeHints.ownTable(schema, table.name(), s.user()));
+                                    + Sql.displayIdent(target) + " belongs to " + owner + "; a full refresh replaces it, which"
+                                    + " only its owner may do", PrivilegeHints.ownTable(schema, target, s.user()));
                         }
                     }
                 }

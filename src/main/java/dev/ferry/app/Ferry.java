@@ -300,7 +300,7 @@ public final class Ferry implements Callable<Integer> {
      * filter values; never a secret.
      */
     static String recipient(FerryRuntime ferry, TransferSpec spec) {
-        if (ferry.connections().destinations().containsKey(spec.destination())) {
+        if (ferry.connections().destinations().containsKey(spec.destination()) || spec.names().schema() != null) {
             return "";
         }
         dev.ferry.config.ConnectionSettings d = ferry.connections().destination(spec.destination());

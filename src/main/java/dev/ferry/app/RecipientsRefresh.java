@@ -179,6 +179,7 @@ public final class RecipientsRefresh {
         Map<String, String> params = new LinkedHashMap<>(list.parameters());
         params.put("name", name);
         params.put("destination", destination.name());
+        params.remove("destinationSchema"); // applied above, where a recipient's own schema wins over it
         try {
             // placeholders ({{env:X}}) resolved once, as a declared transfer's are
             r.filter().forEach((k, v) -> params.put("filter." + k, v.contains("{{") ? Placeholders.resolve(camel, v, false) : v));
@@ -250,8 +251,10 @@ public final class RecipientsRefresh {
                     + " schema; for a connection of its own, give hostname (and port, database, user, password, schema)");
             return null;
         }
+        // the recipient's own schema, else the transfer's destinationSchema, else the destination's
         String schema = fields.get("schema");
-        schema = schema != null && !schema.isBlank() ? schema.strip() : declared.schema();
+        String transfers = list.spec().names().schema();
+        schema = schema != null && !schema.isBlank() ? schema.strip() : transfers != null ? transfers : declared.schema();
         if (schemaProblem(r, schema, problems)) {
             return null;
         }

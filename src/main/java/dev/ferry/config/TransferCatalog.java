@@ -325,17 +325,27 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                                            java.util.function.Function<String, String> where, List<String> problems) {
         Map<String, String> params = new LinkedHashMap<>();
         int before = problems.size();
+        RouteFiles.Declared written = files.transfers().stream().filter(d -> name.equals(d.name())).findFirst().orElse(null);
         for (Map.Entry<String, Object> e : raw.entrySet()) {
             String key = e.getKey();
-            if (key.contains("-") || DERIVED.contains(key)) {
-                continue; // Camel adds kebab-case twins of every key
+            Object given = e.getValue();
+            if (DERIVED.contains(key)) {
+                continue;
+            }
+            if (key.contains("-")) {
+                // Camel adds kebab-case twins of every key; a family member's own dash (rename.shop."order-lines") is
+                // kept when the file names it, with the value written there (a twin may have taken its place)
+                if (!TemplateParameters.inFamily(key) || written == null || !written.parameters().containsKey(key)) {
+                    continue;
+                }
+                given = written.parameters().get(key);
             }
             if (!templateParameters.names().contains(key) && !TemplateParameters.inFamily(key)) {
                 problems.add(where.apply(key) + ": transfer '" + name + "': unknown parameter '" + key + "'; known: "
                         + String.join(", ", new TreeSet<>(templateParameters.names())));
                 continue;
             }
-            String value = e.getValue() == null ? null : e.getValue().toString();
+            String value = given == null ? null : given.toString();
             if (value != null && value.contains("{{")) {
                 try {
                     value = Placeholders.resolve(camel, value, key.equals("webhook"));
@@ -379,15 +389,22 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
             problems.add(where.apply("parallelTables") + ": transfer '" + name + "': " + sessions);
             return null;
         }
+        if (dest != null && spec.names().schema() != null) {
+            // its own connection to the destination, writing into its schema, as a recipient's: runs, status and health
+            // find the schema by the transfer's destination, as for any other
+            dest = connections.withSchema(dest, spec.names().schema());
+            spec = spec.withDestination(dest.name());
+        }
         if (dest != null) {
             List<String> keys = new ArrayList<>();
             for (TableRef t : spec.tables()) {
                 // where the rows land, not the destination's name: two names (two recipients) may reach one schema
-                String key = dest.server() + "/" + dest.database() + "/" + dest.schema() + "/" + t.name();
+                String table = spec.names().nameOf(t);
+                String key = dest.server() + "/" + dest.database() + "/" + dest.schema() + "/" + table;
                 String other = destinationTables.putIfAbsent(key, name + " (" + t.display() + ")");
                 if (other != null) {
                     problems.add(where.apply("tables") + ": transfer '" + name + "': " + t.display() + " would be written to "
-                            + dest.schema() + "." + t.name() + " in destination '" + spec.destination()
+                            + Sql.displayIdent(dest.schema()) + "." + Sql.displayIdent(table) + " in destination '" + spec.destination()
                             + "', which transfer " + other + " already writes");
                 } else {
                     keys.add(key);
@@ -530,7 +547,11 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
      * removed from the route files or changed there (a recipients list's too).
      */
     public synchronized void dismiss(String name) {
-        transfers.remove(name);
+        TransferSpec gone = transfers.remove(name);
+        if (gone != null && gone.names().schema() != null && connections != null
+                && transfers.values().stream().noneMatch(t -> t.destination().equals(gone.destination()))) {
+            connections.forget(gone.destination()); // its destinationSchema's connection, which no other transfer uses
+        }
         lists.remove(name);
         wheres.remove(name);
         destinationTables.values().removeIf(v -> v.startsWith(name + " ("));
@@ -600,6 +621,19 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         ConnectionSettings destination(String name);
 
         String configName();
+
+        /**
+         * The connection of a transfer that writes into its own {@code destinationSchema}: the declared destination's,
+         * under the name {@code <destination>/<schema>}, writing into that schema, declared so that it is found by that
+         * name (as a recipient's with its own schema: the same pool and server budget).
+         */
+        default ConnectionSettings withSchema(ConnectionSettings declared, String schema) {
+            return declared.forRecipient(declared.name() + "/" + schema, schema);
+        }
+
+        /** Forgets a connection {@link #withSchema} declared. */
+        default void forget(String name) {
+        }
 
         /** The budget of the connection's server that runs reserve from (its own maxSessions unless told better). */
         default int maxSessions(ConnectionSettings connection) {

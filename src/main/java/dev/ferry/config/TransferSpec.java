@@ -34,7 +34,8 @@ public record TransferSpec(
         Duration retryDelay,
         double retryMultiplier,
         Duration retryMaxDelay,
-        String webhook) {
+        String webhook,
+        DestinationNames names) {
 
     public TransferSpec {
         tables = List.copyOf(tables);
@@ -42,13 +43,24 @@ public record TransferSpec(
         columns = columns == null ? List.of() : List.copyOf(columns);
         excludeColumns = excludeColumns == null ? List.of() : List.copyOf(excludeColumns);
         filterValues = filterValues == null ? Map.of() : Map.copyOf(filterValues);
+        names = names == null ? DestinationNames.NONE : names;
     }
 
     /** This transfer read another way: a one-off full reload of an incremental transfer runs as a full refresh. */
     public TransferSpec withMode(Mode other) {
         return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names);
+    }
+
+    /**
+     * This transfer writing through another destination connection: its own, for a {@code destinationSchema} (the
+     * declared destination's connection, writing into that schema).
+     */
+    public TransferSpec withDestination(String other) {
+        return new TransferSpec(name, source, other, tables, mode, cron, every, batchSize, parallelTables, copyStreams,
+                fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names);
     }
 
     /**
@@ -102,16 +114,6 @@ public record TransferSpec(
         if (tablesText != null) {
             try {
                 tables = TableRef.parseList(tablesText);
-                for (TableRef t : tables) {
-                    if (ReservedNames.isFerrys(t.name())) {
-                        // it would land on (or be dropped as) Ferry's own table of that name in the destination schema
-                        problems.add(where.apply("tables") + ": " + label + ": parameter 'tables': " + t.display() + " would be"
-                                + " written to a destination table named " + Sql.displayIdent(t.name()) + ", but names starting with "
-                                + ReservedNames.PREFIX + " are " + ReservedNames.TABLES + "; to copy it, list a view of it under another"
-                                + " name, e.g. CREATE VIEW " + Sql.qualified(t.schema(), t.name().substring(1))
-                                + " AS SELECT * FROM " + t.quoted());
-                    }
-                }
             } catch (IllegalArgumentException e) {
                 problems.add(where.apply("tables") + ": " + label + ": parameter 'tables': " + e.getMessage());
             }
@@ -248,12 +250,15 @@ public record TransferSpec(
             problems.add(where.apply("webhook") + ": " + label + ": parameter 'webhook' " + webhookProblem);
         }
 
+        // Ferry's own table names, lengths and collisions are checked on the destination names
+        DestinationNames names = DestinationNames.parse(p, tables, label, where, problems);
+
         if (problems.size() > before) {
             return null;
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
-                retryMultiplier, retryMaxDelay, webhook);
+                retryMultiplier, retryMaxDelay, webhook, names);
     }
 
     private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,

@@ -440,7 +440,19 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
         }
     }
 
+    /**
+     * A transfer's {@code destinationSchema}: the declared destination's connection under another name and schema,
+     * declared here (once: every transfer writing there shares it), as a recipient's with its own schema is.
+     */
+    @Override
+    public ConnectionSettings withSchema(ConnectionSettings declared, String schema) {
+        ConnectionSettings s = TransferCatalog.Declared.super.withSchema(declared, schema);
+        ConnectionSettings had = declaredLater.putIfAbsent(s.name(), s);
+        return had != null ? had : s;
+    }
+
     /** Forgets a destination {@link #declare}d while running, closing its pool. */
+    @Override
     public void forget(String name) {
         ConnectionSettings old = declaredLater.remove(name);
         if (old != null) {

@@ -81,6 +81,18 @@ public final class DestinationSchema {
         }
     }
 
+    /** The name of the table {@code identity} recorded, when it is still in {@code schema}; null otherwise. */
+    public static String tableName(Connection con, String schema, TableIdentity identity) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+                + " ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.oid = ?::oid")) {
+            ps.setString(1, schema);
+            ps.setLong(2, identity.oid());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        }
+    }
+
     /** Creates a table with the source's columns and types, plus the metadata columns; no constraints yet. */
     public static void createTable(Connection con, String schema, String table, SourceTable source) throws SQLException {
         createTable(con, schema, table, source, List.of());

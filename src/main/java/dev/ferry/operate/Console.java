@@ -451,7 +451,7 @@ public final class Console {
                 + esc(c.id()) + "\"></td></tr>\n";
     }
 
-    /** A connection as the console lists it: declared, or a recipient's destination. */
+    /** A connection as the console lists it: declared (or a transfer's destinationSchema), or a recipient's destination. */
     private record Conn(String id, ConnectionSettings s, boolean recipient) {
     }
 
@@ -464,7 +464,8 @@ public final class Console {
             if (!connections.destinations().containsKey(t.destination())) {
                 ConnectionSettings s = connections.destination(t.destination());
                 if (s != null) {
-                    all.putIfAbsent(id(s), new Conn(id(s), s, true));
+                    // a recipient's, or a destinationSchema's (shown with the declared ones)
+                    all.putIfAbsent(id(s), new Conn(id(s), s, t.names().schema() == null));
                 }
             }
         }

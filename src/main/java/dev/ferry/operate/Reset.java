@@ -49,7 +49,7 @@ public final class Reset {
             return spec.tables();
         }
         for (TableRef t : spec.tables()) {
-            if (t.display().equals(table) || t.name().equals(table)) {
+            if (t.display().equals(table) || t.name().equals(table) || spec.names().nameOf(t).equals(table)) {
                 return List.of(t);
             }
         }

@@ -97,7 +97,8 @@ public final class Failures {
                 // the run history (or its schema) was dropped under the run, likely the very failure being recorded:
                 // create it again and record the failure in a new row (the table's row, if any, went with it)
                 Runs.ensureBookkeeping(c, schema);
-                Long id = table == null ? null : RunHistory.start(c, schema, run, table, schema + "." + table.name(), null);
+                Long id = table == null ? null : RunHistory.start(c, schema, run, table,
+                        schema + "." + run.spec().names().nameOf(table), null);
                 write(c, schema, run, table, id, interrupted, rows, message);
                 LOG.warn("transfer {}: the run history {}.{} was missing; created it again to record this failure",
                         run.spec().name(), schema, RunHistory.TABLE);

@@ -43,9 +43,12 @@ public abstract class LoadMode {
         };
     }
 
-    /** The table COPY writes into: the destination table itself, or a fresh load table for a full refresh. */
-    String loadTable(TableRef table, UUID runId) {
-        return table.name();
+    /**
+     * The table COPY writes into: the destination table itself ({@code destinationTable}, the source table's name at the
+     * destination), or a fresh load table for a full refresh.
+     */
+    String loadTable(String destinationTable, UUID runId) {
+        return destinationTable;
     }
 
     /**
@@ -83,8 +86,8 @@ public abstract class LoadMode {
     /** A full refresh: the whole table into a fresh load table, swapped in at the end. */
     static final LoadMode FULL_REFRESH = new LoadMode() {
         @Override
-        String loadTable(TableRef table, UUID runId) {
-            return DestinationSchema.loadTableName(table.name(), runId);
+        String loadTable(String destinationTable, UUID runId) {
+            return DestinationSchema.loadTableName(destinationTable, runId);
         }
 
         @Override

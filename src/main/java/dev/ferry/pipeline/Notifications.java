@@ -124,7 +124,7 @@ public final class Notifications {
         run.outcomes().values().stream().sorted(Comparator.comparing(o -> o.table().display())).forEach(o -> {
             JsonObject t = new JsonObject();
             t.put("table", o.table().display());
-            t.put("destination_table", run.destination().schema() + "." + o.table().name());
+            t.put("destination_table", run.destination().schema() + "." + run.spec().names().nameOf(o.table()));
             t.put("status", o.status().name().toLowerCase());
             t.put("rows", o.rows());
             t.put("error", o.error());

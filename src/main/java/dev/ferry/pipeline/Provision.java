@@ -51,7 +51,7 @@ public final class Provision {
                     throw e;
                 }
                 throw LockWaits.failure(destination, run.destination(), "changing the enum or composite types of", schema,
-                        table.name(), LockWaits.pid(c), "No row was written");
+                        run.spec().names().nameOf(table), LockWaits.pid(c), "No row was written");
             }
             source = source.withDestinationTypes(types.types());
             typeNotes = types.notes();
@@ -59,7 +59,8 @@ public final class Provision {
         read.table(source);
         Connection con = destination.getConnection();
         con.setAutoCommit(false);
-        TableLoad load = new TableLoad(run, table, source, read, schema, table.name(), mode.loadTable(table, run.id()), recordId,
+        String target = run.spec().names().nameOf(table);
+        TableLoad load = new TableLoad(run, table, source, read, schema, target, mode.loadTable(target, run.id()), recordId,
                 mode, destination, con);
         exchange.setProperty(TableLoad.TABLE, load);
         // whatever happens to the exchange, the sessions go back to the pool and nothing half-done is committed

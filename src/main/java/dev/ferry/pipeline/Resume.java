@@ -3,6 +3,7 @@ package dev.ferry.pipeline;
 import java.sql.Connection;
 import java.sql.SQLException;
 
+import dev.ferry.config.Sql;
 import dev.ferry.config.TransferSpec;
 import dev.ferry.destination.DestinationSchema;
 import dev.ferry.destination.TableIdentity;
@@ -36,7 +37,14 @@ public final class Resume {
         TableIdentity recorded = state == null ? null : Watermarks.recordedTable(con, load.schema(), spec.name(), sourceTable);
         if (state != null && state.started()) {
             String change = changed(recorded, load.foundTable());
-            if (change != null) {
+            String before = change == null || recorded == null ? null : DestinationSchema.tableName(con, load.schema(), recorded);
+            if (before != null && !before.equals(load.table())) {
+                // destinationTable or a rename changed: resuming would leave the new table without the rows written before
+                load.notes().add("the destination table is now " + load.destinationDisplay() + ", and this transfer's watermark"
+                        + " was recorded for " + Sql.displayIdent(before) + " (destinationTable or a rename changed): the table"
+                        + " is read from the start (a backfill) into the new one; " + Sql.displayIdent(before) + " is left as it is");
+                state = null;
+            } else if (change != null) {
                 load.notes().add("the destination table " + change + " since this transfer's watermark was recorded, so rows"
                         + " written before may be gone: the table is read again from the start (a backfill) instead of"
                         + " resuming");

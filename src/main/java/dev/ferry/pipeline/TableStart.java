@@ -50,10 +50,10 @@ public final class TableStart {
         } else {
             String schema = run.destination().schema();
             LoadMode mode = LoadMode.of(run.spec().mode());
-            String loadTable = mode.loadTable(table, run.id());
+            String target = run.spec().names().nameOf(table);
+            String loadTable = mode.loadTable(target, run.id());
             try (Connection c = connections.dataSource(run.destination()).getConnection()) {
-                recordId = RunHistory.start(c, schema, run, table, schema + "." + table.name(),
-                        loadTable.equals(table.name()) ? null : loadTable);
+                recordId = RunHistory.start(c, schema, run, table, schema + "." + target, loadTable.equals(target) ? null : loadTable);
             }
         }
         // the record exists from here on: a failure below is written into it

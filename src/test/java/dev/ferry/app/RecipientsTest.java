@@ -138,6 +138,25 @@ class RecipientsTest {
                 .doesNotContain(dst.password());
     }
 
+    /** The transfer's destinationSchema is where a recipient without a schema of its own writes; one with its own keeps it. */
+    @Test
+    @Timeout(60)
+    void aRecipientsOwnSchemaWinsOverTheTransfersDestinationSchema() throws Exception {
+        TestDb dst = TestDb.destination("recipients_dschema");
+        Path dir = install(dst, exports("customers.yaml", "destinationSchema", "Shared Ü"), """
+                - { name: acme, schema: own_acme, filter: { tenant: "1" } }
+                - { name: globex, filter: { tenant: "2" } }
+                """);
+        assertThat(ferry(dir, "sync", "exports.acme")).isZero();
+        assertTenant(dst, "own_acme", 1);
+        assertThat(ferry(dir, "sync", "exports.globex")).isZero();
+        assertTenant(dst, "Shared Ü", 2);
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.rows(d, "SELECT DISTINCT transfer FROM \"Shared Ü\"._ferry_runs")).containsExactly("exports.globex");
+            assertThat(Dumps.scalar(d, "SELECT count(*) FROM pg_namespace WHERE nspname = 'unused'")).isEqualTo("0");
+        }
+    }
+
     @Test
     @Timeout(180)
     void recipientsAddedAndRemovedFromTheFileWhileRunningTakeEffectWithoutARestart() throws Exception {
