@@ -34,7 +34,8 @@ public record TransferSpec(
         Duration retryDelay,
         double retryMultiplier,
         Duration retryMaxDelay,
-        String webhook) {
+        String webhook,
+        Hooks hooks) {
 
     public TransferSpec {
         tables = List.copyOf(tables);
@@ -42,13 +43,14 @@ public record TransferSpec(
         columns = columns == null ? List.of() : List.copyOf(columns);
         excludeColumns = excludeColumns == null ? List.of() : List.copyOf(excludeColumns);
         filterValues = filterValues == null ? Map.of() : Map.copyOf(filterValues);
+        hooks = hooks == null ? Hooks.NONE : hooks;
     }
 
     /** This transfer read another way: a one-off full reload of an incremental transfer runs as a full refresh. */
     public TransferSpec withMode(Mode other) {
         return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, hooks);
     }
 
     /**
@@ -247,13 +249,14 @@ public record TransferSpec(
         if (webhookProblem != null) {
             problems.add(where.apply("webhook") + ": " + label + ": parameter 'webhook' " + webhookProblem);
         }
+        Hooks hooks = Hooks.parse(p, label, where, problems);
 
         if (problems.size() > before) {
             return null;
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
-                retryMultiplier, retryMaxDelay, webhook);
+                retryMultiplier, retryMaxDelay, webhook, hooks);
     }
 
     private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,
