@@ -183,6 +183,7 @@ class HooksTest {
                     .isEqualTo(Dumps.scalar(s, "SELECT count(*) || ' ' || sum(qty) FROM app.items"));
             assertThat(Dumps.scalar(d, "SELECT count(*) > 0 FROM pg_stats WHERE schemaname = 'export' AND tablename = 'items'"))
                     .isEqualTo("t");
+            eventually(d, "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE schemaname = 'export' AND relname = 'items'");
             assertThat(Dumps.rows(d, "SELECT h.run_id || ' ' || h.n FROM audit.hook_runs h JOIN export._ferry_runs r"
                     + " ON r.run_id::text = h.run_id WHERE r.transfer = 'inc'")).containsExactly(run.id() + " 75");
         }
@@ -243,6 +244,37 @@ class HooksTest {
                     + " committed (it cannot run in a transaction block, so it runs after the commit): VACUUM"
                     + " \"export\".no_such_table_for_hooks: ERROR: relation \"export.no_such_table_for_hooks\" does not exist;"
                     + " the load itself is committed (25 rows), not retried").endsWith(" | 1");
+        }
+    }
+
+    /** The leading-words rule agrees with the server: what it runs after the commit is what PostgreSQL refuses in a block. */
+    @Test
+    void whatRunsAfterTheCommitIsWhatPostgresqlRefusesInATransactionBlock() throws Exception {
+        dst.execute("CREATE SCHEMA IF NOT EXISTS cls", "CREATE TABLE cls.t (a int)", "CREATE INDEX i ON cls.t (a)",
+                "CREATE TABLE cls.p (a int) PARTITION BY RANGE (a)", "CREATE TABLE cls.c PARTITION OF cls.p FOR VALUES FROM (0) TO (10)",
+                "CREATE MATERIALIZED VIEW cls.m AS SELECT 1 AS a", "CREATE UNIQUE INDEX mi ON cls.m (a)");
+        List<String> statements = List.of("VACUUM cls.t", "VACUUM (ANALYZE) cls.t", "/* c */ vacuum", "ANALYZE cls.t",
+                "CREATE INDEX CONCURRENTLY ci ON cls.t (a)", "CREATE UNIQUE INDEX CONCURRENTLY cu ON cls.t (a)", "CREATE INDEX ti ON cls.t (a)",
+                "DROP INDEX CONCURRENTLY cls.i", "DROP INDEX cls.i", "REINDEX TABLE cls.t", "REINDEX TABLE CONCURRENTLY cls.t",
+                "REINDEX (VERBOSE) INDEX cls.i", "REINDEX SCHEMA cls", "CLUSTER cls.t USING i", "CLUSTER", "CLUSTER VERBOSE",
+                "REFRESH MATERIALIZED VIEW cls.m", "REFRESH MATERIALIZED VIEW CONCURRENTLY cls.m", "GRANT SELECT ON cls.t TO " + ROLE,
+                "ALTER TABLE cls.p DETACH PARTITION cls.c CONCURRENTLY", "ALTER TABLE cls.p DETACH PARTITION cls.c",
+                "CREATE DATABASE never_made_by_hooks_test", "ALTER SYSTEM SET work_mem = '4MB'");
+        try (Connection d = dst.admin()) {
+            d.setAutoCommit(false);
+            for (String sql : statements) {
+                boolean ranInBlock;
+                try (java.sql.Statement st = d.createStatement()) {
+                    st.execute(sql);
+                    ranInBlock = true;
+                } catch (java.sql.SQLException e) {
+                    assertThat(e.getSQLState()).as("%s: %s", sql, e.getMessage()).isEqualTo("25001");
+                    ranInBlock = false;
+                } finally {
+                    d.rollback();
+                }
+                assertThat(dev.ferry.config.Hooks.inTransactionBlock(sql)).as(sql).isEqualTo(ranInBlock);
+            }
         }
     }
 
