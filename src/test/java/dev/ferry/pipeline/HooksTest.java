@@ -32,6 +32,9 @@ class HooksTest {
     static TestDb src;
     static TestDb dst;
     static FerryHarness ferry;
+    /** The webhook's events, as the failing transfers post them. */
+    static final List<org.apache.camel.util.json.JsonObject> EVENTS = new java.util.concurrent.CopyOnWriteArrayList<>();
+    static com.sun.net.httpserver.HttpServer webhook;
 
     static String pad(String s) {
         StringBuilder sb = new StringBuilder(s);
@@ -47,6 +50,19 @@ class HooksTest {
 
     @BeforeAll
     static void setUp() throws Exception {
+        webhook = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        webhook.createContext("/hook", exchange -> {
+            try {
+                EVENTS.add((org.apache.camel.util.json.JsonObject) org.apache.camel.util.json.Jsoner.deserialize(
+                        new String(exchange.getRequestBody().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)));
+                exchange.sendResponseHeaders(204, -1);
+            } catch (Exception e) {
+                exchange.sendResponseHeaders(400, -1);
+            }
+            exchange.close();
+        });
+        webhook.start();
+        String url = "http://127.0.0.1:" + webhook.getAddress().getPort() + "/hook";
         src = TestDb.source("hooks");
         dst = TestDb.destination("hooks");
         src.execute("CREATE SCHEMA app",
@@ -95,12 +111,12 @@ class HooksTest {
                         + transfer("inc", "app.items", "mode", "incremental", "cursor", "updated_at", "lookback", "0",
                         "batchSize", "20",
                         "afterLoad", "ANALYZE {schema}.{table}; REFRESH MATERIALIZED VIEW {schema}.item_totals; " + audit)
-                        + transfer("ff", "app.fail_src",
+                        + transfer("ff", "app.fail_src", "webhook", url,
                         "afterLoad", "ANALYZE {schema}.{table}; GRANT SELECT ON {schema}.{table} TO no_such_role_for_hooks")
                         + transfer("incfail", "app.items2", "mode", "incremental", "cursor", "updated_at", "lookback", "0",
                         "batchSize", "15", "afterLoad", "INSERT INTO audit.missing VALUES ({run_id})")
                         + transfer("vacfail", "app.vac", "afterLoad", "ANALYZE {schema}.{table}; VACUUM {schema}.no_such_table_for_hooks")
-                        + transfer("bf", "app.bf_table", "beforeRun", "SELECT count(*) FROM app.guard; SELECT * FROM app.no_such_table")
+                        + transfer("bf", "app.bf_table", "webhook", url, "beforeRun", "SELECT count(*) FROM app.guard; SELECT * FROM app.no_such_table")
                         + transfer("bcheck", "app.bf_table", "destination", "dst2", "beforeRun", "SELECT ok FROM app.guard")
                         + transfer("bwrite", "app.bf_table", "destination", "dst3", "beforeRun", "INSERT INTO app.guard VALUES (true)")
                         + transfer("bwrite2", "app.bf_table", "destination", "dst4",
@@ -123,6 +139,18 @@ class HooksTest {
         if (ferry != null) {
             ferry.close();
         }
+        if (webhook != null) {
+            webhook.stop(0);
+        }
+    }
+
+    /** The webhook's event of a run: a transfer_error whose error is the run's. */
+    static void assertNotifiedError(TransferRun run) {
+        assertThat(EVENTS).filteredOn(e -> run.id().toString().equals(e.getString("run_id"))).singleElement()
+                .satisfies(e -> {
+                    assertThat(e.getString("type")).isEqualTo("transfer_error");
+                    assertThat(e.getString("error")).isEqualTo(run.error());
+                });
     }
 
     /** The run's record for one table: status, error, attempts. */
@@ -210,6 +238,7 @@ class HooksTest {
                     .contains("(SQLSTATE 42704)")
                     .endsWith(" | 1"); // a missing role is not retried
             assertThat(run.error()).contains("afterLoad statement 2 of 2");
+            assertNotifiedError(run);
         }
     }
 
@@ -289,6 +318,10 @@ class HooksTest {
             assertThat(Dumps.scalar(d, "SELECT to_regclass('export.bf_table') IS NULL")).isEqualTo("t");
             assertThat(record(d, "export", run, null)).singleElement().asString()
                     .startsWith("failed | beforeRun statement 2 of 2").endsWith(" | 1");
+        }
+        assertNotifiedError(run);
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.scalar(d, "SELECT count(*) FROM export._ferry_runs WHERE run_id = ?", run.id())).isEqualTo("1");
         }
     }
 
