@@ -110,6 +110,11 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
             for (NativeQuery q : Parser.parseJdbcSql(text, true, false, true, false, false)) {
                 if (!blank(q.nativeSql)) {
                     parts.add(q.nativeSql.strip());
+                } else if (text.indexOf('\n') < 0 && q.nativeSql.contains("--") && q.nativeSql.contains(";")) {
+                    // a -- comment in a one-line hook runs to its end: YAML folded a multi-line value (quoted or >)
+                    problems.add(at + "a -- comment runs to the end of the hook, which is one line, hiding what follows it ("
+                            + shown(q.nativeSql) + "); YAML folds the lines of a quoted or > value into one: write the hook"
+                            + " as a | block, or use /* */ comments");
                 }
             }
         } catch (SQLException e) {

@@ -24,7 +24,8 @@ class HookConfigTest {
                 transfer("a", "app.a", "afterLoad", "ANALYZE {schema}.{tabel}; GRANT SELECT ON {schema}.{table} TO r; COMMIT")
                         + transfer("b", "app.b", "beforeRun", "SELECT count(*) FROM app.b WHERE {table} IS NOT NULL;"
                         + " VACUUM app.b")
-                        + transfer("c", "app.c", "afterLoad", "SET statement_timeout = 0; SET LOCAL work_mem = '64MB'; ANALYZE {schema}.{table}")));
+                        + transfer("c", "app.c", "afterLoad", "SET statement_timeout = 0; SET LOCAL work_mem = '64MB'; ANALYZE {schema}.{table}")
+                        + transfer("d", "app.d", "afterLoad", "ANALYZE {schema}.{table}; -- then grant; GRANT SELECT ON {schema}.{table} TO r")));
 
         assertThat(err).contains("routes/transfers.yaml:12: transfer 'a': parameter 'afterLoad': afterLoad statement 1 of 3"
                 + " uses {tabel}, which is not a variable; afterLoad knows {run_id}, {schema}, {source_table}, {table}, {transfer}");
@@ -38,8 +39,11 @@ class HookConfigTest {
                 + " (VACUUM app.b) cannot run in a transaction block, and beforeRun runs in a read-only one on the source");
         assertThat(err).contains("transfer 'c': parameter 'afterLoad': afterLoad statement 1 of 3 (SET statement_timeout = 0)"
                 + " would change the session, which Ferry reuses for other work after the hook; write SET LOCAL");
+        assertThat(err).contains("transfer 'd': parameter 'afterLoad': a -- comment runs to the end of the hook, which is one"
+                + " line, hiding what follows it (-- then grant; GRANT SELECT ON {schema}.{table} TO r); YAML folds the lines of a"
+                + " quoted or > value into one: write the hook as a | block, or use /* */ comments");
         assertThat(err).doesNotContain("statement 2 of 3 (SET LOCAL").doesNotContain("statement 2 of 3 uses")
                 .doesNotContain("statement 1 of 2 (SELECT");
-        assertThat(err).contains("5 configuration problems");
+        assertThat(err).contains("6 configuration problems");
     }
 }
