@@ -68,7 +68,7 @@ public final class HookSteps {
                         passed = check(st, sql);
                     } catch (SQLException e) {
                         throw failed(s, sql, "on source '" + run.source().name() + "'", e,
-                                "; the run stopped before any table");
+                                "; the run stopped before any table", run.source(), "source");
                     }
                     if (!passed) {
                         throw new HookFailure(s.label() + " on source '" + run.source().name() + "', a check, returned"
@@ -118,7 +118,8 @@ public final class HookSteps {
                 } catch (SQLException e) {
                     throw failed(s, sql, "on " + load.destinationDisplay(), e, "; " + (load.isFullRefresh()
                             ? "nothing was swapped: the table keeps its previous contents"
-                            : "the table's last transaction was rolled back: its batches committed before it are kept"));
+                            : "the table's last transaction was rolled back: its batches committed before it are kept"),
+                            load.run().destination(), "destination");
                 }
             }
         }
@@ -167,8 +168,16 @@ public final class HookSteps {
     /**
      * A statement's failure, naming it and the server's message: an SQLException with the server's SQLSTATE, so that
      * the retry rule reads it (a syntax error, a missing object or privilege is not retried; a lost connection is).
+     * One that hit the statementTimeout is thrown as a {@link HookFailure}, never retried.
      */
-    private static SQLException failed(Hooks.Statement s, String sql, String where, SQLException e, String outcome) {
+    private static SQLException failed(Hooks.Statement s, String sql, String where, SQLException e, String outcome,
+                                       dev.ferry.config.ConnectionSettings on, String end) {
+        if (Swap.statementTimedOut(e)) {
+            // it would outlast the bound again: not retried (a full refresh's retry would copy the table again first)
+            throw new HookFailure(s.label() + " " + where + " ran longer than the " + end + "'s statementTimeout ("
+                    + on.timeouts().statement() + "): " + Hooks.shown(sql) + outcome + ". Make it faster, or raise ferry."
+                    + end + "." + on.name() + ".statementTimeout", e);
+        }
         SQLException named = new SQLException(s.label() + " " + where + " failed: " + Hooks.shown(sql) + ": " + server(e)
                 + outcome, e.getSQLState(), e.getErrorCode());
         named.addSuppressed(e); // not its cause: the report names the innermost SQLException, which must be this one

@@ -116,13 +116,15 @@ class HooksTest {
                         + transfer("incfail", "app.items2", "mode", "incremental", "cursor", "updated_at", "lookback", "0",
                         "batchSize", "15", "afterLoad", "INSERT INTO audit.missing VALUES ({run_id})")
                         + transfer("vacfail", "app.vac", "afterLoad", "ANALYZE {schema}.{table}; VACUUM {schema}.no_such_table_for_hooks")
+                        + transfer("slow", "app.bf_table", "destination", "dst5", "afterLoad", "ANALYZE {schema}.{table}; SELECT pg_sleep(30)")
                         + transfer("bf", "app.bf_table", "webhook", url, "beforeRun", "SELECT count(*) FROM app.guard; SELECT * FROM app.no_such_table")
                         + transfer("bcheck", "app.bf_table", "destination", "dst2", "beforeRun", "SELECT ok FROM app.guard")
                         + transfer("bwrite", "app.bf_table", "destination", "dst3", "beforeRun", "INSERT INTO app.guard VALUES (true)")
                         + transfer("bwrite2", "app.bf_table", "destination", "dst4",
                         "beforeRun", "SET LOCAL transaction_read_only = off; INSERT INTO app.guard VALUES (true)"),
                 merge(FerryHarness.destination("dst2", dst, "export2"), FerryHarness.destination("dst3", dst, "export3"),
-                        FerryHarness.destination("dst4", dst, "export4")));
+                        FerryHarness.destination("dst4", dst, "export4"), FerryHarness.destination("dst5", dst, "export5"),
+                        java.util.Map.of("ferry.destination.dst5.statementTimeout", "1s")));
     }
 
     @SafeVarargs
@@ -304,6 +306,20 @@ class HooksTest {
                 }
                 assertThat(dev.ferry.config.Hooks.inTransactionBlock(sql)).as(sql).isEqualTo(ranInBlock);
             }
+        }
+    }
+
+    @Test
+    void aHookThatOutlastsTheStatementTimeoutFailsTheTableWithoutRetries() throws Exception {
+        TransferRun run = ferry.sync("slow");
+
+        assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.scalar(d, "SELECT to_regclass('export5.bf_table') IS NULL")).isEqualTo("t");
+            assertThat(record(d, "export5", run, "app.bf_table")).singleElement().asString()
+                    .startsWith("failed | afterLoad statement 2 of 2 on export5.bf_table ran longer than the destination's"
+                            + " statementTimeout (PT1S): SELECT pg_sleep(30); nothing was swapped")
+                    .contains("raise ferry.destination.dst5.statementTimeout").endsWith(" | 1");
         }
     }
 
