@@ -48,37 +48,52 @@ public final class HookSteps {
      * returns one row of one boolean column that is not true (a check), fails the run before any table.
      */
     public void beforeRun(@ExchangeProperty(Runs.RUN) TransferRun run) throws SQLException {
-        List<Hooks.Statement> statements = run.spec().hooks().beforeRun();
-        if (statements.isEmpty()) {
+        if (run.spec().hooks().beforeRun().isEmpty()) {
             return;
         }
-        Map<String, String> values = Map.of("run_id", Hooks.literal(run.id().toString()),
-                "transfer", Hooks.literal(run.spec().name()));
         try (Connection c = connections.dataSource(run.source()).getConnection()) {
+            beforeRun(c, run.spec(), run.id(), run.source());
+        }
+    }
+
+    /**
+     * Runs a transfer's beforeRun statements on a source session, in a READ ONLY transaction that is rolled back (the
+     * session's autocommit is restored); {@code ferry check} runs them so too.
+     *
+     * @throws SQLException a statement failed (its message names it), with the server's SQLSTATE
+     * @throws HookFailure a check returned false or NULL, or a statement outlasted the statementTimeout
+     */
+    public static void beforeRun(Connection c, dev.ferry.config.TransferSpec spec, java.util.UUID runId,
+                                 dev.ferry.config.ConnectionSettings source) throws SQLException {
+        Map<String, String> values = Map.of("run_id", Hooks.literal(runId.toString()), "transfer", Hooks.literal(spec.name()));
+        boolean autoCommit = c.getAutoCommit();
+        if (autoCommit) {
             c.setAutoCommit(false);
-            try (Statement st = c.createStatement()) {
-                st.setEscapeProcessing(false);
-                st.execute("SET TRANSACTION READ ONLY");
-                // a query takes the transaction's snapshot: from here PostgreSQL refuses a SET TRANSACTION READ WRITE
-                st.execute("SELECT 1");
-                for (Hooks.Statement s : statements) {
-                    String sql = s.sql(values);
-                    boolean passed;
-                    try {
-                        passed = check(st, sql);
-                    } catch (SQLException e) {
-                        throw failed(s, sql, "on source '" + run.source().name() + "'", e,
-                                "; the run stopped before any table", run.source(), "source");
-                    }
-                    if (!passed) {
-                        throw new HookFailure(s.label() + " on source '" + run.source().name() + "', a check, returned"
-                                + " false or NULL: " + Hooks.shown(sql) + "; the run stopped before any table", null);
-                    }
+        } else {
+            c.rollback(); // SET TRANSACTION must come first in its transaction
+        }
+        try (Statement st = c.createStatement()) {
+            st.setEscapeProcessing(false);
+            st.execute("SET TRANSACTION READ ONLY");
+            // a query takes the transaction's snapshot: from here PostgreSQL refuses a SET TRANSACTION READ WRITE
+            st.execute("SELECT 1");
+            for (Hooks.Statement s : spec.hooks().beforeRun()) {
+                String sql = s.sql(values);
+                boolean passed;
+                try {
+                    passed = check(st, sql);
+                } catch (SQLException e) {
+                    throw failed(s, sql, "on source '" + source.name() + "'", e, "; the run stopped before any table", source,
+                            "source");
                 }
-            } finally {
-                c.rollback();
-                c.setAutoCommit(true);
+                if (!passed) {
+                    throw new HookFailure(s.label() + " on source '" + source.name() + "', a check, returned"
+                            + " false or NULL: " + Hooks.shown(sql) + "; the run stopped before any table", null);
+                }
             }
+        } finally {
+            c.rollback();
+            c.setAutoCommit(autoCommit);
         }
     }
 
