@@ -249,7 +249,23 @@ final class Check {
                         rollback(c); // the session checks the next tables
                     }
                 }
+                beforeRun(c, s, t);
             }
+        }
+    }
+
+    /** A transfer's beforeRun, run as a run runs it (read-only, rolled back): its statements run and its checks pass. */
+    private void beforeRun(Connection c, ConnectionSettings s, TransferSpec t) {
+        if (t.hooks().beforeRun().isEmpty()) {
+            return;
+        }
+        String subject = subject(s) + ", transfer '" + t.name() + "'";
+        try {
+            dev.ferry.pipeline.HookSteps.beforeRun(c, t, java.util.UUID.randomUUID(), s);
+            pass(subject, "beforeRun runs (" + t.hooks().beforeRun().size() + " statement(s), read-only) and its checks pass");
+        } catch (SQLException | dev.ferry.pipeline.HookSteps.HookFailure e) {
+            fail(subject, Errors.describe(e), e instanceof SQLException sql ? fixFor(sql, s) : null);
+            rollback(c);
         }
     }
 

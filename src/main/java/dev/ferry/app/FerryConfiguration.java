@@ -337,6 +337,8 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryCommit", new BatchCommit());
         camel.getRegistry().bind("ferrySwap", new Swap());
         camel.getRegistry().bind("ferryHardDeletes", new HardDeletes(connections, streams));
+        // the transfer's hooks: beforeRun in ferry-transfer.yaml, afterLoad before and after the table end's commit
+        camel.getRegistry().bind("ferryHooks", new dev.ferry.pipeline.HookSteps(connections));
         camel.getRegistry().bind("ferryTableEnd", new TableEnd(new WatermarkLag(connections, meters)));
         camel.getRegistry().bind("ferryFailures", new Failures(connections, runs, retries));
         QuartzComponent quartz = camel.getComponent("quartz", QuartzComponent.class);

@@ -35,7 +35,8 @@ public record TransferSpec(
         double retryMultiplier,
         Duration retryMaxDelay,
         String webhook,
-        DestinationNames names) {
+        DestinationNames names,
+        Hooks hooks) {
 
     public TransferSpec {
         tables = List.copyOf(tables);
@@ -44,13 +45,14 @@ public record TransferSpec(
         excludeColumns = excludeColumns == null ? List.of() : List.copyOf(excludeColumns);
         filterValues = filterValues == null ? Map.of() : Map.copyOf(filterValues);
         names = names == null ? DestinationNames.NONE : names;
+        hooks = hooks == null ? Hooks.NONE : hooks;
     }
 
     /** This transfer read another way: a one-off full reload of an incremental transfer runs as a full refresh. */
     public TransferSpec withMode(Mode other) {
         return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks);
     }
 
     /**
@@ -60,7 +62,7 @@ public record TransferSpec(
     public TransferSpec withDestination(String other) {
         return new TransferSpec(name, source, other, tables, mode, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks);
     }
 
     /**
@@ -249,6 +251,7 @@ public record TransferSpec(
         if (webhookProblem != null) {
             problems.add(where.apply("webhook") + ": " + label + ": parameter 'webhook' " + webhookProblem);
         }
+        Hooks hooks = Hooks.parse(p, label, where, problems);
 
         // Ferry's own table names, lengths and collisions are checked on the destination names
         DestinationNames names = DestinationNames.parse(p, tables, label, where, problems);
@@ -258,7 +261,7 @@ public record TransferSpec(
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
-                retryMultiplier, retryMaxDelay, webhook, names);
+                retryMultiplier, retryMaxDelay, webhook, names, hooks);
     }
 
     private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,

@@ -1,0 +1,303 @@
+package dev.ferry.config;
+
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import org.postgresql.core.NativeQuery;
+import org.postgresql.core.Parser;
+
+/**
+ * A transfer's hooks: SQL the user writes, run as written. {@code afterLoad} runs on the destination for each table,
+ * in the table's last transaction (a full refresh's swap, an incremental table's end), or, for the statements that
+ * cannot run in a transaction block (VACUUM...), right after it commits. {@code beforeRun} runs on the source once per
+ * run, before any table, in a READ ONLY transaction that is rolled back.
+ *
+ * <p>Several statements are separated by {@code ;}, split by pgjdbc's own parser (quotes, dollar quotes and comments
+ * respected), and run one by one, so a failure names its statement. Variables ({@code {table}}...) are substituted
+ * in the text before it runs; an unknown one is a configuration problem.
+ *
+ * @param afterLoad the afterLoad statements, in the order written (none: empty)
+ * @param beforeRun the beforeRun statements, in the order written
+ */
+public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
+
+    public static final Hooks NONE = new Hooks(List.of(), List.of());
+
+    /** afterLoad's variables: the destination's schema and table (quoted identifiers), the rest string literals. */
+    public static final Set<String> AFTER_LOAD_VARIABLES = Set.of("schema", "table", "run_id", "source_table", "transfer");
+    /** beforeRun's variables: it runs once per run, before any table. */
+    public static final Set<String> BEFORE_RUN_VARIABLES = Set.of("run_id", "transfer");
+
+    private static final Pattern VARIABLE = Pattern.compile("\\{([A-Za-z_][A-Za-z0-9_]*)\\}");
+
+    public Hooks {
+        afterLoad = List.copyOf(afterLoad);
+        beforeRun = List.copyOf(beforeRun);
+    }
+
+    /**
+     * One statement of a hook, as written (variables not yet substituted).
+     *
+     * @param hook afterLoad or beforeRun
+     * @param number its place in the hook, from 1
+     * @param of how many statements the hook has
+     * @param text the statement as written, trimmed
+     * @param inTransaction false for a statement PostgreSQL refuses inside a transaction block (it runs after the commit)
+     */
+    public record Statement(String hook, int number, int of, String text, boolean inTransaction) {
+
+        /** The statement with its variables replaced by their values (values already quoted as SQL). */
+        public String sql(Map<String, String> values) {
+            Matcher m = VARIABLE.matcher(text);
+            StringBuilder sb = new StringBuilder();
+            while (m.find()) {
+                String v = values.get(m.group(1));
+                m.appendReplacement(sb, Matcher.quoteReplacement(v != null ? v : m.group()));
+            }
+            m.appendTail(sb);
+            return sb.toString();
+        }
+
+        /** How a message names it: {@code afterLoad statement 2 of 3}. */
+        public String label() {
+            return hook + " statement " + number + " of " + of;
+        }
+    }
+
+    /** A string value as an SQL literal ({@code E'...'} when it holds a backslash, whatever standard_conforming_strings says). */
+    public static String literal(String value) {
+        String quoted = value.replace("'", "''");
+        return value.indexOf('\\') >= 0 ? "E'" + quoted.replace("\\", "\\\\") + "'" : "'" + quoted + "'";
+    }
+
+    /** A statement shown in a message: on one line, at most 300 characters. */
+    public static String shown(String sql) {
+        String one = sql.strip().replaceAll("\\s+", " ");
+        return one.length() <= 300 ? one : one.substring(0, 297) + "...";
+    }
+
+    /** Reads the afterLoad and beforeRun parameters, adding one message per problem (with where it is written). */
+    static Hooks parse(Map<String, String> p, String label, Function<String, String> where, List<String> problems) {
+        List<Statement> afterLoad = statements(p, "afterLoad", AFTER_LOAD_VARIABLES, label, where, problems);
+        List<Statement> beforeRun = statements(p, "beforeRun", BEFORE_RUN_VARIABLES, label, where, problems);
+        for (Statement s : beforeRun) {
+            if (!s.inTransaction()) {
+                problems.add(where.apply("beforeRun") + ": " + label + ": parameter 'beforeRun': " + s.label() + " ("
+                        + shown(s.text()) + ") cannot run in a transaction block, and beforeRun runs in a read-only one on the"
+                        + " source; remove it (maintenance belongs to the source's owner, or to afterLoad at the destination)");
+            }
+        }
+        return afterLoad.isEmpty() && beforeRun.isEmpty() ? NONE : new Hooks(afterLoad, beforeRun);
+    }
+
+    private static List<Statement> statements(Map<String, String> p, String hook, Set<String> variables, String label,
+                                              Function<String, String> where, List<String> problems) {
+        String text = p.get(hook);
+        if (text == null || text.isBlank()) {
+            return List.of();
+        }
+        String at = where.apply(hook) + ": " + label + ": parameter '" + hook + "': ";
+        List<String> parts = new ArrayList<>();
+        try {
+            // pgjdbc's own splitting, as it splits a multi-statement string it is given: no parameters, no escapes
+            for (NativeQuery q : Parser.parseJdbcSql(text, true, false, true, false, false)) {
+                if (!blank(q.nativeSql)) {
+                    parts.add(q.nativeSql.strip());
+                } else if (text.indexOf('\n') < 0 && q.nativeSql.contains("--") && q.nativeSql.contains(";")) {
+                    // a -- comment in a one-line hook runs to its end: YAML folded a multi-line value (quoted or >)
+                    problems.add(at + "a -- comment runs to the end of the hook, which is one line, hiding what follows it ("
+                            + shown(q.nativeSql) + "); YAML folds the lines of a quoted or > value into one: write the hook"
+                            + " as a | block, or use /* */ comments");
+                }
+            }
+        } catch (SQLException e) {
+            problems.add(at + "cannot be split into statements: " + e.getMessage());
+            return List.of();
+        }
+        List<Statement> statements = new ArrayList<>();
+        for (int i = 0; i < parts.size(); i++) {
+            String s = parts.get(i);
+            Statement st = new Statement(hook, i + 1, parts.size(), s, inTransactionBlock(s));
+            Matcher m = VARIABLE.matcher(s);
+            while (m.find()) {
+                if (!variables.contains(m.group(1))) {
+                    String other = hook.equals("beforeRun") && AFTER_LOAD_VARIABLES.contains(m.group(1))
+                            ? " ({" + m.group(1) + "} is afterLoad's: beforeRun runs once per run, before any table)" : "";
+                    problems.add(at + st.label() + " uses {" + m.group(1) + "}, which is not a variable" + other + "; "
+                            + hook + " knows " + known(variables) + " (a literal such as '{a}' reads as a variable: write"
+                            + " ARRAY['a'] or '{\"a\"}')");
+                }
+            }
+            String refused = refused(words(s));
+            if (refused != null) {
+                problems.add(at + st.label() + " (" + shown(s) + ") " + refused);
+            }
+            statements.add(st);
+        }
+        return statements;
+    }
+
+    private static String known(Set<String> variables) {
+        return variables.stream().sorted().map(v -> "{" + v + "}").reduce((a, b) -> a + ", " + b).orElse("");
+    }
+
+    /**
+     * Why a statement may not be a hook's: transaction control would commit or end the transaction Ferry commits the
+     * load with (and, in beforeRun, its read-only guard), and a session setting would outlive the hook in the pooled
+     * session Ferry reuses. Null when it may.
+     */
+    static String refused(List<String> w) {
+        String first = w.isEmpty() ? "" : w.get(0);
+        switch (first) {
+            case "BEGIN", "START", "COMMIT", "END", "ROLLBACK", "ABORT", "SAVEPOINT", "RELEASE" -> {
+                return "controls the transaction, which Ferry opens and commits itself (the hook's statements run in the"
+                        + " table's last transaction); remove it";
+            }
+            case "PREPARE" -> {
+                if (w.size() > 1 && w.get(1).equals("TRANSACTION")) {
+                    return "controls the transaction, which Ferry opens and commits itself; remove it";
+                }
+            }
+            case "SET" -> {
+                if (w.size() < 2 || !w.get(1).equals("LOCAL")) {
+                    return "would change the session, which Ferry reuses for other work after the hook; write SET LOCAL,"
+                            + " which lasts until the transaction ends";
+                }
+            }
+            case "RESET", "DISCARD" -> {
+                return "would change the session, which Ferry reuses for other work after the hook; remove it";
+            }
+            default -> {
+                // allowed
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Whether PostgreSQL runs the statement inside a transaction block, decided by its leading words, from the
+     * PostgreSQL documentation of each command that refuses one: VACUUM; CREATE INDEX CONCURRENTLY and DROP INDEX
+     * CONCURRENTLY; REINDEX with CONCURRENTLY, and REINDEX SCHEMA, DATABASE or SYSTEM; CLUSTER without a table name;
+     * ALTER TABLE ... DETACH PARTITION ... CONCURRENTLY; CREATE and DROP DATABASE and TABLESPACE; ALTER SYSTEM.
+     */
+    public static boolean inTransactionBlock(String sql) {
+        List<String> w = words(sql);
+        if (w.isEmpty()) {
+            return true;
+        }
+        String w0 = w.get(0);
+        String w1 = w.size() > 1 ? w.get(1) : "";
+        String w2 = w.size() > 2 ? w.get(2) : "";
+        String w3 = w.size() > 3 ? w.get(3) : "";
+        switch (w0) {
+            case "VACUUM" -> {
+                return false;
+            }
+            case "CREATE" -> {
+                boolean index = w1.equals("INDEX") && w2.equals("CONCURRENTLY")
+                        || w1.equals("UNIQUE") && w2.equals("INDEX") && w3.equals("CONCURRENTLY");
+                return !(index || w1.equals("DATABASE") || w1.equals("TABLESPACE"));
+            }
+            case "DROP" -> {
+                return !(w1.equals("INDEX") && w2.equals("CONCURRENTLY") || w1.equals("DATABASE") || w1.equals("TABLESPACE"));
+            }
+            case "REINDEX" -> {
+                // REINDEX [ ( option, ... ) ] { INDEX | TABLE | SCHEMA | DATABASE | SYSTEM } [ CONCURRENTLY ] name
+                for (String x : w) {
+                    if (x.equals("CONCURRENTLY") || x.equals("SCHEMA") || x.equals("DATABASE") || x.equals("SYSTEM")) {
+                        return false;
+                    }
+                    if (x.equals("INDEX") || x.equals("TABLE")) {
+                        return !w.contains("CONCURRENTLY");
+                    }
+                }
+                return true;
+            }
+            case "CLUSTER" -> {
+                // CLUSTER [ VERBOSE ] or CLUSTER ( options ): no table name
+                int i = 1;
+                if (i < w.size() && w.get(i).equals("(")) {
+                    while (i < w.size() && !w.get(i).equals(")")) {
+                        i++;
+                    }
+                    i++;
+                } else if (i < w.size() && w.get(i).equals("VERBOSE")) {
+                    i++;
+                }
+                return i < w.size();
+            }
+            case "ALTER" -> {
+                if (w1.equals("SYSTEM")) {
+                    return false;
+                }
+                return !(w1.equals("TABLE") && w.contains("DETACH") && w.get(w.size() - 1).equals("CONCURRENTLY"));
+            }
+            default -> {
+                return true;
+            }
+        }
+    }
+
+    /** Whether a statement is only whitespace and comments. */
+    static boolean blank(String sql) {
+        int n = sql.length();
+        int i = 0;
+        while (i < n) {
+            char c = sql.charAt(i);
+            if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
+                int nl = sql.indexOf('\n', i);
+                i = nl < 0 ? n : nl + 1;
+            } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+                i = Parser.parseBlockComment(sql.toCharArray(), i) + 1;
+            } else if (Character.isWhitespace(c)) {
+                i++;
+            } else {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The statement's words, upper-cased, outside comments: a quoted identifier is {@code "}, a parenthesis itself,
+     * other punctuation dropped; the words stop at the first string literal or dollar quote (what follows is values).
+     */
+    static List<String> words(String sql) {
+        List<String> words = new ArrayList<>();
+        int n = sql.length();
+        int i = 0;
+        while (i < n) {
+            char c = sql.charAt(i);
+            if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
+                int nl = sql.indexOf('\n', i);
+                i = nl < 0 ? n : nl + 1;
+            } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
+                i = Parser.parseBlockComment(sql.toCharArray(), i) + 1;
+            } else if (c == '"') {
+                i = Parser.parseDoubleQuotes(sql.toCharArray(), i) + 1;
+                words.add("\"");
+            } else if (c == '\'' || c == '$') {
+                break;
+            } else if (Character.isLetter(c) || c == '_') {
+                int start = i;
+                while (i < n && (Character.isLetterOrDigit(sql.charAt(i)) || sql.charAt(i) == '_' || sql.charAt(i) == '$')) {
+                    i++;
+                }
+                words.add(sql.substring(start, i).toUpperCase(Locale.ROOT));
+            } else {
+                if (c == '(' || c == ')') {
+                    words.add(String.valueOf(c));
+                }
+                i++;
+            }
+        }
+        return words;
+    }
+}
