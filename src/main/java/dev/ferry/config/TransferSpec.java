@@ -34,7 +34,8 @@ public record TransferSpec(
         Duration retryDelay,
         double retryMultiplier,
         Duration retryMaxDelay,
-        String webhook) {
+        String webhook,
+        ChangePolicy changes) {
 
     public TransferSpec {
         tables = List.copyOf(tables);
@@ -42,13 +43,14 @@ public record TransferSpec(
         columns = columns == null ? List.of() : List.copyOf(columns);
         excludeColumns = excludeColumns == null ? List.of() : List.copyOf(excludeColumns);
         filterValues = filterValues == null ? Map.of() : Map.copyOf(filterValues);
+        changes = changes == null ? ChangePolicy.DEFAULT : changes;
     }
 
     /** This transfer read another way: a one-off full reload of an incremental transfer runs as a full refresh. */
     public TransferSpec withMode(Mode other) {
         return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, changes);
     }
 
     /**
@@ -160,7 +162,8 @@ public record TransferSpec(
         List<String> columns = names(p, "columns", label, where, problems);
         List<String> excludeColumns = names(p, "excludeColumns", label, where, problems);
         String deletedColumn = singleName(p, "deletedColumn", label, where, problems);
-        boolean hardDeletes = bool(p, "hardDeletes", label, where, problems);
+        ChangePolicy changes = ChangePolicy.parse(p, mode, label, where, problems);
+        boolean hardDeletes = changes.deletes() != ChangePolicy.Deletes.KEEP;
         Lookback lookback = Lookback.DEFAULT;
         String lookbackText = blankToNull(p.get("lookback"));
         if (lookbackText != null) {
@@ -253,7 +256,7 @@ public record TransferSpec(
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
-                retryMultiplier, retryMaxDelay, webhook);
+                retryMultiplier, retryMaxDelay, webhook, changes);
     }
 
     private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,
@@ -364,7 +367,7 @@ public record TransferSpec(
      * A parameter that always has a value, from the transfer or the template's default; null, reported, when neither
      * gives one (a customised template that dropped a default).
      */
-    private static String defaulted(Map<String, String> p, String key, String label, Function<String, String> where,
+    static String defaulted(Map<String, String> p, String key, String label, Function<String, String> where,
                                     List<String> problems) {
         String v = blankToNull(p.get(key));
         if (v == null) {

@@ -23,7 +23,7 @@ public final class TableLoad {
 
     private final TransferRun run;
     private final TableRef source;
-    private final SourceTable sourceTable;
+    private SourceTable sourceTable;
     private final TableRead read;
     private final String schema;
     private final String table;
@@ -56,6 +56,12 @@ public final class TableLoad {
     /** What provisioning changed or found that the user should know, until written to the run record. */
     private final List<String> notes = new java.util.ArrayList<>();
     private Boolean binaryCopy;
+    /** The differences between the source's columns and the destination table's that provisioning found (onSchemaChange). */
+    private List<dev.ferry.destination.SchemaEvolution.Change> schemaChanges = List.of();
+    /** Whether onSchemaChange stopped the table on them, before anything was written. */
+    private boolean schemaStopped;
+    /** Whether they went out as a schema_change event (once per table and run). */
+    private boolean schemaReported;
     private boolean loadTableCommitted;
     private final java.util.Set<String> readPaths = new java.util.LinkedHashSet<>();
     /** How far the table has got, live, while it is on the board of tables in flight (see ProgressReport). */
@@ -114,6 +120,35 @@ public final class TableLoad {
     /** How this table's batches were read, e.g. {@code copy binary, query}; null when no batch ran. */
     String readPath() {
         return readPaths.isEmpty() ? null : String.join(", ", readPaths);
+    }
+
+    /**
+     * The table as copied after provisioning left out source columns the destination does not take (onSchemaChange:
+     * freeze), or gave some the destination's types: the read follows it.
+     */
+    void narrow(SourceTable copied) {
+        this.sourceTable = copied;
+        read.table(copied);
+    }
+
+    List<dev.ferry.destination.SchemaEvolution.Change> schemaChanges() {
+        return schemaChanges;
+    }
+
+    void schemaChanges(List<dev.ferry.destination.SchemaEvolution.Change> changes, boolean stopped) {
+        this.schemaChanges = List.copyOf(changes);
+        this.schemaStopped = stopped;
+    }
+
+    boolean schemaStopped() {
+        return schemaStopped;
+    }
+
+    /** True the first time only: the schema_change event goes out once per table and run. */
+    boolean reportSchemaChanges() {
+        boolean first = !schemaReported;
+        schemaReported = true;
+        return first;
     }
 
     public TransferRun run() {
