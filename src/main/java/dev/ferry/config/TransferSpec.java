@@ -178,7 +178,8 @@ public record TransferSpec(
             switch (mode) {
                 case FULL_REFRESH -> {
                     for (String k : List.of("cursor", "lookback", "hardDeletes")) {
-                        boolean set = k.equals("hardDeletes") ? hardDeletes : blankToNull(p.get(k)) != null;
+                        // hardDeletes: soft carries the old table's rows gone from the source into the new one
+                        boolean set = k.equals("hardDeletes") ? changes.deletes() == ChangePolicy.Deletes.HARD : blankToNull(p.get(k)) != null;
                         if (set) {
                             problems.add(where.apply(k) + ": " + label + ": parameter '" + k + "' applies to incremental modes,"
                                     + " not to full_refresh; remove it, or set mode to incremental");

@@ -111,6 +111,12 @@ public abstract class LoadMode {
         @Override
         void provision(TableLoad load, Connection con, List<String> notes) throws SQLException {
             String schema = load.schema();
+            boolean soft = load.run().spec().changes().softDeletes();
+            if (soft && !load.sourceTable().hasKey()) {
+                throw new dev.ferry.destination.DestinationException("hardDeletes: soft on " + load.source().display() + " needs a key"
+                        + " to tell which destination rows are gone from the source, and the table has no primary key. Nothing was"
+                        + " written. Fix: name its key columns in the transfer's 'key' parameter, or remove hardDeletes");
+            }
             List<SchemaEvolution.Column> kept = new ArrayList<>();
             boolean exists = DestinationSchema.tableExists(con, schema, load.table());
             if (exists) {
@@ -132,6 +138,9 @@ public abstract class LoadMode {
             RunHistory.dropLeftoverLoads(con, schema, load.run().spec().name(), load.table());
             // the bulk path adds the metadata columns after the load (see Swap); the query path writes them
             DestinationSchema.createTable(con, schema, load.loadTable(), load.sourceTable(), kept, !load.read().isBulkCopy());
+            if (soft) {
+                DestinationSchema.addDeletedAt(con, schema, load.loadTable()); // NULL: every row loaded is at the source
+            }
             if (exists) {
                 FullRefreshSwap.prepareLoad(con, schema, load.table(), load.loadTable(), load.sourceTable());
             }
@@ -139,7 +148,8 @@ public abstract class LoadMode {
 
         @Override
         String outcome(TableLoad load) {
-            return "full refresh swapped in";
+            return "full refresh swapped in" + (load.run().spec().changes().softDeletes()
+                    ? ", " + load.deleted() + " row(s) gone from the source kept, marked deleted" : "");
         }
 
         @Override

@@ -121,4 +121,46 @@ class SoftDeletesTest {
             }
         }
     }
+
+    @Test
+    void fullRefreshCarriesRowsGoneFromTheSourceIntoTheNewTableMarked() throws Exception {
+        TestDb[] db = databases("soft_full");
+        String table = "\"Shop\".\"" + TABLE + "\"";
+        List<String> deletedRows;
+        String firstMark;
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table, "hardDeletes", "soft"))) {
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection d = db[1].admin()) {
+                deletedRows = Dumps.dump(d, DST + " WHERE \"Id\" > 290", COLS, "\"Id\"");
+            }
+            db[0].execute("DELETE FROM " + SRC + " WHERE \"Id\" > 290", "UPDATE " + SRC + " SET \"Note Text\" = 'changed' WHERE \"Id\" = 7");
+            TransferRun second = ferry.sync("orders");
+
+            assertThat(second.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertLiveRowsEqualSource(db, "");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.dump(d, MARKED, COLS, "\"Id\"")).as("carried over as they were, marked").isEqualTo(deletedRows);
+                assertThat(Dumps.rows(d, "SELECT DISTINCT _ferry_deleted_at = ? FROM " + MARKED, second.syncedAt())).containsExactly("t");
+                firstMark = Dumps.scalar(d, "SELECT _ferry_deleted_at FROM " + DST + " WHERE \"Id\" = 300");
+            }
+            db[0].execute("INSERT INTO " + SRC + " VALUES (300, 0, 'back', now())");
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertLiveRowsEqualSource(db, "");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.rows(d, "SELECT \"Id\" FROM " + MARKED + " ORDER BY 1")).containsExactly(
+                        "291", "292", "293", "294", "295", "296", "297", "298", "299");
+                assertThat(Dumps.scalar(d, "SELECT count(*) FROM " + MARKED + " AND _ferry_deleted_at <> ?::timestamptz", firstMark))
+                        .as("marked once: the first time stays").isEqualTo("0");
+            }
+        }
+        // a filter (the query path): rows out of it are kept, marked, like rows gone
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table, "hardDeletes", "soft",
+                "filter", "\"Customer\" <> :c", "filter.c", "2"))) {
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertLiveRowsEqualSource(db, " WHERE \"Customer\" <> 2");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.scalar(d, "SELECT count(*) FROM " + MARKED)).isEqualTo(String.valueOf(9 + 97));
+            }
+        }
+    }
 }
