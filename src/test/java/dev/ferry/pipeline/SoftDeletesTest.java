@@ -163,4 +163,38 @@ class SoftDeletesTest {
             }
         }
     }
+
+    @Test
+    void aTableRefilledInPlaceGetsTheColumnAndTheMarksAndAKeylessTableIsRefused() throws Exception {
+        TestDb[] db = databases("soft_refill");
+        db[0].execute("CREATE TABLE \"Shop\".nokey (a int)", "INSERT INTO \"Shop\".nokey VALUES (1)");
+        String table = "\"Shop\".\"" + TABLE + "\"";
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table))) {
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+        }
+        String oid;
+        try (Connection d = db[1].admin()) {
+            // in a publication: refilled in place rather than replaced
+            d.createStatement().execute("CREATE PUBLICATION soft_refill_pub FOR TABLE " + DST);
+            oid = Dumps.scalar(d, "SELECT ?::regclass::oid", DST);
+        }
+        db[0].execute("DELETE FROM " + SRC + " WHERE \"Id\" <= 20");
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table, "hardDeletes", "soft")
+                + transfer("nokey", "\"Shop\".nokey", "hardDeletes", "soft"))) {
+            TransferRun run = ferry.sync("orders");
+            assertThat(run.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertLiveRowsEqualSource(db, "");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.scalar(d, "SELECT ?::regclass::oid", DST)).as("refilled in place").isEqualTo(oid);
+                assertThat(Dumps.scalar(d, "SELECT count(*) FROM " + MARKED)).isEqualTo("20");
+            }
+            TransferRun nokey = ferry.sync("nokey");
+            assertThat(nokey.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(nokey.firstError()).contains("hardDeletes: soft on \"Shop\".nokey needs a key")
+                    .contains("name its key columns in the transfer's 'key' parameter");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.scalar(d, "SELECT to_regclass('export.nokey')")).as("nothing written").isNull();
+            }
+        }
+    }
 }
