@@ -65,14 +65,17 @@ public final class Notifications {
         return schemaChange(exchange, false);
     }
 
-    /** The error route's: whether the table was stopped by onSchemaChange; its event, once, as above. */
-    public boolean schemaChangeStopped(Exchange exchange) {
+    /**
+     * The error route's: whether the failed table has schema changes that stand (onSchemaChange stopped it on them, or a
+     * merge mode committed them before a later step failed); its event, once, as above.
+     */
+    public boolean schemaChangeOfFailedTable(Exchange exchange) {
         return schemaChange(exchange, true);
     }
 
-    private boolean schemaChange(Exchange exchange, boolean stopped) {
+    private boolean schemaChange(Exchange exchange, boolean failed) {
         TableLoad load = exchange.getProperty(TableLoad.TABLE, TableLoad.class);
-        if (load == null || load.schemaChanges().isEmpty() || load.schemaStopped() != stopped || url(load.run()) == null
+        if (load == null || load.schemaChanges().isEmpty() || (failed && !load.schemaChangesStand()) || url(load.run()) == null
                 || !load.reportSchemaChanges()) {
             return false;
         }

@@ -19,6 +19,8 @@ public final class TableLoad {
 
     /** The exchange property that holds the table being loaded. */
     public static final String TABLE = "ferryTable";
+    /** The exchange property that carries a failed attempt's committed, unreported schema changes to its retry. */
+    static final String SCHEMA_CHANGES = "ferrySchemaChanges";
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("dev.ferry.transfer");
 
     private final TransferRun run;
@@ -60,6 +62,8 @@ public final class TableLoad {
     private List<dev.ferry.destination.SchemaEvolution.Change> schemaChanges = List.of();
     /** Whether onSchemaChange stopped the table on them, before anything was written. */
     private boolean schemaStopped;
+    /** Whether the changes applied are committed (the merge modes commit them before the first batch: see Resume). */
+    private boolean schemaCommitted;
     /** Whether they went out as a schema_change event (once per table and run). */
     private boolean schemaReported;
     private boolean loadTableCommitted;
@@ -136,12 +140,37 @@ public final class TableLoad {
     }
 
     void schemaChanges(List<dev.ferry.destination.SchemaEvolution.Change> changes, boolean stopped) {
-        this.schemaChanges = List.copyOf(changes);
+        List<dev.ferry.destination.SchemaEvolution.Change> all = new java.util.ArrayList<>(schemaChanges);
+        all.addAll(changes);
+        this.schemaChanges = List.copyOf(all);
         this.schemaStopped = stopped;
+    }
+
+    /**
+     * The changes a previous attempt of this table committed and did not report (a retry finds the table changed
+     * already): reported with this attempt's.
+     */
+    void inheritSchemaChanges(List<dev.ferry.destination.SchemaEvolution.Change> committed) {
+        this.schemaChanges = List.copyOf(committed);
+        this.schemaCommitted = true;
+    }
+
+    /** The changes this attempt committed and has not reported, for a retry to report: empty when none. */
+    List<dev.ferry.destination.SchemaEvolution.Change> unreportedSchemaChanges() {
+        return schemaCommitted && !schemaReported ? schemaChanges : List.of();
     }
 
     boolean schemaStopped() {
         return schemaStopped;
+    }
+
+    void schemaCommitted() {
+        this.schemaCommitted = true;
+    }
+
+    /** Whether a failure of the table still leaves its schema changes to report: it stopped on them, or they are committed. */
+    boolean schemaChangesStand() {
+        return schemaStopped || schemaCommitted;
     }
 
     /** True the first time only: the schema_change event goes out once per table and run. */

@@ -230,4 +230,36 @@ class OnSchemaChangeTest {
             assertThat(events("transfer_error").get(0).getString("run_id")).isEqualTo(t.id().toString());
         }
     }
+
+    /**
+     * The merge modes commit their schema changes before the first batch: a batch that then fails and is retried (the
+     * retry finds nothing left to change) still reports them, once.
+     */
+    @Test
+    void changesCommittedByAnAttemptThatFailedAreReportedOnceByItsRetry() throws Exception {
+        TestDb[] db = start("osc_retry");
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", incremental("evolve") .replace(
+                "      - name: every", "      - name: retryDelay\n        value: '50ms'\n      - name: every"))) {
+            ferry.sync("t");
+            // the first merge after this fails once, transiently (a serialization failure): the retry goes through
+            db[1].execute("CREATE SEQUENCE export.attempts",
+                    "CREATE FUNCTION export.fail_once() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$ BEGIN"
+                            + " IF nextval('export.attempts') = 1 THEN RAISE EXCEPTION 'try again' USING ERRCODE = '40001'; END IF;"
+                            + " RETURN NEW; END $$",
+                    "CREATE TRIGGER fail_once BEFORE INSERT OR UPDATE ON export.t FOR EACH ROW EXECUTE FUNCTION export.fail_once()");
+            db[0].execute("ALTER TABLE app.t ADD COLUMN discount numeric", "UPDATE app.t SET discount = 1, updated_at = now() WHERE id <= 3");
+            TransferRun run = ferry.sync("t");
+
+            assertThat(run.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection s = db[0].admin(); Connection d = db[1].admin()) {
+                // the trigger's first firing failed (nextval 1), the retry's went through
+                assertThat(Integer.parseInt(Dumps.scalar(d, "SELECT last_value FROM export.attempts"))).isGreaterThan(1);
+                Dumps.assertSameRows(s, "app", "t", d, "export", "t", "id");
+            }
+            List<JsonObject> changes = events("schema_change");
+            assertThat(changes).hasSize(1);
+            assertThat(changes.get(0).getCollection("changes").stream().map(c -> describe((JsonObject) c)).toList())
+                    .containsExactly("added discount null->numeric applied");
+        }
+    }
 }
