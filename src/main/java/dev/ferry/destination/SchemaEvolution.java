@@ -163,7 +163,7 @@ public final class SchemaEvolution {
                 continue;
             }
             boolean holds = TypeWidening.canHold(have, w);
-            if (holds && !fullRefresh && !freeze && evolve) {
+            if (holds && evolve && !fullRefresh) {
                 continue; // the destination's wider column takes the source's values: the merge changes nothing
             }
             boolean widens = !holds && TypeWidening.canHold(w, have);

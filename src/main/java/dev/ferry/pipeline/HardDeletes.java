@@ -22,8 +22,9 @@ import org.postgresql.copy.CopyIn;
 /**
  * Opt-in hard deletes for incremental transfers: removes destination rows whose key no longer exists at the
  * source (or no longer matches the transfer's filter), or, with {@code hardDeletes: soft}, keeps them and sets their
- * {@code _ferry_deleted_at} (once; the merge clears it when the row comes back). Only keys travel: the source's keys are streamed into a
- * temporary table at the destination with COPY, and one anti-join deletes the rest, in the run's last transaction.
+ * {@code _ferry_deleted_at} (once; the merge clears it when the row comes back). Only keys travel: the source's keys
+ * are streamed into a temporary table at the destination with COPY, and one anti-join deletes (or marks) the rest, in
+ * the run's last transaction.
  *
  * <p>Runs after the run's batches, so every row the destination holds was read from the source before the keys
  * were: a key missing now was deleted at the source since.

@@ -3,13 +3,10 @@ package dev.ferry.pipeline;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 
 import dev.ferry.config.Mode;
-import dev.ferry.config.Sql;
 import dev.ferry.config.TableRef;
 import dev.ferry.destination.DestinationSchema;
 import dev.ferry.destination.FullRefreshSwap;
