@@ -87,6 +87,15 @@ class SoftDeletesTest {
                 assertThat(Dumps.scalar(d, "SELECT count(*) FROM " + MARKED + " AND _ferry_deleted_at <> ?::timestamptz", firstMark))
                         .as("marked once: the first time stays").isEqualTo("0");
             }
+
+            // a one-off full reload (sync --full-refresh) keeps the marked rows as they are
+            TransferRun reload = ferry.runtime().runAll(List.of("orders"), true).get("orders");
+            assertThat(reload.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertLiveRowsEqualSource(db, "");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.scalar(d, "SELECT count(*) FROM " + MARKED + " AND _ferry_deleted_at = ?::timestamptz", firstMark))
+                        .isEqualTo("50");
+            }
         }
     }
 
