@@ -26,6 +26,11 @@ public final class ReservedNames {
     public static final String SYNCED_AT = PREFIX + "synced_at";
     /** The metadata column on every destination row: the run that wrote it. */
     public static final String RUN_ID = PREFIX + "run_id";
+    /**
+     * The metadata column of soft deletes ({@code hardDeletes: soft}): when the row's key was found gone from the source;
+     * NULL while it is there. Only on the tables of such transfers.
+     */
+    public static final String DELETED_AT = PREFIX + "deleted_at";
     /** The trailing keyset columns of a copy query, numbered from 0. */
     public static final String KEYSET_COLUMN = PREFIX + "keyset_";
 
@@ -33,7 +38,7 @@ public final class ReservedNames {
     static final String TABLES = "Ferry's own tables (" + STATE_TABLE + ", " + RUNS_TABLE + ", " + LEASES_TABLE
             + ", the load tables of a full refresh)";
     public static final String COLUMNS = "Ferry's own columns (" + SYNCED_AT + " and " + RUN_ID + " on every destination row, "
-            + KEYSET_COLUMN + "0... in its batch queries)";
+            + DELETED_AT + " on those of hardDeletes: soft, " + KEYSET_COLUMN + "0... in its batch queries)";
 
     private ReservedNames() {
     }

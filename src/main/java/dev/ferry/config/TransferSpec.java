@@ -36,7 +36,8 @@ public record TransferSpec(
         Duration retryMaxDelay,
         String webhook,
         DestinationNames names,
-        Hooks hooks) {
+        Hooks hooks,
+        ChangePolicy changes) {
 
     public TransferSpec {
         tables = List.copyOf(tables);
@@ -46,13 +47,14 @@ public record TransferSpec(
         filterValues = filterValues == null ? Map.of() : Map.copyOf(filterValues);
         names = names == null ? DestinationNames.NONE : names;
         hooks = hooks == null ? Hooks.NONE : hooks;
+        changes = changes == null ? ChangePolicy.DEFAULT : changes;
     }
 
     /** This transfer read another way: a one-off full reload of an incremental transfer runs as a full refresh. */
     public TransferSpec withMode(Mode other) {
         return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes);
     }
 
     /**
@@ -62,7 +64,7 @@ public record TransferSpec(
     public TransferSpec withDestination(String other) {
         return new TransferSpec(name, source, other, tables, mode, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes);
     }
 
     /**
@@ -164,7 +166,8 @@ public record TransferSpec(
         List<String> columns = names(p, "columns", label, where, problems);
         List<String> excludeColumns = names(p, "excludeColumns", label, where, problems);
         String deletedColumn = singleName(p, "deletedColumn", label, where, problems);
-        boolean hardDeletes = bool(p, "hardDeletes", label, where, problems);
+        ChangePolicy changes = ChangePolicy.parse(p, mode, label, where, problems);
+        boolean hardDeletes = changes.deletes() != ChangePolicy.Deletes.KEEP;
         Lookback lookback = Lookback.DEFAULT;
         String lookbackText = blankToNull(p.get("lookback"));
         if (lookbackText != null) {
@@ -179,7 +182,8 @@ public record TransferSpec(
             switch (mode) {
                 case FULL_REFRESH -> {
                     for (String k : List.of("cursor", "lookback", "hardDeletes")) {
-                        boolean set = k.equals("hardDeletes") ? hardDeletes : blankToNull(p.get(k)) != null;
+                        // hardDeletes: soft carries the old table's rows gone from the source into the new one
+                        boolean set = k.equals("hardDeletes") ? changes.deletes() == ChangePolicy.Deletes.HARD : blankToNull(p.get(k)) != null;
                         if (set) {
                             problems.add(where.apply(k) + ": " + label + ": parameter '" + k + "' applies to incremental modes,"
                                     + " not to full_refresh; remove it, or set mode to incremental");
@@ -261,7 +265,7 @@ public record TransferSpec(
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
-                retryMultiplier, retryMaxDelay, webhook, names, hooks);
+                retryMultiplier, retryMaxDelay, webhook, names, hooks, changes);
     }
 
     private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,
@@ -372,7 +376,7 @@ public record TransferSpec(
      * A parameter that always has a value, from the transfer or the template's default; null, reported, when neither
      * gives one (a customised template that dropped a default).
      */
-    private static String defaulted(Map<String, String> p, String key, String label, Function<String, String> where,
+    static String defaulted(Map<String, String> p, String key, String label, Function<String, String> where,
                                     List<String> problems) {
         String v = blankToNull(p.get(key));
         if (v == null) {

@@ -25,6 +25,8 @@ public final class DestinationSchema {
 
     public static final String SYNCED_AT = ReservedNames.SYNCED_AT;
     public static final String RUN_ID = ReservedNames.RUN_ID;
+    /** Soft deletes' metadata column: only on the tables of {@code hardDeletes: soft} transfers. */
+    public static final String DELETED_AT = ReservedNames.DELETED_AT;
     static final int MAX_IDENTIFIER_BYTES = ReservedNames.MAX_NAME_BYTES;
 
     private DestinationSchema() {
@@ -169,6 +171,27 @@ public final class DestinationSchema {
                     + " written before)");
         }
         return notes;
+    }
+
+    /**
+     * Adds soft deletes' metadata column when the table lacks it; true when it was added. Like
+     * {@link #addMissingMetadataColumns}, it locks the table only when the column is missing.
+     */
+    public static boolean addDeletedAt(Connection con, String schema, String table) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = ?::regclass"
+                + " AND attname = ? AND attnum > 0 AND NOT attisdropped")) {
+            ps.setString(1, Sql.qualified(schema, table));
+            ps.setString(2, DELETED_AT);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    return false;
+                }
+            }
+        }
+        try (Statement st = con.createStatement()) {
+            st.execute("ALTER TABLE " + Sql.qualified(schema, table) + " ADD COLUMN " + Sql.ident(DELETED_AT) + " timestamptz");
+        }
+        return true;
     }
 
     /**

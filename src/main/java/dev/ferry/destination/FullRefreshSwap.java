@@ -32,9 +32,20 @@ public final class FullRefreshSwap {
 
     public static void swap(Connection con, String schema, String table, String loadTable, SourceTable source, String swapTag)
             throws SQLException {
+        swap(con, schema, table, loadTable, source, swapTag, null);
+    }
+
+    /**
+     * Swaps the load table in; with {@code softDeletedAt} (hardDeletes: soft), first carries the old table's rows whose
+     * key the load lacks into the load table, marked deleted at that time (a row marked before keeps its time): after
+     * the old table is locked, in the swap's transaction. Returns how many rows were carried.
+     */
+    public static long swap(Connection con, String schema, String table, String loadTable, SourceTable source, String swapTag,
+                            java.time.OffsetDateTime softDeletedAt) throws SQLException {
         String target = Sql.qualified(schema, table);
         String load = Sql.qualified(schema, loadTable);
         boolean exists = DestinationSchema.tableExists(con, schema, table);
+        long carried;
         try (Statement st = con.createStatement()) {
             awaitSwapTurn(con, schema);
             // A reader holding the old table for long makes the swap wait: the session's lock_timeout (the destination's
@@ -48,12 +59,13 @@ public final class FullRefreshSwap {
             if (exists) {
                 checkReplaceable(con, schema, table);
             }
+            carried = exists && softDeletedAt != null ? carryGoneRows(con, schema, table, loadTable, source, softDeletedAt) : 0;
             String refill = exists ? refillReason(con, schema, table, views) : null;
             if (refill != null) {
                 // the table stays, refilled, provided no column changed type (as checked when the load is provisioned)
                 checkRefillable(con, schema, table, loadTable, refill);
-                refillInPlace(con, st, schema, table, loadTable, source);
-                return;
+                refillInPlace(con, st, schema, table, loadTable, source, softDeletedAt != null);
+                return carried;
             }
             String tmpKey = tempName(swapTag, "pkey", -1);
             if (source.hasKey()) {
@@ -103,6 +115,65 @@ public final class FullRefreshSwap {
             }
             DependentViews.create(st, views);
         }
+        return carried;
+    }
+
+    /**
+     * Soft deletes on a full refresh: the old table's rows whose key the load table lacks (gone from the source, or out
+     * of the filter) into the load table, with the columns both have, their metadata, and {@code _ferry_deleted_at}
+     * (kept when set, else {@code at}). One set-based statement at the destination, matched by key.
+     */
+    private static long carryGoneRows(Connection con, String schema, String table, String loadTable, SourceTable source,
+                                      java.time.OffsetDateTime at) throws SQLException {
+        Map<String, SchemaEvolution.Column> old = SchemaEvolution.columns(con, schema, table);
+        List<String> into = new ArrayList<>();
+        List<String> from = new ArrayList<>();
+        for (String c : SchemaEvolution.columns(con, schema, loadTable).keySet()) {
+            if (old.containsKey(c)) {
+                into.add(Sql.ident(c));
+                from.add("o." + Sql.ident(c));
+            }
+        }
+        java.util.Set<String> oldMeta = metadataColumns(con, schema, table);
+        for (String meta : List.of(DestinationSchema.SYNCED_AT, DestinationSchema.RUN_ID)) {
+            if (oldMeta.contains(meta)) {
+                into.add(Sql.ident(meta));
+                from.add("o." + Sql.ident(meta));
+            }
+        }
+        into.add(Sql.ident(DestinationSchema.DELETED_AT));
+        from.add(oldMeta.contains(DestinationSchema.DELETED_AT) ? "coalesce(o." + Sql.ident(DestinationSchema.DELETED_AT)
+                + ", CAST(? AS timestamptz))" : "CAST(? AS timestamptz)");
+        List<String> match = new ArrayList<>();
+        for (String k : source.key()) {
+            if (!old.containsKey(k)) {
+                return 0; // the old table lacks a key column: none of its rows can be matched to the source's
+            }
+            match.add("l." + Sql.ident(k) + " = o." + Sql.ident(k));
+        }
+        try (PreparedStatement ps = con.prepareStatement("INSERT INTO " + Sql.qualified(schema, loadTable) + " (" + String.join(", ", into)
+                + ") SELECT " + String.join(", ", from) + " FROM " + Sql.qualified(schema, table) + " o WHERE NOT EXISTS (SELECT 1 FROM "
+                + Sql.qualified(schema, loadTable) + " l WHERE " + String.join(" AND ", match) + ")")) {
+            ps.setObject(1, at);
+            return ps.executeUpdate();
+        }
+    }
+
+    /** Which of Ferry's metadata columns a table has. */
+    private static java.util.Set<String> metadataColumns(Connection con, String schema, String table) throws SQLException {
+        java.util.Set<String> found = new java.util.HashSet<>();
+        try (PreparedStatement ps = con.prepareStatement("SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = ?::regclass"
+                + " AND attnum > 0 AND NOT attisdropped AND attname = ANY (?)")) {
+            ps.setString(1, Sql.qualified(schema, table));
+            ps.setArray(2, con.createArrayOf("text", new String[] {DestinationSchema.SYNCED_AT, DestinationSchema.RUN_ID,
+                    DestinationSchema.DELETED_AT}));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    found.add(rs.getString(1));
+                }
+            }
+        }
+        return found;
     }
 
     /**
@@ -347,8 +418,8 @@ public final class FullRefreshSwap {
     }
 
     /** The server's DETAIL line of an error, or null. */
-    private static void refillInPlace(Connection con, Statement st, String schema, String table, String loadTable, SourceTable source)
-            throws SQLException {
+    private static void refillInPlace(Connection con, Statement st, String schema, String table, String loadTable, SourceTable source,
+                                      boolean softDeletes) throws SQLException {
         String target = Sql.qualified(schema, table);
         String load = Sql.qualified(schema, loadTable);
         // a column new at the source is added; views keep working, as they name the columns they read
@@ -358,7 +429,12 @@ public final class FullRefreshSwap {
                 st.execute("ALTER TABLE " + target + " ADD COLUMN " + Sql.ident(c.name()) + " " + c.display());
             }
         }
-        String cols = Sql.idents(DestinationSchema.copyColumns(source));
+        List<String> copied = new ArrayList<>(DestinationSchema.copyColumns(source));
+        if (softDeletes) {
+            DestinationSchema.addDeletedAt(con, schema, table);
+            copied.add(DestinationSchema.DELETED_AT);
+        }
+        String cols = Sql.idents(copied);
         if (referencingKeys(con, schema, table).isEmpty()) {
             st.execute("TRUNCATE " + target);
             st.execute("INSERT INTO " + target + " (" + cols + ") SELECT " + cols + " FROM " + load);

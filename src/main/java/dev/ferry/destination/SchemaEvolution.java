@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.StringJoiner;
 
+import dev.ferry.config.ChangePolicy;
 import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
 import dev.ferry.source.SourceTable;
@@ -35,18 +36,37 @@ public final class SchemaEvolution {
     public record Column(String name, int typeOid, int typmod, int elemOid, String display) {
     }
 
-    /** What reconciling found: the destination's columns the source no longer has, and notes for the run record. */
-    public record Result(List<Column> destinationOnly, List<String> notes) {
+    /**
+     * What reconciling found: the destination's columns the source no longer has (NULL in rows written from now on),
+     * the source's columns left out ({@code freeze}: not at the destination), the destination's type for each copied
+     * column whose type it keeps ({@code freeze}, by column), every change applied or ignored, and notes for the run
+     * record.
+     */
+    public record Result(List<Column> destinationOnly, List<String> notes, List<Change> changes, List<String> leftOut,
+                         Map<String, String> keptTypes) {
+
+        public Result(List<Column> destinationOnly, List<String> notes) {
+            this(destinationOnly, notes, List.of(), List.of(), Map.of());
+        }
 
         public List<String> destinationOnlyNames() {
             return destinationOnly.stream().map(Column::name).toList();
         }
     }
 
+    /**
+     * One difference between the source's columns (as the transfer copies them) and the destination table's: a column
+     * {@code added} at the source (its type in {@code to}), {@code dropped} from it (or left out by the transfer; the
+     * destination's type in {@code from}), or {@code retyped}; {@code applied} when Ferry changed the destination for it,
+     * false when the policy ignored it (or stopped on it).
+     */
+    public record Change(String kind, String column, String from, String to, boolean applied) {
+    }
+
     private SchemaEvolution() {
     }
 
-    /** The columns of a destination table, metadata columns left out. */
+    /** The columns of a destination table, Ferry's metadata columns left out. */
     public static Map<String, Column> columns(Connection con, String schema, String table) throws SQLException {
         return columnsOf(con, "SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
                 + " WHERE n.nspname = ? AND c.relname = ?", schema, table);
@@ -64,7 +84,7 @@ public final class SchemaEvolution {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     String name = rs.getString(1);
-                    if (!name.equals(DestinationSchema.SYNCED_AT) && !name.equals(DestinationSchema.RUN_ID)) {
+                    if (!ReservedNames.isFerrys(name)) { // Ferry's metadata columns (the source may not have such names)
                         cols.put(name, new Column(name, rs.getInt(2), rs.getInt(3), rs.getInt(4), rs.getString(5)));
                     }
                 }
@@ -73,13 +93,29 @@ public final class SchemaEvolution {
         return cols;
     }
 
-    /**
-     * Brings an existing destination table in line with the source, inside the caller's transaction; nothing is
-     * changed when an incompatible change is found.
-     *
-     * @throws DestinationException listing every incompatible column
-     */
+    /** {@link #reconcile(Connection, String, String, SourceTable, ChangePolicy.SchemaChange, boolean)}: evolve, merge modes. */
     public static Result reconcile(Connection con, String schema, String table, SourceTable source) throws SQLException {
+        return reconcile(con, schema, table, source, ChangePolicy.SchemaChange.EVOLVE, false);
+    }
+
+    /**
+     * Compares an existing destination table with the source's columns and acts as {@code policy} says, inside the
+     * caller's transaction; nothing is changed when the table fails.
+     * <ul>
+     *   <li>evolve: the merge modes add new columns and widen widened ones here; a full refresh ({@code fullRefresh})
+     *       changes nothing here: its load table has the source's columns and types, and the table's columns only the
+     *       destination has ({@link Result#destinationOnly});</li>
+     *   <li>freeze: nothing is changed; new source columns are left out ({@link Result#leftOut}), a source type the
+     *       destination column holds is kept as the destination has it ({@link Result#keptTypes}), one it cannot hold
+     *       fails;</li>
+     *   <li>fail: any difference fails: a new, a dropped or a retyped column.</li>
+     * </ul>
+     * In every policy a column only the destination has stays, NULL in rows written from then on.
+     *
+     * @throws DestinationException naming each column the policy cannot go on with, and the ways out
+     */
+    public static Result reconcile(Connection con, String schema, String table, SourceTable source, ChangePolicy.SchemaChange policy,
+                                   boolean fullRefresh) throws SQLException {
         Map<String, Column> existing = columns(con, schema, table);
         if (existing.size() == source.columns().size()) {
             // the common case, nothing changed: every column there, under the very type name the source asks for
@@ -94,46 +130,113 @@ public final class SchemaEvolution {
         }
         Map<String, Column> wanted = wantedColumns(con, source);
         String target = Sql.qualified(schema, table);
+        String display = Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
+        boolean evolve = policy == ChangePolicy.SchemaChange.EVOLVE;
+        boolean freeze = policy == ChangePolicy.SchemaChange.FREEZE;
         List<String> ddl = new ArrayList<>();
         List<String> notes = new ArrayList<>();
+        List<Change> changes = new ArrayList<>();
+        List<String> leftOut = new ArrayList<>();
+        Map<String, String> keptTypes = new LinkedHashMap<>();
         List<String> incompatible = new ArrayList<>();
+        List<String> differences = new ArrayList<>();
         for (Column w : wanted.values()) {
             Column have = existing.get(w.name());
+            String name = Sql.displayIdent(w.name());
             if (have == null) {
-                ddl.add("ALTER TABLE " + target + " ADD COLUMN " + Sql.ident(w.name()) + " " + w.display());
-                notes.add("column " + Sql.displayIdent(w.name()) + " (" + w.display() + ") is new at the source: added");
-            } else if (TypeWidening.canHold(have, w)) {
+                changes.add(new Change("added", w.name(), null, w.display(), evolve));
+                if (evolve) {
+                    if (!fullRefresh) {
+                        ddl.add("ALTER TABLE " + target + " ADD COLUMN " + Sql.ident(w.name()) + " " + w.display());
+                    }
+                    notes.add("schema change: column " + name + " (" + w.display() + ") is new at the source: added");
+                } else if (freeze) {
+                    leftOut.add(w.name());
+                    notes.add("schema change ignored (freeze): new source column " + name + " (" + w.display() + ") is not copied");
+                } else {
+                    differences.add("column " + name + " (" + w.display() + ") is new at the source");
+                }
                 continue;
-            } else if (TypeWidening.canHold(w, have)) {
-                ddl.add("ALTER TABLE " + target + " ALTER COLUMN " + Sql.ident(w.name()) + " TYPE " + w.display());
-                notes.add("column " + Sql.displayIdent(w.name()) + " widened from " + have.display() + " to " + w.display());
+            }
+            boolean equal = have.typeOid() == w.typeOid() && have.typmod() == w.typmod();
+            if (equal) {
+                continue;
+            }
+            boolean holds = TypeWidening.canHold(have, w);
+            if (holds && evolve && !fullRefresh) {
+                continue; // the destination's wider column takes the source's values: the merge changes nothing
+            }
+            boolean widens = !holds && TypeWidening.canHold(w, have);
+            if (evolve) {
+                changes.add(new Change("retyped", w.name(), have.display(), w.display(), fullRefresh || widens));
+                if (fullRefresh) {
+                    notes.add("schema change: column " + name + " retyped from " + have.display() + " to " + w.display()
+                            + " (the table is loaded anew with the source's type)");
+                } else if (widens) {
+                    ddl.add("ALTER TABLE " + target + " ALTER COLUMN " + Sql.ident(w.name()) + " TYPE " + w.display());
+                    notes.add("schema change: column " + name + " widened from " + have.display() + " to " + w.display());
+                } else {
+                    incompatible.add(name + " is " + have.display() + " at the destination but " + w.display() + " at the source");
+                }
+            } else if (freeze) {
+                if (holds) {
+                    keptTypes.put(w.name(), have.display());
+                    changes.add(new Change("retyped", w.name(), have.display(), w.display(), false));
+                    notes.add("schema change ignored (freeze): column " + name + " is " + w.display() + " at the source, kept "
+                            + have.display() + " at the destination (which holds its values)");
+                } else {
+                    changes.add(new Change("retyped", w.name(), have.display(), w.display(), false));
+                    incompatible.add(name + " is " + have.display() + " at the destination but " + w.display()
+                            + " at the source, whose values it cannot hold");
+                }
             } else {
-                incompatible.add(Sql.displayIdent(w.name()) + " is " + have.display() + " at the destination but "
-                        + w.display() + " at the source");
+                changes.add(new Change("retyped", w.name(), have.display(), w.display(), false));
+                differences.add("column " + name + " is " + w.display() + " at the source but " + have.display() + " at the destination");
             }
         }
+        List<Column> destinationOnly = new ArrayList<>();
+        for (Column have : existing.values()) {
+            if (!wanted.containsKey(have.name())) {
+                destinationOnly.add(have);
+                changes.add(new Change("dropped", have.name(), have.display(), null, false));
+                if (policy == ChangePolicy.SchemaChange.FAIL) {
+                    differences.add("column " + Sql.displayIdent(have.name()) + " (" + have.display() + ") is no longer copied from the"
+                            + " source (dropped there, or left out by the transfer)");
+                } else {
+                    notes.add("schema change" + (freeze ? " ignored (freeze)" : "") + ": column " + Sql.displayIdent(have.name())
+                            + " is no longer copied from the source (dropped there, or left out by the transfer): kept at the"
+                            + " destination, NULL in rows written from now on");
+                }
+            }
+        }
+        if (!differences.isEmpty()) {
+            throw new SchemaChangeStop("destination table " + display + " differs from its source and the transfer's onSchemaChange"
+                    + " is fail: " + String.join("; ", differences) + ". Nothing was written. To go on: set onSchemaChange: evolve"
+                    + " for one run (it adds new columns and widens widened ones" + (fullRefresh ? "; a full refresh loads the"
+                    + " source's types" : "") + "), or change the destination table by hand to match the source (ALTER TABLE "
+                    + target + " ...), or leave the column out with excludeColumns", changes, policy);
+        }
+        if (!incompatible.isEmpty() && freeze) {
+            throw new SchemaChangeStop("destination table " + display + " cannot take the source's rows: column "
+                    + String.join("; column ", incompatible) + ", and the transfer's onSchemaChange is freeze, which keeps the"
+                    + " destination's columns. Nothing was written. Ways out: set onSchemaChange: evolve for one run, which widens"
+                    + " the column; or ALTER the destination column yourself to a type that holds the source's values; or leave the"
+                    + " column out with excludeColumns", changes, policy);
+        }
         if (!incompatible.isEmpty()) {
-            throw new DestinationException("destination table " + Sql.displayIdent(schema) + "." + Sql.displayIdent(table)
+            throw new DestinationException("destination table " + display
                     + " cannot take the source's rows: column " + String.join("; column ", incompatible)
                     + ", a change that is not a widening. Nothing was written. Ways out: run the transfer once with mode"
                     + " full_refresh, which recreates the table with the source's types; or drop the destination table"
                     + " (and its row in " + Sql.displayIdent(schema) + "." + ReservedNames.STATE_TABLE + ") so the next run recreates and backfills it;"
                     + " or ALTER the destination column yourself to a type that holds the source's values");
         }
-        List<Column> destinationOnly = new ArrayList<>();
-        for (Column have : existing.values()) {
-            if (!wanted.containsKey(have.name())) {
-                destinationOnly.add(have);
-                notes.add("column " + Sql.displayIdent(have.name()) + " is no longer copied from the source (dropped there, or left"
-                        + " out by the transfer): kept at the destination, NULL in rows written from now on");
-            }
-        }
         try (Statement st = con.createStatement()) {
             for (String d : ddl) {
                 st.execute(d);
             }
         }
-        return new Result(destinationOnly, notes);
+        return new Result(destinationOnly, notes, changes, leftOut, keptTypes);
     }
 
     /**

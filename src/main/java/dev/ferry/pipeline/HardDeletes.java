@@ -21,8 +21,10 @@ import org.postgresql.copy.CopyIn;
 
 /**
  * Opt-in hard deletes for incremental transfers: removes destination rows whose key no longer exists at the
- * source (or no longer matches the transfer's filter). Only keys travel: the source's keys are streamed into a
- * temporary table at the destination with COPY, and one anti-join deletes the rest, in the run's last transaction.
+ * source (or no longer matches the transfer's filter), or, with {@code hardDeletes: soft}, keeps them and sets their
+ * {@code _ferry_deleted_at} (once; the merge clears it when the row comes back). Only keys travel: the source's keys
+ * are streamed into a temporary table at the destination with COPY, and one anti-join deletes (or marks) the rest, in
+ * the run's last transaction.
  *
  * <p>Runs after the run's batches, so every row the destination holds was read from the source before the keys
  * were: a key missing now was deleted at the source since.
@@ -112,8 +114,19 @@ public final class HardDeletes {
         }
         try (Statement st = dest.createStatement()) {
             st.execute("ANALYZE pg_temp." + KEYS);
-            return st.executeUpdate("DELETE FROM " + Sql.qualified(load.schema(), load.table()) + " d WHERE NOT EXISTS"
-                    + " (SELECT 1 FROM pg_temp." + KEYS + " k WHERE " + match + ")");
+        }
+        String gone = " NOT EXISTS (SELECT 1 FROM pg_temp." + KEYS + " k WHERE " + match + ")";
+        if (spec.changes().softDeletes()) {
+            // kept and marked, once: a row marked before keeps its first time (the run's time, bound)
+            try (PreparedStatement ps = dest.prepareStatement("UPDATE " + Sql.qualified(load.schema(), load.table()) + " d SET "
+                    + Sql.ident(ReservedNames.DELETED_AT) + " = CAST(? AS timestamptz) WHERE d." + Sql.ident(ReservedNames.DELETED_AT)
+                    + " IS NULL AND" + gone)) {
+                ps.setObject(1, load.run().syncedAt());
+                return ps.executeUpdate();
+            }
+        }
+        try (Statement st = dest.createStatement()) {
+            return st.executeUpdate("DELETE FROM " + Sql.qualified(load.schema(), load.table()) + " d WHERE" + gone);
         }
     }
 }

@@ -3,17 +3,15 @@ package dev.ferry.pipeline;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.UUID;
 
 import dev.ferry.config.Mode;
-import dev.ferry.config.Sql;
 import dev.ferry.config.TableRef;
 import dev.ferry.destination.DestinationSchema;
 import dev.ferry.destination.FullRefreshSwap;
 import dev.ferry.destination.LockWaits;
+import dev.ferry.destination.SchemaChangeStop;
 import dev.ferry.destination.SchemaEvolution;
 import dev.ferry.source.TableRead;
 import dev.ferry.state.RunHistory;
@@ -77,6 +75,26 @@ public abstract class LoadMode {
     void complete(TableLoad load) throws SQLException {
     }
 
+    /** Whether rows gone from the source are marked (hardDeletes: soft) rather than deleted: the merge clears the mark. */
+    boolean softDeletes(TableLoad load) {
+        return false;
+    }
+
+    /**
+     * A full refresh under freeze: the load table gets the destination's shape, so the read leaves out the source's new
+     * columns and the load keeps the destination's types; a kept type the source's binary form does not match is read
+     * as text, which the destination's COPY converts.
+     */
+    static void narrow(TableLoad load, SchemaEvolution.Result found) {
+        if (found.leftOut().isEmpty() && found.keptTypes().isEmpty()) {
+            return;
+        }
+        load.narrow(load.sourceTable().narrowed(found.leftOut(), found.keptTypes()));
+        if (!found.keptTypes().isEmpty()) {
+            load.binaryCopy(false);
+        }
+    }
+
     /** What happened to the destination table, for the log line at the table's end. */
     abstract String outcome(TableLoad load);
 
@@ -93,21 +111,36 @@ public abstract class LoadMode {
         @Override
         void provision(TableLoad load, Connection con, List<String> notes) throws SQLException {
             String schema = load.schema();
+            boolean soft = load.run().spec().changes().softDeletes();
+            if (soft && !load.sourceTable().hasKey()) {
+                throw new dev.ferry.destination.DestinationException("hardDeletes: soft on " + load.source().display() + " needs a key"
+                        + " to tell which destination rows are gone from the source, and the table has no primary key. Nothing was"
+                        + " written. Fix: name its key columns in the transfer's 'key' parameter, or remove hardDeletes");
+            }
             List<SchemaEvolution.Column> kept = new ArrayList<>();
             boolean exists = DestinationSchema.tableExists(con, schema, load.table());
             if (exists) {
-                Set<String> copied = new HashSet<>(load.sourceTable().columnNames());
-                for (SchemaEvolution.Column c : SchemaEvolution.columns(con, schema, load.table()).values()) {
-                    if (!copied.contains(c.name())) {
-                        kept.add(c);
-                        notes.add("column " + Sql.displayIdent(c.name()) + " is no longer copied from the source"
-                                + " (dropped there, or left out by the transfer): kept at the destination, NULL from now on");
-                    }
+                // the load table takes the shape the transfer's onSchemaChange allows: evolve, the source's (the
+                // destination's other columns kept, NULL); freeze, the destination's; fail, none but the same
+                SchemaEvolution.Result found;
+                try {
+                    found = SchemaEvolution.reconcile(con, schema, load.table(), load.sourceTable(),
+                            load.run().spec().changes().onSchemaChange(), true);
+                } catch (SchemaChangeStop e) {
+                    load.schemaChanges(e.changes(), true);
+                    throw e;
                 }
+                kept.addAll(found.destinationOnly());
+                notes.addAll(found.notes());
+                load.schemaChanges(found.changes(), false);
+                narrow(load, found);
             }
             RunHistory.dropLeftoverLoads(con, schema, load.run().spec().name(), load.table());
             // the bulk path adds the metadata columns after the load (see Swap); the query path writes them
             DestinationSchema.createTable(con, schema, load.loadTable(), load.sourceTable(), kept, !load.read().isBulkCopy());
+            if (soft) {
+                DestinationSchema.addDeletedAt(con, schema, load.loadTable()); // NULL: every row loaded is at the source
+            }
             if (exists) {
                 FullRefreshSwap.prepareLoad(con, schema, load.table(), load.loadTable(), load.sourceTable());
             }
@@ -115,7 +148,8 @@ public abstract class LoadMode {
 
         @Override
         String outcome(TableLoad load) {
-            return "full refresh swapped in";
+            return "full refresh swapped in" + (load.run().spec().changes().softDeletes()
+                    ? ", " + load.deleted() + " row(s) gone from the source kept, marked deleted" : "");
         }
 
         @Override
@@ -130,11 +164,20 @@ public abstract class LoadMode {
         void provision(TableLoad load, Connection con, List<String> notes) throws SQLException {
             // the table as found, before Ferry's own changes (a widening rewrites it) can change its identity
             load.foundTable(DestinationSchema.tableIdentity(con, load.schema(), load.table()));
+            boolean soft = load.run().spec().changes().softDeletes();
             if (load.foundTable() != null) {
                 SchemaEvolution.Result evolved;
                 try {
-                    evolved = SchemaEvolution.reconcile(con, load.schema(), load.table(), load.sourceTable());
+                    evolved = SchemaEvolution.reconcile(con, load.schema(), load.table(), load.sourceTable(),
+                            load.run().spec().changes().onSchemaChange(), false);
                     notes.addAll(DestinationSchema.addMissingMetadataColumns(con, load.schema(), load.table()));
+                    if (soft && DestinationSchema.addDeletedAt(con, load.schema(), load.table())) {
+                        notes.add("Ferry's metadata column " + DestinationSchema.DELETED_AT + " added (hardDeletes: soft): set when a"
+                                + " row's key is gone from the source");
+                    }
+                } catch (SchemaChangeStop e) {
+                    load.schemaChanges(e.changes(), true);
+                    throw e;
                 } catch (SQLException e) {
                     if (!LockWaits.timedOut(e)) {
                         throw e;
@@ -144,13 +187,27 @@ public abstract class LoadMode {
                 }
                 load.destinationOnly(evolved.destinationOnlyNames());
                 notes.addAll(evolved.notes());
+                load.schemaChanges(evolved.changes(), false);
+                if (!evolved.leftOut().isEmpty()) {
+                    // freeze: the source's new columns are not read (the merge casts kept types, so those stay as read)
+                    load.narrow(load.sourceTable().narrowed(evolved.leftOut(), java.util.Map.of()));
+                }
             }
             DestinationSchema.ensureMergeTable(con, load.schema(), load.table(), load.sourceTable());
+            if (soft && load.foundTable() == null) {
+                DestinationSchema.addDeletedAt(con, load.schema(), load.table());
+            }
+        }
+
+        @Override
+        boolean softDeletes(TableLoad load) {
+            return load.run().spec().changes().softDeletes();
         }
 
         @Override
         String outcome(TableLoad load) {
-            return load.changed() + " inserted or updated" + (load.run().spec().hardDeletes() ? ", " + load.deleted() + " deleted" : "");
+            return load.changed() + " inserted or updated" + (!load.run().spec().hardDeletes() ? ""
+                    : ", " + load.deleted() + (softDeletes(load) ? " marked deleted" : " deleted"));
         }
 
         @Override

@@ -48,6 +48,9 @@ public final class Merge {
         for (String gone : load.destinationOnly()) {
             updates.add(Sql.ident(gone) + " = NULL"); // no longer at the source: NULL in rows written from now on
         }
+        if (load.mode().softDeletes(load)) {
+            updates.add(Sql.ident(DestinationSchema.DELETED_AT) + " = NULL"); // a row that comes back is no longer deleted
+        }
         if (load.mode().keepsExistingRows() || updates.isEmpty()) {
             sql.append("NOTHING"); // append: rows already there stay as they are
         } else {

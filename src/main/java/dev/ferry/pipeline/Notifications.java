@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Run notifications: when a run ends, a JSON event ({@code transfer_success} or {@code transfer_error}, like Orb's
- * data-export events) is POSTed to the transfer's webhook, or to {@code ferry.webhook.url}. The notify route retries a
+ * data-export events) is POSTed to the transfer's webhook, or to {@code ferry.webhook.url}; and a {@code schema_change}
+ * event for a table whose columns differed from the source's (see {@link #schemaChangeEvent}). The notify route retries a
  * failing webhook a few times; a webhook that still fails is logged and never fails the transfer.
  *
  * <p>Webhook URLs may carry tokens, so logs and exception messages (which Camel logs on each retry) show only their
@@ -34,6 +35,8 @@ public final class Notifications {
     private static final Logger LOG = LoggerFactory.getLogger("dev.ferry.notify");
     /** Exchange property: how many times {@link #post} has tried the webhook for this run. */
     static final String ATTEMPTS = "ferryNotifyAttempts";
+    /** Exchange property: a table's schema_change event, while the notify route sends it. */
+    static final String SCHEMA_CHANGE = "ferrySchemaChange";
 
     private final String defaultUrl;
     private final Secret token;
@@ -48,7 +51,66 @@ public final class Notifications {
     /** Whether this exchange's run ended in a way worth telling, and has somewhere to tell it. */
     public boolean wanted(Exchange exchange) {
         TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
+        if (exchange.getProperty(SCHEMA_CHANGE) != null) {
+            return run != null && url(run) != null;
+        }
         return run != null && run.status() != TransferRun.Status.SKIPPED && url(run) != null;
+    }
+
+    /**
+     * The table route's filter after the table committed: whether it has schema changes applied or ignored
+     * (onSchemaChange) to send, once per table and run; puts its {@code schema_change} event on the exchange if so.
+     */
+    public boolean schemaChangeApplied(Exchange exchange) {
+        return schemaChange(exchange, false);
+    }
+
+    /**
+     * The error route's: whether the failed table has schema changes that stand (onSchemaChange stopped it on them, or a
+     * merge mode committed them before a later step failed); its event, once, as above.
+     */
+    public boolean schemaChangeOfFailedTable(Exchange exchange) {
+        return schemaChange(exchange, true);
+    }
+
+    private boolean schemaChange(Exchange exchange, boolean failed) {
+        TableLoad load = exchange.getProperty(TableLoad.TABLE, TableLoad.class);
+        if (load == null || load.schemaChanges().isEmpty() || (failed && !load.schemaChangesStand()) || url(load.run()) == null
+                || !load.reportSchemaChanges()) {
+            return false;
+        }
+        exchange.setProperty(SCHEMA_CHANGE, schemaChangeEvent(load));
+        return true;
+    }
+
+    /**
+     * A table's {@code schema_change} event: its transfer, table, run, the transfer's onSchemaChange, whether the
+     * table stopped on them, and each change (kind added, dropped or retyped; column; from and to types; applied).
+     */
+    static JsonObject schemaChangeEvent(TableLoad load) {
+        TransferRun run = load.run();
+        JsonObject e = new JsonObject();
+        e.put("type", "schema_change");
+        e.put("transfer", run.spec().name());
+        e.put("table", load.source().display());
+        e.put("destination_table", load.schema() + "." + load.table());
+        e.put("run_id", run.id().toString());
+        e.put("policy", run.spec().changes().onSchemaChange().key());
+        e.put("mode", run.spec().mode().key());
+        e.put("stopped", load.schemaStopped());
+        JsonArray changes = new JsonArray();
+        for (dev.ferry.destination.SchemaEvolution.Change c : load.schemaChanges()) {
+            JsonObject j = new JsonObject();
+            j.put("kind", c.kind());
+            j.put("column", c.column());
+            j.put("from", c.from());
+            j.put("to", c.to());
+            j.put("applied", c.applied());
+            changes.add(j);
+        }
+        e.put("changes", changes);
+        e.put("at", Instant.now().toString());
+        return e;
     }
 
     public void post(Exchange exchange) throws IOException, InterruptedException {
@@ -56,7 +118,9 @@ public final class Notifications {
         exchange.setProperty(ATTEMPTS, exchange.getProperty(ATTEMPTS, 0, Integer.class) + 1);
         TransferRun run = exchange.getProperty(Runs.RUN, TransferRun.class);
         String url = url(run);
-        String body = event(run).toJson();
+        JsonObject schemaChange = exchange.getProperty(SCHEMA_CHANGE, JsonObject.class);
+        String type = schemaChange != null ? "schema_change" : type(run);
+        String body = (schemaChange != null ? schemaChange : event(run)).toJson();
         HttpRequest request;
         try {
             HttpRequest.Builder req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30))
@@ -82,7 +146,7 @@ public final class Notifications {
         if (response.statusCode() / 100 != 2) {
             throw new IOException("webhook " + WebhookUrl.display(url) + " answered HTTP " + response.statusCode());
         }
-        LOG.info("transfer {}: {} sent to {}", run.spec().name(), type(run), WebhookUrl.display(url));
+        LOG.info("transfer {}: {} sent to {}", run.spec().name(), type, WebhookUrl.display(url));
     }
 
     /**
@@ -94,7 +158,8 @@ public final class Notifications {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
         int attempts = exchange.getProperty(ATTEMPTS, 0, Integer.class);
         LOG.warn("transfer {}: {} for run {} not delivered after {} attempt{} ({}); the transfer itself is unaffected",
-                run == null ? exchange.getFromRouteId() : run.spec().name(), run == null ? "event" : type(run),
+                run == null ? exchange.getFromRouteId() : run.spec().name(), run == null ? "event"
+                        : exchange.getProperty(SCHEMA_CHANGE) != null ? "schema_change" : type(run),
                 run == null ? "?" : run.id(), attempts, attempts == 1 ? "" : "s", Errors.describe(cause));
     }
 

@@ -63,6 +63,13 @@ public final class Provision {
         TableLoad load = new TableLoad(run, table, source, read, schema, target, mode.loadTable(target, run.id()), recordId,
                 mode, destination, con);
         exchange.setProperty(TableLoad.TABLE, load);
+        @SuppressWarnings("unchecked")
+        java.util.List<dev.ferry.destination.SchemaEvolution.Change> committed =
+                exchange.getProperty(TableLoad.SCHEMA_CHANGES, java.util.List.class);
+        if (committed != null) {
+            load.inheritSchemaChanges(committed);
+            exchange.removeProperty(TableLoad.SCHEMA_CHANGES);
+        }
         // whatever happens to the exchange, the sessions go back to the pool and nothing half-done is committed
         exchange.getExchangeExtension().addOnCompletion(new SynchronizationAdapter() {
             @Override

@@ -63,6 +63,7 @@ public final class Resume {
             load.progress().unknownTotal(); // resumed after its watermark: only part of the table is read, its size says nothing
         }
         con.commit();
+        load.schemaCommitted(); // with the provisioning's changes: reported even if a later batch fails
         load.flushNotes();
     }
 

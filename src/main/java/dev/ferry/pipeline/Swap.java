@@ -23,8 +23,10 @@ public final class Swap {
             DestinationSchema.addRunColumns(con, load.schema(), load.loadTable(), load.run().syncedAt(), load.run().id());
         }
         try {
-            FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
-                    DestinationSchema.swapTag(load.run().id(), load.table()));
+            // hardDeletes: soft: the old table's rows gone from the source are carried over, marked
+            load.deleted(FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
+                    DestinationSchema.swapTag(load.run().id(), load.table()),
+                    load.run().spec().changes().softDeletes() ? load.run().syncedAt() : null));
         } catch (SQLException e) {
             if (statementTimedOut(e)) {
                 // building the key or indexes, or checking constraints, outlasted the bound: a retry would copy the

@@ -19,11 +19,13 @@ public final class TableLoad {
 
     /** The exchange property that holds the table being loaded. */
     public static final String TABLE = "ferryTable";
+    /** The exchange property that carries a failed attempt's committed, unreported schema changes to its retry. */
+    static final String SCHEMA_CHANGES = "ferrySchemaChanges";
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger("dev.ferry.transfer");
 
     private final TransferRun run;
     private final TableRef source;
-    private final SourceTable sourceTable;
+    private SourceTable sourceTable;
     private final TableRead read;
     private final String schema;
     private final String table;
@@ -56,6 +58,14 @@ public final class TableLoad {
     /** What provisioning changed or found that the user should know, until written to the run record. */
     private final List<String> notes = new java.util.ArrayList<>();
     private Boolean binaryCopy;
+    /** The differences between the source's columns and the destination table's that provisioning found (onSchemaChange). */
+    private List<dev.ferry.destination.SchemaEvolution.Change> schemaChanges = List.of();
+    /** Whether onSchemaChange stopped the table on them, before anything was written. */
+    private boolean schemaStopped;
+    /** Whether the changes applied are committed (the merge modes commit them before the first batch: see Resume). */
+    private boolean schemaCommitted;
+    /** Whether they went out as a schema_change event (once per table and run). */
+    private boolean schemaReported;
     private boolean loadTableCommitted;
     private final java.util.Set<String> readPaths = new java.util.LinkedHashSet<>();
     /** How far the table has got, live, while it is on the board of tables in flight (see ProgressReport). */
@@ -114,6 +124,60 @@ public final class TableLoad {
     /** How this table's batches were read, e.g. {@code copy binary, query}; null when no batch ran. */
     String readPath() {
         return readPaths.isEmpty() ? null : String.join(", ", readPaths);
+    }
+
+    /**
+     * The table as copied after provisioning left out source columns the destination does not take (onSchemaChange:
+     * freeze), or gave some the destination's types: the read follows it.
+     */
+    void narrow(SourceTable copied) {
+        this.sourceTable = copied;
+        read.table(copied);
+    }
+
+    List<dev.ferry.destination.SchemaEvolution.Change> schemaChanges() {
+        return schemaChanges;
+    }
+
+    void schemaChanges(List<dev.ferry.destination.SchemaEvolution.Change> changes, boolean stopped) {
+        List<dev.ferry.destination.SchemaEvolution.Change> all = new java.util.ArrayList<>(schemaChanges);
+        all.addAll(changes);
+        this.schemaChanges = List.copyOf(all);
+        this.schemaStopped = stopped;
+    }
+
+    /**
+     * The changes a previous attempt of this table committed and did not report (a retry finds the table changed
+     * already): reported with this attempt's.
+     */
+    void inheritSchemaChanges(List<dev.ferry.destination.SchemaEvolution.Change> committed) {
+        this.schemaChanges = List.copyOf(committed);
+        this.schemaCommitted = true;
+    }
+
+    /** The changes this attempt committed and has not reported, for a retry to report: empty when none. */
+    List<dev.ferry.destination.SchemaEvolution.Change> unreportedSchemaChanges() {
+        return schemaCommitted && !schemaReported ? schemaChanges : List.of();
+    }
+
+    boolean schemaStopped() {
+        return schemaStopped;
+    }
+
+    void schemaCommitted() {
+        this.schemaCommitted = true;
+    }
+
+    /** Whether a failure of the table still leaves its schema changes to report: it stopped on them, or they are committed. */
+    boolean schemaChangesStand() {
+        return schemaStopped || schemaCommitted;
+    }
+
+    /** True the first time only: the schema_change event goes out once per table and run. */
+    boolean reportSchemaChanges() {
+        boolean first = !schemaReported;
+        schemaReported = true;
+        return first;
     }
 
     public TransferRun run() {

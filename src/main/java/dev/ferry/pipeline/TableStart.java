@@ -34,6 +34,9 @@ public final class TableStart {
         TableLoad previous = exchange.getProperty(TableLoad.TABLE, TableLoad.class);
         if (previous != null) {
             previous.close();
+            if (!previous.unreportedSchemaChanges().isEmpty()) {
+                exchange.setProperty(TableLoad.SCHEMA_CHANGES, previous.unreportedSchemaChanges()); // for the retry to report
+            }
         }
         Long previousRecord = table.equals(exchange.getProperty(Failures.SOURCE_TABLE)) ? exchange.getProperty(Failures.RECORD, Long.class) : null;
         exchange.removeProperty(TableLoad.TABLE);

@@ -45,6 +45,23 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
         return new SourceTable(ref, columns, key, types, copyable);
     }
 
+    /**
+     * The table without the given columns (never key columns: the caller leaves out only columns the destination lacks,
+     * and a key column is always there), and with the given destination types by column name.
+     */
+    public SourceTable narrowed(java.util.Collection<String> leftOut, java.util.Map<String, String> types) {
+        List<SourceColumn> cols = new ArrayList<>();
+        List<String> dest = new ArrayList<>();
+        for (int i = 0; i < columns.size(); i++) {
+            String name = columns.get(i).name();
+            if (!leftOut.contains(name)) {
+                cols.add(columns.get(i));
+                dest.add(types.getOrDefault(name, destinationTypes.get(i)));
+            }
+        }
+        return new SourceTable(ref, cols, key, dest, copyable);
+    }
+
     /** Whether every column copies in binary form (see {@link SourceColumn#binarySafe()}). */
     public boolean binarySafe() {
         return columns.stream().allMatch(SourceColumn::binarySafe);

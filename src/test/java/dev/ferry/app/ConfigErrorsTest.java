@@ -173,4 +173,18 @@ class ConfigErrorsTest {
                 .contains("application.properties: ferry.destination.big.schema: '" + "ü".repeat(32) + "' is longer than"
                         + " PostgreSQL's 63-byte limit for names (it would be cut); choose a shorter name");
     }
+
+    @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void softDeletesAreRefusedForAppendAndOnSchemaChangeIsOneOfThree() throws Exception {
+        String err = refused(folder(transfer("a", "app.a", "mode", "append", "cursor", "at", "hardDeletes", "soft")
+                + transfer("b", "app.b", "hardDeletes", "soft")
+                + transfer("c", "app.c", "onSchemaChange", "ignore", "hardDeletes", "maybe")));
+        assertThat(err).contains("routes/transfers.yaml:16: transfer 'a': hardDeletes: soft needs a mode that updates rows (a row"
+                        + " that comes back clears its _ferry_deleted_at), and append never does; use mode incremental, or hardDeletes: true")
+                .doesNotContain("transfer 'b'") // soft on a full refresh: the old table's gone rows are carried over, marked
+                .contains("routes/transfers.yaml:46: transfer 'c': parameter 'onSchemaChange': 'ignore' is not one of evolve,"
+                        + " freeze, fail")
+                .contains("routes/transfers.yaml:48: transfer 'c': parameter 'hardDeletes': 'maybe' is not true, false or soft");
+    }
 }

@@ -25,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ReservedColumnsTest {
 
     static final String RESERVED = " has a name Ferry keeps for itself: names starting with _ferry_ are Ferry's own columns"
-            + " (_ferry_synced_at and _ferry_run_id on every destination row, _ferry_keyset_0... in its batch queries); ";
+            + " (_ferry_synced_at and _ferry_run_id on every destination row, _ferry_deleted_at on those of hardDeletes: soft,"
+            + " _ferry_keyset_0... in its batch queries); ";
 
     static String[] args(Path dir, String... command) {
         String[] all = new String[4 + command.length];

@@ -86,9 +86,8 @@ class ConfigValidationTest {
                         + " FERRY_TEST_SURELY_UNSET_PASSWORD is not set",
                 "application.properties: ferry.source.src.port: '54x' is not a TCP port (1-65535)",
                 "application.properties: ferry.destination.dst.schema is missing; the destination 'dst' needs it",
-                "routes/transfers.yaml:10: transfer 'orders': unknown parameter 'batchsize'; known: batchSize, columns, copyStreams,"
-                        + " cron, cursor, deletedColumn, destination, destinationSchema, destinationTable, every, excludeColumns, fetchSize, filter, hardDeletes, key,"
-                        + " lookback, mode, name, parallelTables, recipients, recipientsRefresh, recipientsSource, retryAttempts, retryDelay, retryMaxDelay, retryMultiplier, source, tables, webhook",
+                "routes/transfers.yaml:10: transfer 'orders': unknown parameter 'batchsize'; known: "
+                        + String.join(", ", new java.util.TreeSet<>(TemplateParameters.shipped().names())),
                 "routes/transfers.yaml:5: transfer 'orders': no source named 'nosuch'; declare ferry.source.nosuch.hostname"
                         + " (and port, database, user, password) in application.properties (none are declared yet)",
                 "routes/transfers.yaml:7: transfer 'orders': parameter 'tables': 'orders' is not schema-qualified; write it as"
@@ -132,7 +131,7 @@ class ConfigValidationTest {
                         + " ever-increasing column such as updated_at; for a table without one, use mode xmin",
                 "routes/transfers.yaml:29: transfer 'xmin-cursor': mode xmin tracks changes by transaction id and takes no"
                         + " 'cursor'; remove it, or use mode incremental",
-                "routes/transfers.yaml:46: transfer 'full-cursor': parameter 'hardDeletes': 'yes' is not true or false",
+                "routes/transfers.yaml:46: transfer 'full-cursor': parameter 'hardDeletes': 'yes' is not true, false or soft",
                 "routes/transfers.yaml:44: transfer 'full-cursor': parameter 'cursor' applies to incremental modes, not to"
                         + " full_refresh; remove it, or set mode to incremental",
                 "routes/transfers.yaml:73: transfer 'filters': set 'columns' (the columns to copy) or 'excludeColumns' (the"

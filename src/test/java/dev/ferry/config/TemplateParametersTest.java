@@ -58,6 +58,7 @@ class TemplateParametersTest {
         worded.put("fetchSize", d -> "default " + d + ".");
         worded.put("parallelTables", d -> "default " + d + ".");
         worded.put("copyStreams", d -> "default " + d + ".");
+        worded.put("onSchemaChange", d -> "`" + d + "` (the default)");
         worded.put("retryAttempts", d -> "(default " + d + ";");
         worded.put("retryDelay", d -> "the first after `" + d + "`");
         worded.put("retryMultiplier", d -> "each next one " + Map.of("2", "twice", "3", "three times").getOrDefault(d, d + " times")
