@@ -34,7 +34,8 @@ public record TransferSpec(
         Duration retryDelay,
         double retryMultiplier,
         Duration retryMaxDelay,
-        String webhook) {
+        String webhook,
+        TableSelection tableSelection) {
 
     public TransferSpec {
         tables = List.copyOf(tables);
@@ -42,13 +43,14 @@ public record TransferSpec(
         columns = columns == null ? List.of() : List.copyOf(columns);
         excludeColumns = excludeColumns == null ? List.of() : List.copyOf(excludeColumns);
         filterValues = filterValues == null ? Map.of() : Map.copyOf(filterValues);
+        tableSelection = tableSelection == null ? TableSelection.of(tables) : tableSelection;
     }
 
     /** This transfer read another way: a one-off full reload of an incremental transfer runs as a full refresh. */
     public TransferSpec withMode(Mode other) {
         return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, tableSelection);
     }
 
     /**
@@ -97,23 +99,21 @@ public record TransferSpec(
         String source = required(p, "source", label, where, problems);
         String destination = required(p, "destination", label, where, problems);
 
+        // tables: the ones named explicitly; with patterns, a run's tables are found at its start (TableSelection)
         List<TableRef> tables = List.of();
-        String tablesText = required(p, "tables", label, where, problems);
-        if (tablesText != null) {
-            try {
-                tables = TableRef.parseList(tablesText);
-                for (TableRef t : tables) {
-                    if (ReservedNames.isFerrys(t.name())) {
-                        // it would land on (or be dropped as) Ferry's own table of that name in the destination schema
-                        problems.add(where.apply("tables") + ": " + label + ": parameter 'tables': " + t.display() + " would be"
-                                + " written to a destination table named " + Sql.displayIdent(t.name()) + ", but names starting with "
-                                + ReservedNames.PREFIX + " are " + ReservedNames.TABLES + "; to copy it, list a view of it under another"
-                                + " name, e.g. CREATE VIEW " + Sql.qualified(t.schema(), t.name().substring(1))
-                                + " AS SELECT * FROM " + t.quoted());
-                    }
+        required(p, "tables", label, where, problems);
+        TableSelection tableSelection = TableSelection.parse(p, label, where, problems);
+        if (tableSelection != null) {
+            tables = tableSelection.explicit();
+            for (TableRef t : tables) {
+                if (ReservedNames.isFerrys(t.name())) {
+                    // it would land on (or be dropped as) Ferry's own table of that name in the destination schema
+                    problems.add(where.apply("tables") + ": " + label + ": parameter 'tables': " + t.display() + " would be"
+                            + " written to a destination table named " + Sql.displayIdent(t.name()) + ", but names starting with "
+                            + ReservedNames.PREFIX + " are " + ReservedNames.TABLES + "; to copy it, list a view of it under another"
+                            + " name, e.g. CREATE VIEW " + Sql.qualified(t.schema(), t.name().substring(1))
+                            + " AS SELECT * FROM " + t.quoted());
                 }
-            } catch (IllegalArgumentException e) {
-                problems.add(where.apply("tables") + ": " + label + ": parameter 'tables': " + e.getMessage());
             }
         }
 
@@ -253,7 +253,7 @@ public record TransferSpec(
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
-                retryMultiplier, retryMaxDelay, webhook);
+                retryMultiplier, retryMaxDelay, webhook, tableSelection);
     }
 
     private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,

@@ -54,6 +54,7 @@ public final class TableStart {
             try (Connection c = connections.dataSource(run.destination()).getConnection()) {
                 recordId = RunHistory.start(c, schema, run, table, schema + "." + table.name(),
                         loadTable.equals(table.name()) ? null : loadTable);
+                RunHistory.note(c, schema, recordId, run.takeNotes(table)); // new at the source, a table gone (RunTables)
             }
         }
         // the record exists from here on: a failure below is written into it

@@ -230,6 +230,36 @@ public final class RunHistory {
         return failed == 0 ? null : new FailedRuns(failed, last);
     }
 
+    /**
+     * The source tables of the transfer's newest run that reached its tables (skipped runs and resets aside), as
+     * recorded ({@link TableRef#display()}); empty when none did. ONE statement, all of it through the (transfer,
+     * started_at) index: a transfer's runs never overlap (its lock), so that run's records are the newest ones down to
+     * the newest record of another run.
+     */
+    public static java.util.Set<String> previousTables(Connection con, String schema, String transfer) throws SQLException {
+        String t = qualified(schema);
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        try (PreparedStatement ps = con.prepareStatement("WITH newest AS (SELECT run_id, started_at FROM " + t
+                + " WHERE transfer = ? AND source_table IS NOT NULL AND status NOT IN ('skipped', '" + RESET + "')"
+                + " ORDER BY started_at DESC LIMIT 1),"
+                + " before AS (SELECT max(o.started_at) AS at FROM " + t + " o, newest"
+                + " WHERE o.transfer = ? AND o.started_at <= newest.started_at AND o.run_id <> newest.run_id"
+                + " AND o.status NOT IN ('skipped', '" + RESET + "'))"
+                + " SELECT DISTINCT r.source_table FROM " + t + " r, newest, before"
+                + " WHERE r.transfer = ? AND r.run_id = newest.run_id AND r.source_table IS NOT NULL"
+                + " AND r.started_at > coalesce(before.at, '-infinity')")) {
+            ps.setString(1, transfer);
+            ps.setString(2, transfer);
+            ps.setString(3, transfer);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
     /** Consecutive failed runs of a transfer, and when the latest ended: what the backoff between runs is derived from. */
     public record FailedRuns(int count, java.time.Instant lastEnded) {
     }

@@ -132,8 +132,8 @@ class ConfigErrorsTest {
                 + "    parameters:\n      - { name: name, value: b }\n      - { name: source, value: src }\n"
                 + "      - { name: destination, value: dst }\n      - { name: every, value: 1h }\n"));
         assertThat(err).contains("routes/transfers.yaml:14: transfer 'b': parameter 'tables' is missing; add"
-                + " { name: tables, value: ... } (Schema-qualified source tables, comma-separated, e.g. \"shop.orders,"
-                + " shop.order_items\".)");
+                + " { name: tables, value: ... } (Schema-qualified source tables or patterns, comma-separated, e.g. \"shop.orders,"
+                + " shop.order_items\" or \"shop.*\" (patterns are matched against the source at each run's start).)");
     }
 
     @Test

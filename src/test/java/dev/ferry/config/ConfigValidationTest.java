@@ -87,7 +87,7 @@ class ConfigValidationTest {
                 "application.properties: ferry.source.src.port: '54x' is not a TCP port (1-65535)",
                 "application.properties: ferry.destination.dst.schema is missing; the destination 'dst' needs it",
                 "routes/transfers.yaml:10: transfer 'orders': unknown parameter 'batchsize'; known: batchSize, columns, copyStreams,"
-                        + " cron, cursor, deletedColumn, destination, every, excludeColumns, fetchSize, filter, hardDeletes, key,"
+                        + " cron, cursor, deletedColumn, destination, every, excludeColumns, excludeTables, fetchSize, filter, hardDeletes, key,"
                         + " lookback, mode, name, parallelTables, recipients, recipientsRefresh, recipientsSource, retryAttempts, retryDelay, retryMaxDelay, retryMultiplier, source, tables, webhook",
                 "routes/transfers.yaml:5: transfer 'orders': no source named 'nosuch'; declare ferry.source.nosuch.hostname"
                         + " (and port, database, user, password) in application.properties (none are declared yet)",
