@@ -6,6 +6,7 @@ import java.util.List;
 import dev.ferry.config.ConfigException;
 import dev.ferry.state.TransferRun;
 import dev.ferry.testing.Dumps;
+import dev.ferry.testing.FerryCommand;
 import dev.ferry.testing.FerryHarness;
 import dev.ferry.testing.LogCapture;
 import dev.ferry.testing.TestDb;
@@ -155,6 +156,48 @@ class TablePatternsTest {
                 assertThat(Dumps.scalar(d, "SELECT error FROM export._ferry_runs WHERE run_id = ? AND status = 'failed'", run.id()))
                         .startsWith("parameter 'tables' (Shop.*) matches no table at source src");
             }
+        }
+    }
+
+    @Test
+    @Timeout(90)
+    void checkListsWhatThePatternsMatchAndResetCoversTheTablesTheySelect() throws Exception {
+        TestDb src = TestDb.source("patreset");
+        TestDb dst = TestDb.destination("patreset");
+        src.execute("CREATE SCHEMA app",
+                "CREATE TABLE app.a (id int PRIMARY KEY, updated_at timestamptz NOT NULL)",
+                "INSERT INTO app.a SELECT g, now() - g * interval '1 hour' FROM generate_series(1, 50) g",
+                "CREATE TABLE app.b (id int PRIMARY KEY, updated_at timestamptz NOT NULL)",
+                "INSERT INTO app.b SELECT g, now() - g * interval '1 hour' FROM generate_series(1, 40) g",
+                "CREATE TABLE app.b_old (id int PRIMARY KEY, updated_at timestamptz NOT NULL)");
+        src.grantRead("app");
+        java.nio.file.Path dir = FerryHarness.write(src, dst, "export", FerryHarness.transfer("inc", "app.*", "excludeTables",
+                "app.*_old", "mode", "incremental", "cursor", "updated_at"), java.util.Map.of());
+
+        FerryCommand.Out check = FerryCommand.capture(dir, "check", "inc");
+        assertThat(check.status()).as(check.out() + check.err()).isZero();
+        assertThat(check.out()).contains("'tables' (app.*) matches 2 table(s) now").contains("can read app.a").contains("can read app.b")
+                .doesNotContain("app.b_old");
+
+        assertThat(FerryCommand.capture(dir, "sync", "inc").status()).isZero();
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.rows(d, "SELECT source_table FROM export._ferry_state ORDER BY 1")).containsExactly("app.a", "app.b");
+        }
+        FerryCommand.Out other = FerryCommand.capture(dir, "reset", "inc", "app.b_old", "--yes");
+        assertThat(other.status()).isEqualTo(2);
+        assertThat(other.err()).contains("transfer inc copies no table named app.b_old");
+        FerryCommand.Out one = FerryCommand.capture(dir, "reset", "inc", "app.b", "--yes");
+        assertThat(one.status()).as(one.err()).isZero();
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.rows(d, "SELECT source_table FROM export._ferry_state ORDER BY 1")).containsExactly("app.a");
+        }
+        FerryCommand.Out all = FerryCommand.capture(dir, "reset", "inc", "--yes");
+        assertThat(all.status()).as(all.err()).isZero();
+        assertThat(all.out()).contains("reset transfer inc (all its tables: app.*): watermark deleted for app.a");
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.scalar(d, "SELECT count(*) FROM export._ferry_state")).isEqualTo("0");
+            assertThat(Dumps.rows(d, "SELECT source_table FROM export._ferry_runs WHERE status = 'reset' ORDER BY id"))
+                    .containsExactly("app.b", "app.a");
         }
     }
 }
