@@ -68,6 +68,19 @@ class ConfigErrorsTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void tablePatternMistakesNameFileAndLine() throws Exception {
+        String err = refused(folder(transfer("pat", "shop.*, \"Sales Data.*", "excludeTables", "shop")
+                + transfer("both", "shop.orders, shop.o*", "excludeTables", "shop.orders")));
+        assertThat(err).contains("routes/transfers.yaml:10: transfer 'pat': parameter 'tables': unclosed double quote at"
+                        + " position 9 of 'shop.*, \"Sales Data.*'")
+                .contains("routes/transfers.yaml:12: transfer 'pat': parameter 'excludeTables': 'shop' is not schema-qualified;"
+                        + " write it as schema.table")
+                .contains("routes/transfers.yaml:27: transfer 'both': shop.orders is named in 'tables' and excluded by"
+                        + " 'excludeTables'; remove it from one of them");
+    }
+
+    @Test
     void transferNamesOfFerrysOwnRoutesAreRefused() throws Exception {
         String err = refused(folder(transfer("ferry-table", "app.a") + transfer("ferry-failed", "app.b")
                 + transfer("ferry-notify", "app.c") + transfer("ok", "app.d")));
