@@ -37,6 +37,9 @@ final class Discover {
                  String mode, String cursor, String why) {
     }
 
+    /** The destination the printed transfers name when the properties declare several and none was chosen. */
+    static final String PLACEHOLDER = "DESTINATION";
+
     /** Bounds each catalog statement: discovery reads the catalog only, which answers in milliseconds. */
     static final int STATEMENT_TIMEOUT_SECONDS = 30;
 
@@ -192,6 +195,10 @@ final class Discover {
         StringBuilder sb = new StringBuilder();
         sb.append("# ferry discover ").append(sourceName).append(pattern == null ? "" : " " + pattern).append(": ")
                 .append(found.size()).append(" table(s) at ").append(source.describe()).append('\n');
+        if (destination.equals(PLACEHOLDER)) {
+            sb.append("# destination: several are declared; replace ").append(PLACEHOLDER)
+                    .append(" below with one of them (or pass --destination NAME)\n");
+        }
         for (Found f : found) {
             sb.append("#\n# ").append(f.table().display()).append(": ").append(f.rows()).append(", ").append(f.size()).append('\n');
             if (f.mode() == null) {

@@ -302,7 +302,7 @@ public final class Ferry implements Callable<Integer> {
                     }
                     String dest = destination;
                     if (dest == null) {
-                        dest = connections.destinations().size() == 1 ? connections.destinations().keySet().iterator().next() : "DESTINATION";
+                        dest = connections.destinations().size() == 1 ? connections.destinations().keySet().iterator().next() : Discover.PLACEHOLDER;
                     } else if (!connections.destinations().containsKey(dest)) {
                         throw new ConfigException("no destination named '" + dest + "' in " + configName
                                 + "; declared destinations: " + String.join(", ", new java.util.TreeSet<>(connections.destinations().keySet())));
