@@ -280,7 +280,11 @@ public final class Ferry implements Callable<Integer> {
                     throw new CommandLine.ParameterException(new CommandLine(this), "PATTERN '" + pattern + "': " + e.getMessage());
                 }
             }
-            Durations.parse(every);
+            try {
+                Durations.parse(every);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "--every '" + every + "': " + e.getMessage());
+            }
             if (!java.nio.file.Files.isRegularFile(parent.config)) {
                 throw new ConfigException(parent.config + ": no such file; pass --config FILE to name the properties file that"
                         + " declares the connections (default ./" + DEFAULT_CONFIG + ")");

@@ -234,6 +234,9 @@ public final class TransferRun {
         if (outcomes.values().stream().anyMatch(o -> o.status() == Status.INTERRUPTED)) {
             return Status.INTERRUPTED;
         }
+        if (tables == null && spec.tableSelection().hasPatterns()) {
+            return Status.RUNNING; // its tables are not known yet: nothing has succeeded
+        }
         return outcomes.size() == getTables().size() ? Status.SUCCEEDED : Status.RUNNING;
     }
 
