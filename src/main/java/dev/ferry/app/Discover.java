@@ -77,6 +77,53 @@ final class Discover {
     }
 
     /**
+     * The command: reads the connections only (discovery comes before any transfer is declared, so no routes are read),
+     * prints the listing and YAML to stdout; exit status 0, 1 when nothing matches, 2 (a ConfigException) for an unknown
+     * source or destination.
+     */
+    static int run(java.nio.file.Path config, String sourceName, String pattern, String destination, String every) throws Exception {
+        if (!java.nio.file.Files.isRegularFile(config)) {
+            throw new dev.ferry.config.ConfigException(config + ": no such file; pass --config FILE to name the properties file"
+                    + " that declares the connections (default ./" + Ferry.DEFAULT_CONFIG + ")");
+        }
+        try (org.apache.camel.impl.DefaultCamelContext camel = new org.apache.camel.impl.DefaultCamelContext()) {
+            camel.getPropertiesComponent().setLocation("file:" + config.toAbsolutePath());
+            String configName = config.getFileName().toString();
+            Connections connections = Connections.fromProperties(camel, configName);
+            try {
+                if (!connections.sources().containsKey(sourceName)) {
+                    List<String> problems = new ArrayList<>(connections.problems().stream()
+                            .filter(p -> p.contains("ferry.source." + sourceName + ".")).toList());
+                    if (problems.isEmpty()) {
+                        problems.add("no source named '" + sourceName + "' in " + configName + "; declared sources: "
+                                + String.join(", ", new java.util.TreeSet<>(connections.sources().keySet())));
+                    }
+                    throw new dev.ferry.config.ConfigException(problems);
+                }
+                String dest = destination;
+                if (dest == null) {
+                    dest = connections.destinations().size() == 1 ? connections.destinations().keySet().iterator().next() : PLACEHOLDER;
+                } else if (!connections.destinations().containsKey(dest)) {
+                    throw new dev.ferry.config.ConfigException("no destination named '" + dest + "' in " + configName
+                            + "; declared destinations: " + String.join(", ", new java.util.TreeSet<>(connections.destinations().keySet())));
+                }
+                ConnectionSettings source = connections.sources().get(sourceName);
+                List<Found> found = discover(connections, source, pattern);
+                if (found.isEmpty()) {
+                    System.err.println("ferry discover: no table at source " + sourceName + " (" + source.describe() + ") matches "
+                            + (pattern == null ? "*.*" : pattern) + " (patterns match tables and partitioned tables; bare names"
+                            + " fold to lower case, quote mixed-case ones)");
+                    return Ferry.FAILED;
+                }
+                System.out.print(render(sourceName, source, pattern, found, dest, every));
+                return Ferry.OK;
+            } finally {
+                connections.close();
+            }
+        }
+    }
+
+    /**
      * Reads the source's tables matching {@code pattern} ({@code *.*} when null: every table outside the system schemas).
      *
      * @throws IllegalArgumentException when the pattern cannot be read

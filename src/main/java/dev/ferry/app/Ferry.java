@@ -285,46 +285,7 @@ public final class Ferry implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new CommandLine.ParameterException(new CommandLine(this), "--every '" + every + "': " + e.getMessage());
             }
-            if (!java.nio.file.Files.isRegularFile(parent.config)) {
-                throw new ConfigException(parent.config + ": no such file; pass --config FILE to name the properties file that"
-                        + " declares the connections (default ./" + DEFAULT_CONFIG + ")");
-            }
-            // the connections only: discovery comes before any transfer is declared, so no routes are read
-            try (org.apache.camel.impl.DefaultCamelContext camel = new org.apache.camel.impl.DefaultCamelContext()) {
-                camel.getPropertiesComponent().setLocation("file:" + parent.config.toAbsolutePath());
-                String configName = parent.config.getFileName().toString();
-                dev.ferry.connect.Connections connections = dev.ferry.connect.Connections.fromProperties(camel, configName);
-                try {
-                    if (!connections.sources().containsKey(source)) {
-                        List<String> problems = new ArrayList<>(connections.problems().stream()
-                                .filter(p -> p.contains("ferry.source." + source + ".")).toList());
-                        if (problems.isEmpty()) {
-                            problems.add("no source named '" + source + "' in " + configName + "; declared sources: "
-                                    + String.join(", ", new java.util.TreeSet<>(connections.sources().keySet())));
-                        }
-                        throw new ConfigException(problems);
-                    }
-                    String dest = destination;
-                    if (dest == null) {
-                        dest = connections.destinations().size() == 1 ? connections.destinations().keySet().iterator().next() : Discover.PLACEHOLDER;
-                    } else if (!connections.destinations().containsKey(dest)) {
-                        throw new ConfigException("no destination named '" + dest + "' in " + configName
-                                + "; declared destinations: " + String.join(", ", new java.util.TreeSet<>(connections.destinations().keySet())));
-                    }
-                    dev.ferry.config.ConnectionSettings s = connections.sources().get(source);
-                    List<Discover.Found> found = Discover.discover(connections, s, pattern);
-                    if (found.isEmpty()) {
-                        System.err.println("ferry discover: no table at source " + source + " (" + s.describe() + ") matches "
-                                + (pattern == null ? "*.*" : pattern) + " (patterns match tables and partitioned tables; bare names"
-                                + " fold to lower case, quote mixed-case ones)");
-                        return FAILED;
-                    }
-                    System.out.print(Discover.render(source, s, pattern, found, dest, every));
-                    return OK;
-                } finally {
-                    connections.close();
-                }
-            }
+            return Discover.run(parent.config, source, pattern, destination, every);
         }
     }
 
