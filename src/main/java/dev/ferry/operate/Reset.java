@@ -59,8 +59,8 @@ public final class Reset {
             if (named.size() == 1 && spec.tableSelection().selects(named.get(0))) {
                 return named;
             }
-            throw new ConfigException("transfer " + spec.name() + " copies no table named " + table + ": it matches neither its"
-                    + " tables (" + spec.tableSelection() + ") nor is it one of them; name it schema-qualified, e.g. shop.orders");
+            throw new ConfigException("transfer " + spec.name() + " copies no table named " + table + ": its tables ("
+                    + spec.tableSelection() + ") do not select it; name the table schema-qualified, e.g. shop.orders");
         }
         for (TableRef t : spec.tables()) {
             if (t.display().equals(table) || t.name().equals(table)) {

@@ -2,7 +2,6 @@ package dev.ferry.pipeline;
 
 import java.sql.Connection;
 import java.sql.SQLException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
@@ -62,8 +61,11 @@ public final class RunTables {
         try (Connection c = connections.dataSource(run.destination()).getConnection()) {
             previous = RunHistory.previousTables(c, run.destination().schema(), spec.name());
         }
+        checkDestinationNames(spec, tables);
+        checkColumnRules(spec, tables);
+        // logged and noted once the step can no longer fail: a retry of it would say it all twice
         if (!previous.isEmpty()) {
-            List<String> now = new ArrayList<>();
+            Set<String> now = new java.util.HashSet<>();
             for (TableRef t : tables) {
                 now.add(t.display());
                 if (!previous.contains(t.display())) {
@@ -83,8 +85,6 @@ public final class RunTables {
                 }
             }
         }
-        checkDestinationNames(spec, tables);
-        checkColumnRules(spec, tables);
         run.tables(tables);
         exchange.getIn().setBody(tables);
     }
