@@ -136,6 +136,7 @@ final class Discover {
             try (Statement st = c.createStatement()) {
                 st.execute("SET statement_timeout = '" + STATEMENT_TIMEOUT_SECONDS + "s'");
             }
+            c.commit(); // the setting outlives the rollback after a table the user may not read
             try {
                 return read(c, TableMatch.resolve(c, selection));
             } finally {
