@@ -37,7 +37,7 @@ final class Discover {
                  String mode, String cursor, String why) {
     }
 
-    /** The destination the printed transfers name when the properties declare several and none was chosen. */
+    /** The destination the printed transfers name when none was chosen and the properties declare none or several. */
     static final String PLACEHOLDER = "DESTINATION";
 
     /** Bounds each catalog statement: discovery reads the catalog only, which answers in milliseconds. */
@@ -244,8 +244,8 @@ final class Discover {
         sb.append("# ferry discover ").append(sourceName).append(pattern == null ? "" : " " + pattern).append(": ")
                 .append(found.size()).append(" table(s) at ").append(source.describe()).append('\n');
         if (destination.equals(PLACEHOLDER)) {
-            sb.append("# destination: several are declared; replace ").append(PLACEHOLDER)
-                    .append(" below with one of them (or pass --destination NAME)\n");
+            sb.append("# destination: not one declared to take by default; replace ").append(PLACEHOLDER)
+                    .append(" below with a declared destination (or pass --destination NAME)\n");
         }
         for (Found f : found) {
             sb.append("#\n# ").append(f.table().display()).append(": ").append(f.rows()).append(", ").append(f.size()).append('\n');

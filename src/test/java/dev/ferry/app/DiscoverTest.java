@@ -97,6 +97,15 @@ class DiscoverTest {
         assertThat(none.out()).isEmpty();
         assertThat(none.err()).startsWith("ferry discover: no table at source src (").contains(") matches shop.order_*");
 
+        // a table the source user may not read is listed with the GRANT that fixes it, and left out of the YAML
+        src.execute("CREATE TABLE shop.secret (id int PRIMARY KEY)", "REVOKE SELECT ON shop.secret FROM \"" + src.user() + "\"");
+        FerryCommand.Out some = FerryCommand.capture(dir, "discover", "src", "shop.*");
+        assertThat(some.status()).as(some.err()).isZero();
+        assertThat(some.out()).contains("# shop.secret: ").contains("#   not readable: ").contains("GRANT SELECT ON")
+                .contains("# shop.orders: xmin: a primary key").contains("# destination: not one declared to take by default;"
+                        + " replace DESTINATION below with a declared destination (or pass --destination NAME)").doesNotContain("value: 'shop.orders, shop.secret'")
+                .contains("        value: 'shop.orders'\n");
+
         FerryCommand.Out bad = FerryCommand.capture(dir, "discover", "src", "orders");
         assertThat(bad.status()).isEqualTo(Ferry.BAD_CONFIG);
         assertThat(bad.err()).contains("PATTERN 'orders': 'orders' is not schema-qualified; write it as schema.table");
