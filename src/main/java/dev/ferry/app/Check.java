@@ -213,7 +213,7 @@ final class Check {
         }
         {
             for (TransferSpec t : transfers) {
-                for (TableRef table : t.tables()) {
+                for (TableRef table : tables(c, s, t)) {
                     String subject = subject(s) + ", transfer '" + t.name() + "'";
                     try {
                         Map.Entry<Endpoint, TableRef> key = Map.entry(Endpoint.of(s), table);
@@ -269,6 +269,38 @@ final class Check {
         }
     }
 
+    /** Per transfer with patterns: its tables as the source check found them, for the destination's checks. */
+    private final Map<String, List<TableRef>> resolved = new java.util.HashMap<>();
+
+    /**
+     * A transfer's tables to check: the ones it names, or with patterns the ones they match on the source now (as its
+     * next run would find them, TableMatch), reported; none is a failure, as it fails the run.
+     */
+    private List<TableRef> tables(Connection c, ConnectionSettings s, TransferSpec t) {
+        if (!t.tableSelection().hasPatterns()) {
+            return t.tables();
+        }
+        String subject = subject(s) + ", transfer '" + t.name() + "'";
+        try {
+            List<TableRef> found = dev.ferry.source.TableMatch.resolve(c, t.tableSelection());
+            resolved.put(t.name(), found);
+            if (found.isEmpty()) {
+                items.add(new Item(Item.Status.FAIL, subject, "'tables' (" + t.tableSelection() + ") matches no table",
+                        "check the patterns (bare names fold to lower case; quote mixed-case ones), or run ferry discover "
+                                + t.source() + " to see the source's tables",
+                        catalog.where(t.name(), "tables") + ": transfer '" + t.name() + "': parameter 'tables' (" + t.tableSelection()
+                                + ") matches no table at source " + t.source()));
+            } else {
+                pass(subject, "'tables' (" + t.tableSelection() + ") matches " + found.size() + " table(s) now");
+            }
+            return found;
+        } catch (SQLException e) {
+            fail(subject, "cannot match 'tables' (" + t.tableSelection() + ") against the source: " + Errors.describe(e), fixFor(e, s));
+            rollback(c);
+            return List.of();
+        }
+    }
+
     /**
      * The check's session to a connection's endpoint, opened (and its endpoint checked) on first use; null when it
      * cannot be reached (reported the first time).
@@ -321,7 +353,7 @@ final class Check {
             }
             if (schemaExists) {
                 for (TransferSpec t : transfers) {
-                    for (TableRef table : t.tables()) {
+                    for (TableRef table : resolved.getOrDefault(t.name(), t.tables())) {
                         String target = t.names().nameOf(table);
                         String owner = scalar(c, "SELECT pg_get_userbyid(c.relowner) FROM pg_class c JOIN pg_namespace n"
                                 + " ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?", schema, target);

@@ -16,11 +16,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ScopeType;
 
-/** The command line: {@code java -jar ferry.jar [run|sync|check|demo|list|reset|status|history] [--config FILE] [--routes DIR]}. */
+/** The command line: {@code java -jar ferry.jar [run|sync|check|demo|list|reset|status|history|discover] [--config FILE] [--routes DIR]}. */
 @Command(name = "ferry", mixinStandardHelpOptions = true, version = "Ferry 0.1.0",
         description = "Moves PostgreSQL tables into PostgreSQL destinations on a schedule.",
         subcommands = {Ferry.Run.class, Ferry.Sync.class, Ferry.CheckCommand.class, Ferry.Demo.class, Ferry.ListTransfers.class,
-                Ferry.ResetCommand.class, Ferry.Status.class, Ferry.History.class},
+                Ferry.ResetCommand.class, Ferry.Status.class, Ferry.History.class, Ferry.DiscoverCommand.class},
         footer = {"", "Exit status: 0 success, 1 a transfer failed, 2 bad configuration or usage."})
 public final class Ferry implements Callable<Integer> {
 
@@ -195,8 +195,9 @@ public final class Ferry implements Callable<Integer> {
                     return OK;
                 }
                 List<dev.ferry.config.TableRef> tables = dev.ferry.operate.Reset.tables(spec, table);
-                String what = "transfer " + transfer + (table == null ? " (all its tables: " : " (table ")
-                        + String.join(", ", tables.stream().map(dev.ferry.config.TableRef::display).toList()) + ")";
+                String what = "transfer " + transfer + (tables.isEmpty() ? " (all its tables: " + spec.tableSelection() + ")"
+                        : (table == null ? " (all its tables: " : " (table ")
+                        + String.join(", ", tables.stream().map(dev.ferry.config.TableRef::display).toList()) + ")");
                 Integer declined = yes ? null : confirm("Reset " + what + "? Its next run reads them again from the start (a"
                         + " backfill).", "ferry reset: not resetting " + what, "reset", "not reset");
                 if (declined != null) {
@@ -246,6 +247,45 @@ public final class Ferry implements Callable<Integer> {
                         warned, failed);
                 return failed == 0 ? OK : FAILED;
             }
+        }
+    }
+
+    @Command(name = "discover", description = "List a source's tables (row estimate, size, primary key, cursor candidates,"
+            + " columns carried as text) and print a ready transfer YAML for them, with the mode suggested for each and why.")
+    static final class DiscoverCommand implements Callable<Integer> {
+        @CommandLine.ParentCommand
+        Ferry parent;
+
+        @Parameters(index = "0", paramLabel = "SOURCE", description = "A source declared in the properties.")
+        String source;
+
+        @Parameters(index = "1", arity = "0..1", paramLabel = "PATTERN",
+                description = "Tables or patterns, as in a transfer's 'tables' (default: *.*, every schema but the system ones).")
+        String pattern;
+
+        @Option(names = "--destination", paramLabel = "NAME",
+                description = "The destination the printed transfers write to (default: the only one declared).")
+        String destination;
+
+        @Option(names = "--every", paramLabel = "DURATION", defaultValue = "1h",
+                description = "The printed transfers' schedule (default: ${DEFAULT-VALUE}).")
+        String every;
+
+        @Override
+        public Integer call() throws Exception {
+            if (pattern != null) {
+                try {
+                    dev.ferry.config.TableSelection.of(pattern);
+                } catch (IllegalArgumentException e) {
+                    throw new CommandLine.ParameterException(new CommandLine(this), "PATTERN '" + pattern + "': " + e.getMessage());
+                }
+            }
+            try {
+                Durations.parse(every);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.ParameterException(new CommandLine(this), "--every '" + every + "': " + e.getMessage());
+            }
+            return Discover.run(parent.config, source, pattern, destination, every);
         }
     }
 
@@ -319,7 +359,8 @@ public final class Ferry implements Callable<Integer> {
                 ferry.start();
                 for (TransferSpec spec : ferry.catalog().all()) {
                     System.out.printf("%-24s %s -> %s  %-12s %-22s %s%s%n", spec.name(), spec.source(), spec.destination(),
-                            spec.mode().key(), spec.scheduleText(), spec.tables(), recipient(ferry, spec));
+                            spec.mode().key(), spec.scheduleText(), spec.tableSelection().hasPatterns() ? "[" + spec.tableSelection() + "]"
+                                    : spec.tables(), recipient(ferry, spec));
                 }
             }
             return OK;

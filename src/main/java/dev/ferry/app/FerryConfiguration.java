@@ -319,6 +319,7 @@ public final class FerryConfiguration implements CamelConfiguration {
         camel.getRegistry().bind("ferryNotifications", notifications(camel, connections.configName(), problems));
         // the table pipeline's steps, in the order the routes call them (ferry-pipeline.yaml)
         CopyStreams streams = copyStreams(camel.getExecutorServiceManager(), connections);
+        camel.getRegistry().bind("ferryTables", new dev.ferry.pipeline.RunTables(connections));
         camel.getRegistry().bind("ferryTableStart", new TableStart(connections, shutdown));
         camel.getRegistry().bind("ferryReadPlanner", new ReadPlanner(connections, shutdown));
         camel.getRegistry().bind("ferryProvision", new Provision(connections, progressBoard(camel, connections, problems)));

@@ -109,8 +109,9 @@ public record DestinationNames(String schema, String template, Map<TableRef, Str
      * Reads {@code destinationSchema}, {@code destinationTable} and the {@code rename.*} family, checked against the
      * transfer's tables, adding one message per problem (with where it is written) to {@code problems}.
      */
-    static DestinationNames parse(Map<String, String> p, List<TableRef> tables, String label, Function<String, String> where,
+    static DestinationNames parse(Map<String, String> p, TableSelection selection, String label, Function<String, String> where,
                                   List<String> problems) {
+        List<TableRef> tables = selection.explicit();
         int before = problems.size();
         String schema = TransferSpec.blankToNull(p.get("destinationSchema"));
         if (schema != null) {
@@ -121,7 +122,8 @@ public record DestinationNames(String schema, String template, Map<TableRef, Str
         }
         String template = TransferSpec.blankToNull(p.get("destinationTable"));
         if (template != null) {
-            String problem = templateProblem(template, tables.size());
+            // tables matched by patterns are known only at a run's start: as many as may come
+            String problem = templateProblem(template, selection.hasPatterns() ? Integer.MAX_VALUE : tables.size());
             if (problem != null) {
                 problems.add(where.apply("destinationTable") + ": " + label + ": parameter 'destinationTable': " + problem);
             }
@@ -143,9 +145,9 @@ public record DestinationNames(String schema, String template, Map<TableRef, Str
                 problems.add(at + e.getMessage());
                 return;
             }
-            if (!tables.isEmpty() && !tables.contains(table)) { // (no tables: 'tables' is reported)
-                problems.add(at + "the transfer copies no table " + table.display() + " (its tables: "
-                        + String.join(", ", tables.stream().map(TableRef::display).toList()) + "); remove the rename, or correct it");
+            if (!selection.include().isEmpty() && !selection.selects(table)) { // (no tables: 'tables' is reported)
+                problems.add(at + "the transfer copies no table " + table.display() + " (its tables: " + selection
+                        + "); remove the rename, or correct it");
                 return;
             }
             String other = renamedBy.put(table, param);

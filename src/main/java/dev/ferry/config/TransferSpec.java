@@ -37,7 +37,8 @@ public record TransferSpec(
         String webhook,
         DestinationNames names,
         Hooks hooks,
-        ChangePolicy changes) {
+        ChangePolicy changes,
+        TableSelection tableSelection) {
 
     public TransferSpec {
         tables = List.copyOf(tables);
@@ -48,13 +49,14 @@ public record TransferSpec(
         names = names == null ? DestinationNames.NONE : names;
         hooks = hooks == null ? Hooks.NONE : hooks;
         changes = changes == null ? ChangePolicy.DEFAULT : changes;
+        tableSelection = tableSelection == null ? TableSelection.of(tables) : tableSelection;
     }
 
     /** This transfer read another way: a one-off full reload of an incremental transfer runs as a full refresh. */
     public TransferSpec withMode(Mode other) {
         return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection);
     }
 
     /**
@@ -64,7 +66,7 @@ public record TransferSpec(
     public TransferSpec withDestination(String other) {
         return new TransferSpec(name, source, other, tables, mode, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection);
     }
 
     /**
@@ -113,14 +115,13 @@ public record TransferSpec(
         String source = required(p, "source", label, where, problems);
         String destination = required(p, "destination", label, where, problems);
 
+        // tables: the ones named explicitly; with patterns, a run's tables are found at its start (TableSelection)
         List<TableRef> tables = List.of();
-        String tablesText = required(p, "tables", label, where, problems);
-        if (tablesText != null) {
-            try {
-                tables = TableRef.parseList(tablesText);
-            } catch (IllegalArgumentException e) {
-                problems.add(where.apply("tables") + ": " + label + ": parameter 'tables': " + e.getMessage());
-            }
+        required(p, "tables", label, where, problems);
+        TableSelection tableSelection = TableSelection.parse(p, label, where, problems);
+        if (tableSelection != null) {
+            // a table that would land on one of Ferry's own names is refused by its destination name (DestinationNames)
+            tables = tableSelection.explicit();
         }
 
         Mode mode = null;
@@ -258,14 +259,15 @@ public record TransferSpec(
         Hooks hooks = Hooks.parse(p, label, where, problems);
 
         // Ferry's own table names, lengths and collisions are checked on the destination names
-        DestinationNames names = DestinationNames.parse(p, tables, label, where, problems);
+        DestinationNames names = DestinationNames.parse(p, tableSelection == null ? TableSelection.of(tables) : tableSelection, label,
+                where, problems);
 
         if (problems.size() > before) {
             return null;
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
-                retryMultiplier, retryMaxDelay, webhook, names, hooks, changes);
+                retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection);
     }
 
     private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,

@@ -79,6 +79,34 @@ public final class DestinationTypes {
         return new Resolved(types, d.notes);
     }
 
+    /**
+     * Why a column of this type may reach the destination as text rather than as its own type, or null when its type is
+     * kept: the rule {@link #type} applies, without a destination to look at (for {@code ferry discover}). An extension
+     * type is carried as text only where the destination lacks the extension; any other user-defined base or range type
+     * always is. Arrays and composite attributes are looked through.
+     */
+    public static String textReason(SourceType t) {
+        if (t instanceof SourceType.ArrayOf a) {
+            return textReason(a.element());
+        }
+        if (t instanceof SourceType.Composite c) {
+            for (SourceType.Attribute a : c.attributes()) {
+                String r = textReason(a.type());
+                if (r != null) {
+                    return "attribute " + Sql.displayIdent(a.name()) + " of " + c.name() + ": " + r;
+                }
+            }
+            return null;
+        }
+        if (t instanceof SourceType.Extension x) {
+            return x.declared() + " from extension " + x.extension() + ": as text unless the destination has " + x.extension();
+        }
+        if (t instanceof SourceType.Other o) {
+            return o.declared() + ", a user-defined " + o.kind() + ": always as text";
+        }
+        return null; // built-in types, enums: kept
+    }
+
     private String type(String column, SourceType t) throws SQLException {
         if (t instanceof SourceType.BuiltIn b) {
             return b.declared();

@@ -276,7 +276,7 @@ public final class FerryHealth extends ServiceSupport {
             if (transfers.containsKey(spec.name())) {
                 specs.put(spec.name(), spec);
                 bySchema.computeIfAbsent(connections.destination(spec.destination()).schema(), k -> new LinkedHashMap<>())
-                        .put(spec.name(), RUNS_READ * (spec.tables().size() + 1));
+                        .put(spec.name(), RUNS_READ * (dev.ferry.state.TransferRun.recordsPerRun(spec) + 1));
             }
         }
         c.setAutoCommit(true);

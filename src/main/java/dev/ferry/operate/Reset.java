@@ -46,7 +46,21 @@ public final class Reset {
     /** The tables a reset of {@code table} (null: all) covers; a table the transfer does not copy is a usage error. */
     public static List<TableRef> tables(TransferSpec spec, String table) {
         if (table == null) {
-            return spec.tables();
+            // with patterns, every table the transfer keeps a watermark of (its tables may change from run to run)
+            return spec.tableSelection().hasPatterns() ? List.of() : spec.tables();
+        }
+        if (spec.tableSelection().hasPatterns()) {
+            List<TableRef> named;
+            try {
+                named = TableRef.parseList(table);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("ferry reset: TABLE '" + table + "': " + e.getMessage());
+            }
+            if (named.size() == 1 && spec.tableSelection().selects(named.get(0))) {
+                return named;
+            }
+            throw new ConfigException("transfer " + spec.name() + " copies no table named " + table + ": its tables ("
+                    + spec.tableSelection() + ") do not select it; name the table schema-qualified, e.g. shop.orders");
         }
         for (TableRef t : spec.tables()) {
             if (t.display().equals(table) || t.name().equals(table) || spec.names().nameOf(t).equals(table)) {
@@ -90,17 +104,19 @@ public final class Reset {
             try (Connection c = ds.getConnection()) {
                 c.setAutoCommit(false);
                 try {
+                    // no tables given: all of the transfer's (a transfer with patterns)
                     try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + Watermarks.qualified(schema)
-                            + " WHERE transfer = ? AND source_table = ANY (?) RETURNING source_table")) {
+                            + " WHERE transfer = ? AND (cardinality(?::text[]) = 0 OR source_table = ANY (?)) RETURNING source_table")) {
                         ps.setString(1, spec.name());
                         ps.setArray(2, c.createArrayOf("text", names.toArray()));
+                        ps.setArray(3, c.createArrayOf("text", names.toArray()));
                         try (ResultSet rs = ps.executeQuery()) {
                             while (rs.next()) {
                                 had.add(rs.getString(1));
                             }
                         }
                     }
-                    for (String t : names) {
+                    for (String t : names.isEmpty() ? had : names) {
                         RunHistory.reset(c, schema, id, spec.name(), spec.mode().key(), t, "reset by ferry reset: "
                                 + (had.contains(t) ? "watermark deleted" : "no watermark was recorded")
                                 + "; the next run reads the table from the start");

@@ -194,7 +194,7 @@ public final class StatusReader {
      * skipped runs between (a skip is recorded while a run goes).
      */
     private static int recordsFor(TransferSpec s, int runs) {
-        return (runs + 1) * (s.tables().size() + 1) + 4;
+        return (runs + 1) * (dev.ferry.state.TransferRun.recordsPerRun(s) + 1) + 4;
     }
 
     /** Whether {@link #status(java.time.Duration, java.util.function.ToLongFunction)} would read anything again now. */

@@ -57,6 +57,7 @@ public final class TableStart {
             String loadTable = mode.loadTable(target, run.id());
             try (Connection c = connections.dataSource(run.destination()).getConnection()) {
                 recordId = RunHistory.start(c, schema, run, table, schema + "." + target, loadTable.equals(target) ? null : loadTable);
+                RunHistory.note(c, schema, recordId, run.takeNotes(table)); // new at the source, a table gone (RunTables)
             }
         }
         // the record exists from here on: a failure below is written into it

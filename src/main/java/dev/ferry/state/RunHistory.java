@@ -230,6 +230,56 @@ public final class RunHistory {
         return failed == 0 ? null : new FailedRuns(failed, last);
     }
 
+    /**
+     * The source tables of the transfer's latest runs, as recorded ({@link TableRef#display()}): those of its newest run
+     * that went through all its tables (no record interrupted, abandoned or still running), and of the runs since,
+     * which a stop cut short; empty when no run reached a table. Skipped runs and resets do not count. ONE statement,
+     * all of it through the (transfer, started_at) index, walking back run by run (at most {@value #RUNS_WALKED}): a
+     * transfer's runs never overlap (its lock), so a run's table records are the ones down to the newest table record
+     * of another run.
+     */
+    public static java.util.Set<String> previousTables(Connection con, String schema, String transfer) throws SQLException {
+        String t = qualified(schema);
+        String counted = " AND source_table IS NOT NULL AND status NOT IN ('skipped', '" + RESET + "')";
+        // the newest table record of another run at or before a run's last one: where that run's records begin
+        String blockStart = "SELECT o.started_at AS at FROM " + t + " o WHERE o.transfer = ? AND o.started_at <= %1$s.last_at"
+                + " AND o.run_id <> %1$s.run_id" + counted.replace(" source_table", " o.source_table").replace(" status", " o.status")
+                + " ORDER BY o.started_at DESC LIMIT 1";
+        String sql = "WITH RECURSIVE newest AS (SELECT run_id, started_at AS last_at FROM " + t + " WHERE transfer = ?" + counted
+                + " ORDER BY started_at DESC LIMIT 1),"
+                + " walk(run_id, last_at, block_start, depth) AS ("
+                + " SELECT n.run_id, n.last_at, b.at, 1 FROM newest n LEFT JOIN LATERAL (" + String.format(blockStart, "n") + ") b ON true"
+                + " UNION ALL"
+                + " SELECT p.run_id, p.last_at, b.at, w.depth + 1 FROM walk w"
+                + " CROSS JOIN LATERAL (SELECT o.run_id, o.started_at AS last_at FROM " + t + " o WHERE o.transfer = ?"
+                + " AND o.started_at = w.block_start" + counted.replace(" source_table", " o.source_table").replace(" status", " o.status")
+                + " LIMIT 1) p"
+                + " LEFT JOIN LATERAL (" + String.format(blockStart, "p") + ") b ON true"
+                + " WHERE w.depth < " + RUNS_WALKED + " AND EXISTS (SELECT 1 FROM " + t + " i WHERE i.transfer = ? AND i.run_id = w.run_id"
+                + " AND i.started_at > w.block_start AND i.started_at <= w.last_at"
+                + " AND i.status IN ('interrupted', 'abandoned', 'running')))"
+                + " SELECT DISTINCT r.source_table FROM " + t + " r"
+                + " WHERE r.transfer = ? AND r.source_table IS NOT NULL AND r.status NOT IN ('skipped', '" + RESET + "')"
+                + " AND r.started_at <= (SELECT last_at FROM newest)"
+                + " AND r.started_at > coalesce((SELECT block_start FROM walk ORDER BY depth DESC LIMIT 1), '-infinity')"
+                + " AND EXISTS (SELECT 1 FROM newest)";
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        try (PreparedStatement ps = con.prepareStatement(sql)) {
+            for (int i = 1; i <= 6; i++) {
+                ps.setString(i, transfer);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** How many runs back {@link #previousTables} looks for one that went through all its tables. */
+    static final int RUNS_WALKED = 5;
+
     /** Consecutive failed runs of a transfer, and when the latest ended: what the backoff between runs is derived from. */
     public record FailedRuns(int count, java.time.Instant lastEnded) {
     }

@@ -113,7 +113,7 @@ public final class Runs {
             }
             unrecorded.remove(spec.name());
             if (backoff && backingOff(exchange, run, RunHistory.failedRuns(c, schema, spec.name(), failuresThatMatter(spec),
-                    spec.tables().size()))) {
+                    TransferRun.recordsPerRun(spec)))) {
                 return;
             }
         }
@@ -242,9 +242,10 @@ public final class Runs {
 
     private static void logStarted(TransferRun run) {
         TransferSpec spec = run.spec();
-        LOG.info("transfer {}: run {} started ({}, {} table(s), {} -> {})", spec.name(), run.id(),
+        LOG.info("transfer {}: run {} started ({}, {}, {} -> {})", spec.name(), run.id(),
                 run.reloadOf() == null ? spec.mode().key() : "full reload of mode " + run.reloadOf().key() + ", sync --full-refresh",
-                spec.tables().size(), run.source().describe(), run.destination().describe());
+                spec.tableSelection().hasPatterns() ? "tables " + spec.tableSelection() : spec.tables().size() + " table(s)",
+                run.source().describe(), run.destination().describe());
     }
 
     /**

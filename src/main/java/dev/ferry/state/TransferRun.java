@@ -91,9 +91,62 @@ public final class TransferRun {
         return (System.nanoTime() - startedNanos) / 1e9;
     }
 
-    /** The tables to move, for the route's split. */
+    /** The run's tables, once its start found them (a transfer with patterns); until then, the ones named. */
+    private volatile List<TableRef> tables;
+    /** Notes for a table's run record (e.g. new at the source), written when its record is created. */
+    private final Map<TableRef, List<String>> tableNotes = new ConcurrentHashMap<>();
+    /** Notes about the run as a whole (e.g. a table gone from the source), written into its first table's record. */
+    private final java.util.concurrent.atomic.AtomicReference<List<String>> runNotes = new java.util.concurrent.atomic.AtomicReference<>(List.of());
+
+    /** The tables to move, for the route's split: the ones its start found ({@link #tables(List)}), else the ones named. */
     public List<TableRef> getTables() {
-        return spec.tables();
+        List<TableRef> t = tables;
+        return t != null ? t : spec.tables();
+    }
+
+    /**
+     * Sets the run's tables: its {@code tables} patterns matched against the source at its start. Also remembered, by
+     * transfer, as the number of tables its runs have ({@link #recordsPerRun}).
+     */
+    public void tables(List<TableRef> resolved) {
+        tables = List.copyOf(resolved);
+        TABLES_PER_RUN.put(spec.name(), resolved.size());
+    }
+
+    /** Adds notes for a table's run record (written when the table starts) and, for the run, for its first table's. */
+    public void note(TableRef table, String note) {
+        if (table == null) {
+            runNotes.updateAndGet(l -> java.util.stream.Stream.concat(l.stream(), java.util.stream.Stream.of(note)).toList());
+        } else {
+            tableNotes.merge(table, List.of(note), (a, b) -> java.util.stream.Stream.concat(a.stream(), b.stream()).toList());
+        }
+    }
+
+    /** The notes for this table's record, taken (with the run's own, for whichever table's record is created first). */
+    public List<String> takeNotes(TableRef table) {
+        List<String> out = new java.util.ArrayList<>(runNotes.getAndSet(List.of()));
+        List<String> mine = tableNotes.remove(table);
+        if (mine != null) {
+            out.addAll(mine);
+        }
+        return out;
+    }
+
+    /** The tables per run of transfers with patterns, as their last run in this process found them. */
+    private static final Map<String, Integer> TABLES_PER_RUN = new ConcurrentHashMap<>();
+    /** Records per run assumed for a transfer with patterns until a run of it in this process has found its tables. */
+    static final int PATTERN_RECORDS_GUESS = 32;
+
+    /**
+     * How many run records (one per table) a run of this transfer writes, for readers of the history that read a
+     * number of records: the tables it names; with patterns, as many as its last run in this process found (or a
+     * guess before one has). A guess short of the truth only makes such a read reach back fewer runs.
+     */
+    public static int recordsPerRun(TransferSpec spec) {
+        if (!spec.tableSelection().hasPatterns()) {
+            return spec.tables().size();
+        }
+        return Math.max(spec.tables().size(), TABLES_PER_RUN.getOrDefault(spec.name(), PATTERN_RECORDS_GUESS));
     }
 
     public void tableDone(TableRef table, long tableRows) {
@@ -181,7 +234,10 @@ public final class TransferRun {
         if (outcomes.values().stream().anyMatch(o -> o.status() == Status.INTERRUPTED)) {
             return Status.INTERRUPTED;
         }
-        return outcomes.size() == spec.tables().size() ? Status.SUCCEEDED : Status.RUNNING;
+        if (tables == null && spec.tableSelection().hasPatterns()) {
+            return Status.RUNNING; // its tables are not known yet: nothing has succeeded
+        }
+        return outcomes.size() == getTables().size() ? Status.SUCCEEDED : Status.RUNNING;
     }
 
     /** The run's first error: a failure outside any table, or the table that failed first, named. */
@@ -205,7 +261,7 @@ public final class TransferRun {
         if (failed.isEmpty()) {
             return firstError();
         }
-        int tables = spec.tables().size();
+        int tables = getTables().size();
         if (tables == 1) {
             return described(failed.get(0));
         }
@@ -236,6 +292,6 @@ public final class TransferRun {
 
     /** What failed, in one line that names the cause, with the fix when it is a known permission or connection error. */
     public static String describe(Throwable error, TransferRun run) {
-        return run == null ? Errors.describe(error) : Errors.describe(error, run.source(), run.destination(), run.spec().tables());
+        return run == null ? Errors.describe(error) : Errors.describe(error, run.source(), run.destination(), run.getTables());
     }
 }

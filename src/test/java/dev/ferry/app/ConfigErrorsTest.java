@@ -68,6 +68,19 @@ class ConfigErrorsTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(60)
+    void tablePatternMistakesNameFileAndLine() throws Exception {
+        String err = refused(folder(transfer("pat", "shop.*, \"Sales Data.*", "excludeTables", "shop")
+                + transfer("both", "shop.orders, shop.o*", "excludeTables", "shop.orders")));
+        assertThat(err).contains("routes/transfers.yaml:10: transfer 'pat': parameter 'tables': unclosed double quote at"
+                        + " position 9 of 'shop.*, \"Sales Data.*'")
+                .contains("routes/transfers.yaml:12: transfer 'pat': parameter 'excludeTables': 'shop' is not schema-qualified;"
+                        + " write it as schema.table")
+                .contains("routes/transfers.yaml:27: transfer 'both': shop.orders is named in 'tables' and excluded by"
+                        + " 'excludeTables'; remove it from one of them");
+    }
+
+    @Test
     void transferNamesOfFerrysOwnRoutesAreRefused() throws Exception {
         String err = refused(folder(transfer("ferry-table", "app.a") + transfer("ferry-failed", "app.b")
                 + transfer("ferry-notify", "app.c") + transfer("ok", "app.d")));
@@ -132,8 +145,8 @@ class ConfigErrorsTest {
                 + "    parameters:\n      - { name: name, value: b }\n      - { name: source, value: src }\n"
                 + "      - { name: destination, value: dst }\n      - { name: every, value: 1h }\n"));
         assertThat(err).contains("routes/transfers.yaml:14: transfer 'b': parameter 'tables' is missing; add"
-                + " { name: tables, value: ... } (Schema-qualified source tables, comma-separated, e.g. \"shop.orders,"
-                + " shop.order_items\".)");
+                + " { name: tables, value: ... } (Schema-qualified source tables or patterns, comma-separated, e.g. \"shop.orders,"
+                + " shop.order_items\" or \"shop.*\" (patterns are matched against the source at each run's start).)");
     }
 
     @Test

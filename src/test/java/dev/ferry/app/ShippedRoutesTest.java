@@ -73,7 +73,8 @@ class ShippedRoutesTest {
         assertThat(err[0]).contains("routes/transfers.yaml:1: transfer 'defaulted': parameter 'tables' is missing");
 
         String shipped = Files.readString(Path.of("routes/ferry-transfer.yaml"));
-        String tables = "      - name: tables\n        description: Schema-qualified source tables, comma-separated, e.g. \"shop.orders, shop.order_items\".\n";
+        String tables = "      - name: tables\n        description: >-\n          Schema-qualified source tables or patterns, comma-separated,"
+                + " e.g. \"shop.orders, shop.order_items\" or \"shop.*\"\n          (patterns are matched against the source at each run's start).\n";
         assertThat(shipped).contains(tables);
         Files.writeString(dir.resolve("routes/ferry-transfer.yaml"), "# our copy: every transfer copies app.items unless told\n"
                 + shipped.replace(tables, tables + "        defaultValue: app.items\n"));
