@@ -34,9 +34,11 @@ public record TransferSpec(
         Duration retryDelay,
         double retryMultiplier,
         Duration retryMaxDelay,
-        String webhook) {
+        String webhook,
+        ColumnRules columnRules) {
 
     public TransferSpec {
+        columnRules = columnRules == null ? ColumnRules.NONE : columnRules;
         tables = List.copyOf(tables);
         key = key == null ? List.of() : List.copyOf(key);
         columns = columns == null ? List.of() : List.copyOf(columns);
@@ -48,7 +50,7 @@ public record TransferSpec(
     public TransferSpec withMode(Mode other) {
         return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, columnRules);
     }
 
     /**
@@ -248,12 +250,14 @@ public record TransferSpec(
             problems.add(where.apply("webhook") + ": " + label + ": parameter 'webhook' " + webhookProblem);
         }
 
+        ColumnRules columnRules = ColumnRules.parse(p, mode, key, cursor, label, where, problems);
+
         if (problems.size() > before) {
             return null;
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
-                retryMultiplier, retryMaxDelay, webhook);
+                retryMultiplier, retryMaxDelay, webhook, columnRules);
     }
 
     private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,

@@ -4,11 +4,13 @@ import java.sql.Connection;
 import java.sql.SQLException;
 
 import dev.ferry.connect.Connections;
+import dev.ferry.config.TableRef;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.config.TransferSpec;
 import dev.ferry.destination.DestinationSchema;
 import dev.ferry.observe.FerryMeters;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -139,7 +141,35 @@ public final class Runs {
                         + " (committed batches are kept, the run resumes after them)", spec.name(), stale);
             }
         }
+        checkColumnRules(run, run.getTables());
         exchange.getIn().setBody(run.getTables());
+    }
+
+    /**
+     * Fails the run before any write when a column rule (hash, mask, nullify, cast) names a column that none of its
+     * tables has: a typo must never let a clear value through. A table that cannot be described is left to its own
+     * step, which says why.
+     */
+    private void checkColumnRules(TransferRun run, List<TableRef> tables) throws SQLException {
+        dev.ferry.config.ColumnRules rules = run.spec().columnRules();
+        if (rules.isEmpty()) {
+            return;
+        }
+        Map<TableRef, List<String>> columns = new java.util.LinkedHashMap<>();
+        try (Connection c = connections.dataSource(run.source()).getConnection()) {
+            for (TableRef t : tables) {
+                try {
+                    columns.put(t, dev.ferry.source.SourceCatalog.describe(c, t).columnNames());
+                } catch (dev.ferry.source.SourceTableException e) {
+                    columns.put(t, List.of());
+                }
+            }
+        }
+        List<String> problems = rules.unmatched(columns);
+        if (!problems.isEmpty()) {
+            throw new dev.ferry.source.SourceTableException(dev.ferry.source.SourceTableException.Kind.SHAPE, "transfer '"
+                    + run.spec().name() + "': " + String.join("; ", problems));
+        }
     }
 
     /**
