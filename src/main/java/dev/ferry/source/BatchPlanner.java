@@ -30,6 +30,15 @@ public final class BatchPlanner {
         exchange.getIn().setHeader(SqlConstants.SQL_PARAMETERS, q.params());
     }
 
+    /**
+     * The table's read query with every column expression and no row ({@code LIMIT 0}), with {@code ?} placeholders: what
+     * {@code ferry check} runs to see that the source can compute a transfer's column rules.
+     */
+    public static Query probe(SourceTable t, TransferSpec spec) {
+        Params params = new Params(false);
+        return new Query("SELECT " + selectList(t, spec, params) + " FROM " + t.ref().quoted() + " LIMIT 0", params.values);
+    }
+
     /** A query and its parameters, in order. */
     public record Query(String sql, List<Object> params) {
     }
