@@ -298,11 +298,13 @@ final class Check {
             columns.put(table, all.columnNames());
         }
         String subject = subject(s) + ", transfer '" + t.name() + "'";
-        List<String> problems = t.columnRules().unmatched(columns);
-        for (String p : problems) {
-            items.add(new Item(Item.Status.FAIL, subject, p, null, null));
+        List<dev.ferry.config.ColumnRules.Rule> unmatched = t.columnRules().unmatchedRules(columns);
+        for (dev.ferry.config.ColumnRules.Rule r : unmatched) {
+            String problem = dev.ferry.config.ColumnRules.unmatchedProblem(r, columns.keySet());
+            items.add(new Item(Item.Status.FAIL, subject, problem, null, catalog.where(t.name(), r.parameter()) + ": transfer '"
+                    + t.name() + "': " + problem));
         }
-        if (problems.isEmpty()) {
+        if (unmatched.isEmpty()) {
             pass(subject, "every column rule names a column of its tables");
         }
     }

@@ -124,17 +124,26 @@ public record ColumnRules(List<Rule> rules, Secret hashKey) {
      * @return one message per such rule, naming it; empty when every rule applies somewhere
      */
     public List<String> unmatched(Map<TableRef, ? extends Collection<String>> columnsByTable) {
-        List<String> problems = new ArrayList<>();
+        return unmatchedRules(columnsByTable).stream().map(r -> unmatchedProblem(r, columnsByTable.keySet())).toList();
+    }
+
+    /** The rules that no table of a run has a column for (see {@link #unmatched}). */
+    public List<Rule> unmatchedRules(Map<TableRef, ? extends Collection<String>> columnsByTable) {
+        List<Rule> unmatched = new ArrayList<>();
         for (Rule r : rules) {
             boolean found = columnsByTable.entrySet().stream()
                     .anyMatch(e -> e.getValue().stream().anyMatch(c -> r.matches(e.getKey(), c)));
             if (!found) {
-                problems.add(r.display() + " names column " + r.columnText() + ", which no table of the transfer has ("
-                        + String.join(", ", columnsByTable.keySet().stream().map(TableRef::display).toList())
-                        + "); correct the name, or remove the rule");
+                unmatched.add(r);
             }
         }
-        return problems;
+        return unmatched;
+    }
+
+    /** What is wrong with a rule that names no column of the tables. */
+    public static String unmatchedProblem(Rule r, Collection<TableRef> tables) {
+        return r.display() + " names column " + r.columnText() + ", which no table of the transfer has ("
+                + String.join(", ", tables.stream().map(TableRef::display).toList()) + "); correct the name, or remove the rule";
     }
 
     /**

@@ -46,8 +46,9 @@ public record ColumnTransform(ColumnRules.Rule hide, String cast, String sourceT
                     // HMAC-SHA256 (RFC 2104) of the value's text in UTF-8; a timestamptz's text in UTC, so that the
                     // hash does not follow the session's TimeZone (the JVM's zone, which pgjdbc sets)
                     String text = sourceOid == TIMESTAMPTZ ? "CAST(" + col + " AT TIME ZONE 'UTC' AS text)" : "CAST(" + col + " AS text)";
-                    String opad = "pg_catalog.decode(CAST(" + params.add(pads[1]) + " AS text), 'hex')";
-                    String ipad = "pg_catalog.decode(CAST(" + params.add(pads[0]) + " AS text), 'hex')";
+                    // scalar subqueries: init plans, evaluated once per query rather than once per row
+                    String opad = "(SELECT pg_catalog.decode(CAST(" + params.add(pads[1]) + " AS text), 'hex'))";
+                    String ipad = "(SELECT pg_catalog.decode(CAST(" + params.add(pads[0]) + " AS text), 'hex'))";
                     yield "pg_catalog.encode(pg_catalog.sha256(" + opad + " || pg_catalog.sha256(" + ipad
                             + " || pg_catalog.convert_to(" + text + ", 'UTF8'))), 'hex')";
                 }

@@ -35,6 +35,7 @@ import org.junit.jupiter.api.Timeout;
 
 import static dev.ferry.testing.FerryHarness.transfer;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * hash, mask, nullify and cast, in every mode (full refresh in one and in two streams, incremental on the bulk path
@@ -160,6 +161,12 @@ class ColumnRulesTest {
         try (Connection d = dst.admin()) {
             assertThat(Dumps.rows(d, "SELECT status, attempts FROM export3._ferry_runs WHERE source_table = 'app.\"Customer Records\"'"))
                     .as("the incremental run was retried once after the simulated deadlock").containsExactly("succeeded|2");
+            // each reader took the path it is meant to test: COPY in one and in two streams, COPY batches, the filtered query
+            String path = "SELECT read_path FROM %s._ferry_runs WHERE source_table = 'app.\"Customer Records\"'";
+            assertThat(Dumps.rows(d, String.format(path, "export"))).containsExactly("copy binary");
+            assertThat(Dumps.rows(d, String.format(path, "export2"))).containsExactly("copy binary in 2 streams");
+            assertThat(Dumps.rows(d, String.format(path, "export3"))).containsExactly("copy binary");
+            assertThat(Dumps.rows(d, String.format(path, "export4"))).containsExactly("query");
             // a hashed column is a text column downstream; the cast's type as the source writes it
             assertThat(Dumps.rows(d, "SELECT a.attname || ' ' || format_type(a.atttypid, a.atttypmod) FROM pg_attribute a"
                     + " WHERE a.attrelid = 'export.\"Customer Records\"'::regclass AND a.attnum > 0 ORDER BY a.attnum"))
@@ -265,14 +272,21 @@ class ColumnRulesTest {
     @Test
     @Order(5)
     void aRuleNamingNoColumnOfTheTransferFailsTheRunBeforeAnyWrite() throws Exception {
+        TestDb s2 = TestDb.source("cols_typo");
         TestDb d2 = TestDb.destination("cols_typo");
-        try (FerryHarness typo = FerryHarness.start(src, d2, "export", transfer("typo", "app.\"Customer Records\", app.orders",
-                "hash", "emial, email", "hashKey", KEY, "mask.orders.ssn", "***"))) {
+        s2.execute("CREATE SCHEMA app", "CREATE TABLE app.people (id int PRIMARY KEY, email text, ssn text)",
+                "INSERT INTO app.people VALUES (1, 'one@clear.example', 'SSN1')",
+                "CREATE TABLE app.orders (id int PRIMARY KEY, email text)", "INSERT INTO app.orders VALUES (1, 'buyer@clear.example')");
+        s2.grantRead("app");
+        try (FerryHarness typo = FerryHarness.start(s2, d2, "export", transfer("typo", "app.people, app.orders",
+                "hash", "email", "hashKey", KEY, "mask.people.ssn", "***"))) {
+            // the column goes after startup's check: the run finds the rule names nothing, and writes nothing
+            s2.execute("ALTER TABLE app.people DROP COLUMN ssn, ADD COLUMN sss text");
             TransferRun run = typo.sync("typo");
             assertThat(run.status()).isNotEqualTo(TransferRun.Status.SUCCEEDED);
             try (Connection d = d2.admin()) {
-                String error = Dumps.scalar(d, "SELECT string_agg(error, ' / ') FROM export._ferry_runs");
-                assertThat(error).contains("'emial' in parameter 'hash'").contains("parameter 'mask.orders.ssn'")
+                assertThat(Dumps.scalar(d, "SELECT string_agg(error, ' / ') FROM export._ferry_runs"))
+                        .contains("parameter 'mask.people.ssn' names column people.ssn, which no table of the transfer has")
                         .doesNotContain("'email' in");
                 assertThat(Dumps.scalar(d, "SELECT count(*) FROM pg_tables WHERE schemaname = 'export' AND tablename NOT LIKE '\\_ferry\\_%'"))
                         .as("nothing written").isEqualTo("0");
@@ -282,17 +296,16 @@ class ColumnRulesTest {
 
     @Test
     @Order(6)
-    void aMaskedPrimaryKeyIsRefusedWithTheFix() throws Exception {
+    void aMaskedPrimaryKeyOrAMistypedRuleStopsTheStartWithItsLine() throws Exception {
         TestDb d2 = TestDb.destination("cols_pk");
-        try (FerryHarness pk = FerryHarness.start(src, d2, "export", transfer("pk", "app.orders", "mode", "incremental",
-                "cursor", "updated_at", "mask.orders.id", "0"))) {
-            TransferRun run = pk.sync("pk");
-            assertThat(run.status()).isNotEqualTo(TransferRun.Status.SUCCEEDED);
-            try (Connection d = d2.admin()) {
-                assertThat(Dumps.scalar(d, "SELECT error FROM export._ferry_runs WHERE source_table = 'app.orders'"))
-                        .contains("parameter 'mask.orders.id'").contains("primary key").contains("'key' parameter");
-            }
-        }
+        String yaml = transfer("pk", "app.orders", "mode", "incremental", "cursor", "updated_at", "mask.orders.id", "0")
+                + transfer("typo", "app.orders", "destination", "d2", "hash", "emial", "hashKey", KEY);
+        assertThatThrownBy(() -> FerryHarness.start(src, d2, "export", yaml, FerryHarness.destination("d2", d2, "export2")))
+                .hasMessageContaining("routes/transfers.yaml:16: transfer 'pk', table app.orders: parameter 'mask.orders.id' would"
+                        + " change column id, the table's primary key, and mode incremental pages and merges rows by the key's clear"
+                        + " values; remove the rule, or set the 'key' parameter to other columns that identify a row")
+                .hasMessageContaining("routes/transfers.yaml:31: transfer 'typo': 'emial' in parameter 'hash' names column emial,"
+                        + " which no table of the transfer has (app.orders)");
     }
 
     /**
