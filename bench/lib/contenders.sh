@@ -149,6 +149,7 @@ ferry_setup() {
     conn source.src "$SRC_HOST" "$SRC_PORT" "$SRC_DB" "$SRC_USER" "$SRC_PASS"
     conn destination.dst "$DST_HOST" "$DST_PORT" "$DST_DB" "$DST_USER" "$DST_PASS" ferry_full
     conn destination.dst_inc "$DST_HOST" "$DST_PORT" "$DST_DB" "$DST_USER" "$DST_PASS" ferry_inc
+    conn destination.dst_hash "$DST_HOST" "$DST_PORT" "$DST_DB" "$DST_USER" "$DST_PASS" ferry_hash
   } >"$FERRY_DIR/application.properties"
   chmod 600 "$FERRY_DIR/application.properties"
   cat >"$FERRY_DIR/routes/bench.yaml" <<EOF
@@ -173,6 +174,26 @@ ferry_setup() {
       - { name: lookback, value: "0" }
       - { name: every, value: 1h }
 EOF
+  if [ "$HASH_COLUMNS" -gt 0 ] && [ "$DS_NAME" = wide ]; then
+    cat >>"$FERRY_DIR/routes/bench.yaml" <<EOF
+- templatedRoute:
+    routeTemplateRef: ferry-transfer
+    parameters:
+      - { name: name, value: $DS_TRANSFER-hash }
+      - { name: source, value: src }
+      - { name: destination, value: dst_hash }
+      - { name: tables, value: $DS_TABLE }
+      - { name: mode, value: full_refresh }
+      - { name: hash, value: "$(hash_columns)" }
+      - { name: hashKey, value: bench-hash-key }
+      - { name: every, value: 1h }
+EOF
+  fi
+}
+
+# the wide table's columns that --hash-columns hashes, comma-separated
+hash_columns() {
+  echo "title, body, status, attrs" | cut -d, -f"1-$HASH_COLUMNS"
 }
 
 # the newest record in a destination schema's run history, <schema>._ferry_runs (0 when it has none yet)
@@ -227,6 +248,27 @@ c_ferry_full() {
   done
   dpsql -c "DROP SCHEMA IF EXISTS ferry_full CASCADE"
   record "$DS_ID" "$DS_LABEL" full ferry ok "$(echo "$walls" | median)" "$(echo "$secs" | median)" "$F_ROWS" "$(echo "$rss" | maxof)" "$DS_ROWS" "$DS_BYTES" "$VERIFIED"
+}
+
+# (3b) Ferry full refresh with --hash-columns columns hashed (wide table only): timed like (3); checked by its row
+# count, its untouched key, and every value of the first hashed column being 64 hex digits (title is NOT NULL)
+c_ferry_hash() {
+  local walls="" rss="" secs="" r first bad
+  first=$(hash_columns | cut -d, -f1)
+  for ((r = 1; r <= REPEAT; r++)); do
+    dpsql -c "DROP SCHEMA IF EXISTS ferry_hash CASCADE"
+    checkpoint; prewarm "$DS_TABLE"
+    ferry_sync "$DS_TRANSFER-hash" ferry_hash "$LOGS/$DS_ID_SAFE-ferry-hash-$r.log"
+    [ "$F_ROWS" = "$DS_ROWS" ] || die "Ferry recorded $F_ROWS rows, the source has $DS_ROWS"
+    bad=$(dval "SELECT count(*) FROM ferry_hash.$DS_BARE WHERE $first IS NULL OR $first !~ '^[0-9a-f]{64}\$'")
+    [ "$bad" = 0 ] || die "ferry_hash.$DS_BARE: $bad values of $first are not hex HMAC-SHA256"
+    [ "$(dval "SELECT count(DISTINCT $DS_PK) FROM ferry_hash.$DS_BARE")" = "$DS_ROWS" ] || die "ferry_hash.$DS_BARE lacks rows"
+    VERIFIED="$DS_ROWS rows, hashes hex"
+    walls+=" $T_WALL"; rss+=" $T_RSS"; secs+=" $F_SECS"
+    say "  Ferry full refresh, $HASH_COLUMNS hashed column(s): ${T_WALL}s wall, ${F_SECS}s copy (_ferry_runs), peak RSS ${T_RSS:-?} KiB, $VERIFIED"
+  done
+  dpsql -c "DROP SCHEMA IF EXISTS ferry_hash CASCADE"
+  record "$DS_ID" "$DS_LABEL" full "ferry_hash$HASH_COLUMNS" ok "$(echo "$walls" | median)" "$(echo "$secs" | median)" "$F_ROWS" "$(echo "$rss" | maxof)" "$DS_ROWS" "$DS_BYTES" "$VERIFIED"
 }
 
 # (4) incremental: backfill (first run, reported but not the headline), then per round: change P% of the rows,
@@ -300,7 +342,7 @@ run_dataset() { # id
   CS_FULL=$(src_checksum)
   say "$DS_ROWS rows, $(awk -v b="$DS_BYTES" 'BEGIN { printf "%.1f", b / 1e6 }') MB (pg_table_size)"
   # the destination starts empty for this dataset
-  dpsql -c "DROP SCHEMA IF EXISTS lim, ferry_full, ferry_inc CASCADE" -c "DROP TABLE IF EXISTS $DS_TABLE" -c "CREATE SCHEMA lim"
+  dpsql -c "DROP SCHEMA IF EXISTS lim, ferry_full, ferry_inc, ferry_hash CASCADE" -c "DROP TABLE IF EXISTS $DS_TABLE" -c "CREATE SCHEMA lim"
   ferry_setup
 
   contender full limit c_limit
@@ -312,6 +354,7 @@ run_dataset() { # id
   elif [ "$HAVE_PGLOADER" = 1 ]; then contender full pgloader c_pgloader
   else record "$DS_ID" "$DS_LABEL" full pgloader skipped "" "" "" "" "$DS_ROWS" "$DS_BYTES" "not installed"; fi
   contender full ferry c_ferry_full
+  if [ "$HASH_COLUMNS" -gt 0 ] && [ "$DS_NAME" = wide ]; then contender full "ferry_hash$HASH_COLUMNS" c_ferry_hash; fi
   if ! skipped incremental; then contender inc ferry c_incremental; fi
   # leave the destination small for the next dataset
   dpsql -c "DROP SCHEMA IF EXISTS lim, ferry_full, ferry_inc CASCADE" >/dev/null

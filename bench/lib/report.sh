@@ -48,6 +48,7 @@ results_tables() {
       if (kind == "full" && c == "pgcopydb") return "pgcopydb copy table-data"
       if (kind == "full" && c == "pgloader") return "pgloader"
       if (kind == "full" && c == "ferry") return "**Ferry full refresh**"
+      if (kind == "full" && c ~ /^ferry_hash/) return "**Ferry full refresh, " substr(c, 11) " hashed column(s)** (--hash-columns)"
       if (kind == "backfill") return "Ferry incremental, first run (backfill)"
       if (kind == "inc" && c == "limit") return "limit: psql COPY changed rows → temp table + INSERT ON CONFLICT"
       if (kind == "inc" && c == "ferry") return "**Ferry incremental merge**"

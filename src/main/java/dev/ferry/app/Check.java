@@ -21,6 +21,7 @@ import dev.ferry.config.Sql;
 import dev.ferry.config.TableRef;
 import dev.ferry.config.TransferCatalog;
 import dev.ferry.config.TransferSpec;
+import dev.ferry.source.BatchPlanner;
 import dev.ferry.source.SourceCatalog;
 import dev.ferry.source.SourceTable;
 import dev.ferry.source.SourceTableException;
@@ -235,6 +236,7 @@ final class Check {
                                     + (needed.isEmpty() ? "" : "; columns " + String.join(", ", needed.stream().map(Sql::displayIdent).toList())
                                     + " present") + ")");
                         }
+                        columnRules(c, subject, t, st);
                     } catch (SourceTableException e) {
                         String config = null;
                         if (e.kind() != SourceTableException.Kind.PRIVILEGE) {
@@ -250,6 +252,7 @@ final class Check {
                     }
                 }
                 beforeRun(c, s, t);
+                unmatchedRules(s, t);
             }
         }
     }
@@ -298,6 +301,59 @@ final class Check {
             fail(subject, "cannot match 'tables' (" + t.tableSelection() + ") against the source: " + Errors.describe(e), fixFor(e, s));
             rollback(c);
             return List.of();
+        }
+    }
+
+    /**
+     * A transfer's column rules on one table: cast types resolve, no rule changes a key the mode needs in clear, and the
+     * read query with every expression runs on the source (LIMIT 0). A failure names the rule; its config line, where.
+     */
+    private void columnRules(Connection c, String subject, TransferSpec t, SourceTable selected) throws SQLException {
+        if (t.columnRules().isEmpty()) {
+            return;
+        }
+        SourceTable transformed = dev.ferry.source.ColumnTransform.apply(c, selected, t);
+        List<String> changed = transformed.columns().stream().filter(col -> col.transform() != null)
+                .map(col -> Sql.displayIdent(col.name())).toList();
+        if (changed.isEmpty()) {
+            return; // the rules name other tables' columns; a rule that names none at all is reported once per transfer
+        }
+        BatchPlanner.Query probe = BatchPlanner.probe(transformed, t);
+        try (java.sql.PreparedStatement ps = c.prepareStatement(probe.sql())) {
+            for (int i = 0; i < probe.params().size(); i++) {
+                ps.setString(i + 1, String.valueOf(probe.params().get(i)));
+            }
+            ps.executeQuery().close();
+            pass(subject, transformed.ref().display() + ": the source computes the column rules on " + String.join(", ", changed));
+        } catch (SQLException e) {
+            items.add(new Item(Item.Status.FAIL, subject, transformed.ref().display() + ": the read query with the column rules"
+                    + " fails on the source: " + Errors.describe(e), "correct the rule on " + String.join(", ", changed), null));
+            rollback(c);
+        }
+    }
+
+    /** Rules that name a column none of a transfer's tables has: a typo that must not let a clear value through. */
+    private void unmatchedRules(ConnectionSettings s, TransferSpec t) {
+        if (t.columnRules().isEmpty()) {
+            return;
+        }
+        Map<TableRef, List<String>> columns = new java.util.LinkedHashMap<>();
+        for (TableRef table : resolved.getOrDefault(t.name(), t.tables())) {
+            SourceTable all = described.get(Map.entry(Endpoint.of(s), table));
+            if (all == null) {
+                return; // a table that could not be described is reported already; the rule may be for it
+            }
+            columns.put(table, all.columnNames());
+        }
+        String subject = subject(s) + ", transfer '" + t.name() + "'";
+        List<dev.ferry.config.ColumnRules.Rule> unmatched = t.columnRules().unmatchedRules(columns);
+        for (dev.ferry.config.ColumnRules.Rule r : unmatched) {
+            String problem = dev.ferry.config.ColumnRules.unmatchedProblem(r, columns.keySet());
+            items.add(new Item(Item.Status.FAIL, subject, problem, null, catalog.where(t.name(), r.parameter()) + ": transfer '"
+                    + t.name() + "': " + problem));
+        }
+        if (unmatched.isEmpty()) {
+            pass(subject, "every column rule names a column of its tables");
         }
     }
 

@@ -19,6 +19,20 @@ public final class Secret {
         return value;
     }
 
+    /**
+     * A secret kept in a file (a password file, a key file): its whole text in UTF-8 but a trailing newline, which
+     * editors add.
+     */
+    public static Secret fromFile(String path) throws java.io.IOException {
+        String text = java.nio.file.Files.readString(java.nio.file.Path.of(path), java.nio.charset.StandardCharsets.UTF_8);
+        if (text.endsWith("\r\n")) {
+            text = text.substring(0, text.length() - 2);
+        } else if (text.endsWith("\n")) {
+            text = text.substring(0, text.length() - 1);
+        }
+        return new Secret(text);
+    }
+
     public boolean isEmpty() {
         return value.isEmpty();
     }

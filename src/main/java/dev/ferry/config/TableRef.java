@@ -83,6 +83,39 @@ public record TableRef(String schema, String name) {
         return names;
     }
 
+    /**
+     * Parses a list of possibly qualified names, {@code email, orders.email, "Shop"."Orders".email}, each into its
+     * parts (one to three), with the same rules as table names.
+     */
+    public static List<List<String>> parsePaths(String text) {
+        Parser p = new Parser(text == null ? "" : text);
+        List<List<String>> paths = new ArrayList<>();
+        p.skipSpace();
+        while (!p.atEnd()) {
+            List<String> parts = new ArrayList<>();
+            parts.add(p.ident());
+            p.skipSpace();
+            while (p.consume('.')) {
+                p.skipSpace();
+                parts.add(p.ident());
+                p.skipSpace();
+            }
+            if (parts.size() > 3) {
+                throw new IllegalArgumentException("'" + String.join(".", parts) + "' has more than three parts; write column,"
+                        + " table.column or schema.table.column");
+            }
+            paths.add(List.copyOf(parts));
+            if (!p.atEnd() && !p.consume(',')) {
+                throw new IllegalArgumentException("expected ',' between names at position " + (p.pos + 1) + " of '" + text + "'");
+            }
+            p.skipSpace();
+        }
+        if (paths.isEmpty()) {
+            throw new IllegalArgumentException("no name given");
+        }
+        return paths;
+    }
+
     private static final class Parser {
         private final String s;
         private int pos;

@@ -348,7 +348,7 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
             String value = given == null ? null : given.toString();
             if (value != null && value.contains("{{")) {
                 try {
-                    value = Placeholders.resolve(camel, value, key.equals("webhook"));
+                    value = Placeholders.resolve(camel, value, key.equals("webhook") || key.equals("hashKey"));
                 } catch (Placeholders.Unresolved ex) {
                     problems.add(where.apply(key) + ": transfer '" + name + "': parameter '" + key + "': " + ex.getMessage());
                     continue;

@@ -38,9 +38,11 @@ public record TransferSpec(
         DestinationNames names,
         Hooks hooks,
         ChangePolicy changes,
-        TableSelection tableSelection) {
+        TableSelection tableSelection,
+        ColumnRules columnRules) {
 
     public TransferSpec {
+        columnRules = columnRules == null ? ColumnRules.NONE : columnRules;
         tables = List.copyOf(tables);
         key = key == null ? List.of() : List.copyOf(key);
         columns = columns == null ? List.of() : List.copyOf(columns);
@@ -56,7 +58,7 @@ public record TransferSpec(
     public TransferSpec withMode(Mode other) {
         return new TransferSpec(name, source, destination, tables, other, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection, columnRules);
     }
 
     /**
@@ -66,7 +68,7 @@ public record TransferSpec(
     public TransferSpec withDestination(String other) {
         return new TransferSpec(name, source, other, tables, mode, cron, every, batchSize, parallelTables, copyStreams,
                 fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
-                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection);
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection, columnRules);
     }
 
     /**
@@ -262,12 +264,14 @@ public record TransferSpec(
         DestinationNames names = DestinationNames.parse(p, tableSelection == null ? TableSelection.of(tables) : tableSelection, label,
                 where, problems);
 
+        ColumnRules columnRules = ColumnRules.parse(p, mode, key, cursor, label, where, problems);
+
         if (problems.size() > before) {
             return null;
         }
         return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams, fetchSize, cursor, key,
                 lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes, retryAttempts, retryDelay,
-                retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection);
+                retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection, columnRules);
     }
 
     private static int nonNegativeInt(Map<String, String> p, String key, String label, Function<String, String> where,

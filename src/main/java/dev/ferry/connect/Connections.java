@@ -8,7 +8,6 @@ import dev.ferry.config.ConnectionSettings;
 import dev.ferry.config.Secret;
 import dev.ferry.config.TransferCatalog;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -349,13 +348,7 @@ public final class Connections implements AutoCloseable, TransferCatalog.Declare
             return new Secret(value);
         }
         try {
-            String text = Files.readString(Path.of(path), StandardCharsets.UTF_8);
-            if (text.endsWith("\r\n")) {
-                text = text.substring(0, text.length() - 2);
-            } else if (text.endsWith("\n")) {
-                text = text.substring(0, text.length() - 1);
-            }
-            return new Secret(text);
+            return Secret.fromFile(path);
         } catch (IOException e) {
             problems.add(configName + ": " + prefix + file + ": cannot read " + path + " (" + e.getClass().getSimpleName() + ")");
             return Secret.EMPTY;

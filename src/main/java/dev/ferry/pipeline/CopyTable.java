@@ -55,9 +55,14 @@ public final class CopyTable {
         }
         SourceTable t = load.sourceTable();
         String format = binary ? "binary" : "text";
-        String out = t.plainTable()
-                ? "COPY " + t.ref().quoted() + " (" + Sql.idents(t.columnNames()) + ") TO STDOUT (FORMAT " + format + ")"
-                : "COPY (" + BatchPlanner.planCopy(read, false).sql() + ") TO STDOUT (FORMAT " + format + ")";
+        String out;
+        if (t.plainTable()) {
+            out = "COPY " + t.ref().quoted() + " (" + Sql.idents(t.columnNames()) + ") TO STDOUT (FORMAT " + format + ")";
+        } else {
+            BatchPlanner.Query q = BatchPlanner.planCopy(read, false);
+            BatchPlanner.bindSettings(source, q.params()); // a hash's key pads, a mask's constant
+            out = "COPY (" + q.sql() + ") TO STDOUT (FORMAT " + format + ")";
+        }
         // FREEZE: the table was created in this transaction, so its rows can be written frozen
         String in = "COPY " + Sql.qualified(load.schema(), load.loadTable()) + " (" + Sql.idents(t.columnNames())
                 + ") FROM STDIN (FORMAT " + format + ", FREEZE)";

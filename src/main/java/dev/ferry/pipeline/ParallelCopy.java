@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
 
 import dev.ferry.connect.Connections;
 import dev.ferry.config.Sql;
+import dev.ferry.source.BatchPlanner;
 import dev.ferry.source.SourceTable;
 import dev.ferry.state.CrashPoints;
 
@@ -55,7 +56,9 @@ final class ParallelCopy {
      */
     static Plan plan(TableLoad load, Connection source) throws SQLException {
         int wanted = load.run().spec().copyStreams();
-        if (wanted <= 1 || !load.sourceTable().plainTable()) {
+        SourceTable t = load.sourceTable();
+        // a plain relation, its columns read directly or through expressions (not xml's cast: one stream keeps it simple)
+        if (wanted <= 1 || !t.copyable() || t.columns().stream().anyMatch(dev.ferry.source.SourceColumn::xml)) {
             return new Plan(1, 0);
         }
         try (PreparedStatement ps = source.prepareStatement("SELECT pg_catalog.current_setting('server_version_num')::int >= 140000"
@@ -104,10 +107,11 @@ final class ParallelCopy {
         List<Future<CopyPipe.Result>> others = new ArrayList<>();
         try {
             for (int i = 1; i < plan.streams(); i++) {
-                String out = copyOut(t, format, plan, i);
+                List<Object> values = new ArrayList<>();
+                String out = copyOut(load, t, format, plan, i, values);
                 others.add(threads.submit(dev.ferry.observe.LogContext.carried(() -> {
                     try {
-                        return otherStream(connections, streams, load, snapshot, out, in, binary, stop);
+                        return otherStream(connections, streams, load, snapshot, out, values, in, binary, stop);
                     } catch (SQLException | RuntimeException | Error e) {
                         failed.set(true);
                         throw e;
@@ -117,7 +121,10 @@ final class ParallelCopy {
             List<CopyPipe.Result> results = new ArrayList<>();
             Throwable first = null;
             try {
-                results.add(CopyPipe.run(streams, source, load.run().source(), copyOut(t, format, plan, 0), destination, load.run().destination(),
+                List<Object> values = new ArrayList<>();
+                String out = copyOut(load, t, format, plan, 0, values);
+                BatchPlanner.bindSettings(source, values);
+                results.add(CopyPipe.run(streams, source, load.run().source(), out, destination, load.run().destination(),
                         in, binary, stop, load.progress()));
             } catch (SQLException | RuntimeException | Error e) {
                 // whatever ends the first stream stops the others, and is thrown once they have stopped: none goes
@@ -181,7 +188,8 @@ final class ParallelCopy {
 
     /** One stream besides the first: its own connections, the shared snapshot, its rows committed on its own. */
     private static CopyPipe.Result otherStream(Connections connections, CopyStreams streams, TableLoad load, String snapshot,
-                                               String out, String in, boolean binary, BooleanSupplier stop) throws SQLException {
+                                               String out, List<Object> values, String in, boolean binary, BooleanSupplier stop)
+            throws SQLException {
         boolean clean = false;
         Connection source = connections.dataSource(load.run().source()).getConnection();
         try (Connection destination = connections.dataSource(load.run().destination()).getConnection()) {
@@ -189,6 +197,7 @@ final class ParallelCopy {
                 st.execute(REPEATABLE_READ);
                 st.execute("SET TRANSACTION SNAPSHOT '" + snapshot + "'");
             }
+            BatchPlanner.bindSettings(source, values); // each stream's own session reads the query's values
             destination.setAutoCommit(false);
             CopyPipe.Result r = CopyPipe.run(streams, source, load.run().source(), out, destination, load.run().destination(), in, binary, stop,
                     load.progress());
@@ -206,7 +215,7 @@ final class ParallelCopy {
     }
 
     /** Stream {@code i}'s share of the table: pages from {@code i * pages / streams}, the last one open-ended. */
-    private static String copyOut(SourceTable t, String format, Plan plan, int i) {
+    private static String copyOut(TableLoad load, SourceTable t, String format, Plan plan, int i, List<Object> values) {
         long from = i * plan.pages() / plan.streams();
         long to = (i + 1) * plan.pages() / plan.streams();
         List<String> where = new ArrayList<>();
@@ -216,7 +225,7 @@ final class ParallelCopy {
         if (i < plan.streams() - 1) {
             where.add("ctid < '(" + to + ",0)'::tid");
         }
-        return "COPY (SELECT " + Sql.idents(t.columnNames()) + " FROM " + t.ref().quoted() + " WHERE " + String.join(" AND ", where)
+        return "COPY (SELECT " + BatchPlanner.copyList(t, load.run().spec(), values) + " FROM " + t.ref().quoted() + " WHERE " + String.join(" AND ", where)
                 + ") TO STDOUT (FORMAT " + format + ")";
     }
 }

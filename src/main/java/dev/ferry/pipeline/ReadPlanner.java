@@ -35,7 +35,7 @@ public final class ReadPlanner {
     public void plan(@ExchangeProperty(Runs.RUN) TransferRun run, @Body TableRef table, Exchange exchange) throws SQLException {
         TransferSpec spec = run.spec();
         try (Connection c = connections.dataSource(run.source()).getConnection()) {
-            SourceTable source = SourceCatalog.describe(c, table).select(spec);
+            SourceTable source = dev.ferry.source.ColumnTransform.apply(c, SourceCatalog.describe(c, table).select(spec), spec);
             TableRead read = new TableRead(source, spec, Connections.beanName(run.source()), shutdown::requested);
             read.start(c);
             if (run.reloadOf() != null) {

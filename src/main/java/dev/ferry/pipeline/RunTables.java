@@ -3,6 +3,7 @@ package dev.ferry.pipeline;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 import dev.ferry.config.Sql;
@@ -42,6 +43,7 @@ public final class RunTables {
         TransferSpec spec = run.spec();
         TableSelection selection = spec.tableSelection();
         if (!selection.hasPatterns()) {
+            checkColumnRules(run, run.getTables());
             exchange.getIn().setBody(run.getTables());
             return;
         }
@@ -62,7 +64,7 @@ public final class RunTables {
             previous = RunHistory.previousTables(c, run.destination().schema(), spec.name());
         }
         checkDestinationNames(spec, tables);
-        checkColumnRules(spec, tables);
+        checkColumnRules(run, tables);
         // logged and noted once the step can no longer fail: a retry of it would say it all twice
         if (!previous.isEmpty()) {
             Set<String> now = new java.util.HashSet<>();
@@ -104,10 +106,30 @@ public final class RunTables {
     }
 
     /**
-     * MERGE POINT ("columns" part of issue 16): the transfer's column rules (hash, mask, nullify, cast) checked against
-     * the run's tables once the patterns are expanded. Does nothing yet.
+     * Fails the run before any write when a column rule (hash, mask, nullify, cast) names a column that none of its
+     * tables has: a typo must never let a clear value through. A table that cannot be described is left to its own
+     * step, which says why.
      */
-    static void checkColumnRules(TransferSpec spec, List<TableRef> tables) {
-        // wired at merge: the columns part's check, run on the expanded list
+    private void checkColumnRules(TransferRun run, List<TableRef> tables) throws SQLException {
+        dev.ferry.config.ColumnRules rules = run.spec().columnRules();
+        if (rules.isEmpty()) {
+            return;
+        }
+        Map<TableRef, List<String>> columns = new java.util.LinkedHashMap<>();
+        try (Connection c = connections.dataSource(run.source()).getConnection()) {
+            for (TableRef t : tables) {
+                try {
+                    columns.put(t, dev.ferry.source.SourceCatalog.describe(c, t).columnNames());
+                } catch (SourceTableException e) {
+                    columns.put(t, List.of());
+                }
+            }
+        }
+        List<String> problems = rules.unmatched(columns);
+        if (!problems.isEmpty()) {
+            throw new SourceTableException(SourceTableException.Kind.SHAPE, "transfer '"
+                    + run.spec().name() + "': " + String.join("; ", problems));
+        }
     }
+
 }

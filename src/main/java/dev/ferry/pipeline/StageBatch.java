@@ -111,7 +111,7 @@ public final class StageBatch {
         Connection source = connections.dataSource(sourceSettings).getConnection();
         boolean clean = false;
         try {
-            bindSettings(source, plan.settings());
+            BatchPlanner.bindSettings(source, plan.settings());
             try (Statement st = destination.createStatement()) {
                 st.execute(plan.createStage());
             }
@@ -124,16 +124,4 @@ public final class StageBatch {
         }
     }
 
-    /** Binds a copy query's values to session settings (COPY itself takes no parameters). */
-    private static void bindSettings(Connection source, List<Object> values) throws SQLException {
-        if (values.isEmpty()) {
-            return;
-        }
-        try (PreparedStatement ps = source.prepareStatement(BatchPlanner.settingsStatement(values.size()))) {
-            for (int i = 0; i < values.size(); i++) {
-                ps.setString(i + 1, String.valueOf(values.get(i)));
-            }
-            ps.execute();
-        }
-    }
 }

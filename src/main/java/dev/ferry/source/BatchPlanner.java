@@ -30,6 +30,15 @@ public final class BatchPlanner {
         exchange.getIn().setHeader(SqlConstants.SQL_PARAMETERS, q.params());
     }
 
+    /**
+     * The table's read query with every column expression and no row ({@code LIMIT 0}), with {@code ?} placeholders: what
+     * {@code ferry check} runs to see that the source can compute a transfer's column rules.
+     */
+    public static Query probe(SourceTable t, TransferSpec spec) {
+        Params params = new Params(false);
+        return new Query("SELECT " + selectList(t, spec, params) + " FROM " + t.ref().quoted() + " LIMIT 0", params.values);
+    }
+
     /** A query and its parameters, in order. */
     public record Query(String sql, List<Object> params) {
     }
@@ -37,7 +46,9 @@ public final class BatchPlanner {
     /** The batch query for camel-sql: {@code ?} placeholders, bytea and xml read as text. */
     public static Query plan(TableRead read) {
         Params params = new Params(false);
-        return new Query(select(read, params, selectList(read.table()), false), params.values);
+        // the select list's values come first: they precede the WHERE's in the SQL text
+        String list = selectList(read.table(), read.spec(), params);
+        return new Query(select(read, params, list, false), params.values);
     }
 
     /**
@@ -48,9 +59,7 @@ public final class BatchPlanner {
     public static Query planCopy(TableRead read, boolean trailingKeyset) {
         Params params = new Params(true);
         StringJoiner cols = new StringJoiner(", ");
-        for (SourceColumn c : read.table().columns()) {
-            cols.add(c.xml() ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name()));
-        }
+        cols.add(copyList(read.table(), read.spec(), params));
         if (trailingKeyset) {
             List<String> keyset = keyset(read);
             for (int i = 0; i < keyset.size(); i++) {
@@ -81,10 +90,15 @@ public final class BatchPlanner {
     /** Placeholders in one of the two forms, and their values in order. */
     static final class Params {
         private final boolean settings;
-        private final List<Object> values = new ArrayList<>();
+        private final List<Object> values;
 
         Params(boolean settings) {
+            this(settings, new ArrayList<>());
+        }
+
+        Params(boolean settings, List<Object> values) {
             this.settings = settings;
+            this.values = values;
         }
 
         String add(Object value) {
@@ -124,12 +138,51 @@ public final class BatchPlanner {
      * The columns to read through camel-sql. {@code bytea} and {@code xml} are cast to text (see
      * {@link SourceType#readAsText()}), so that every value reaches the writer as exactly the text COPY reads back.
      */
-    public static String selectList(SourceTable t) {
+    static String selectList(SourceTable t, TransferSpec spec, Params params) {
         StringJoiner cols = new StringJoiner(", ");
         for (SourceColumn c : t.columns()) {
-            cols.add(c.readAsText() ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name()));
+            cols.add(column(c, spec, params, c.readAsText()));
         }
         return cols.toString();
+    }
+
+    /**
+     * The columns a {@code COPY (SELECT ...) TO} reads: each column, or its expression (see {@link ColumnTransform}),
+     * and {@code xml} cast to text; values are bound as session settings (see {@link #settingsStatement}).
+     */
+    public static String copyList(SourceTable t, TransferSpec spec, List<Object> values) {
+        Params params = new Params(true, values);
+        return copyList(t, spec, params);
+    }
+
+    private static String copyList(SourceTable t, TransferSpec spec, Params params) {
+        StringJoiner cols = new StringJoiner(", ");
+        for (SourceColumn c : t.columns()) {
+            cols.add(column(c, spec, params, c.xml()));
+        }
+        return cols.toString();
+    }
+
+    /** One column of a select list: the column, or its expression named as the column, cast to text if asked. */
+    private static String column(SourceColumn c, TransferSpec spec, Params params, boolean asText) {
+        if (c.transform() == null) {
+            return asText ? "CAST(" + Sql.ident(c.name()) + " AS text)" : Sql.ident(c.name());
+        }
+        String e = c.transform().expression(c.name(), spec.columnRules(), params);
+        return (asText ? "CAST(" + e + " AS text)" : e) + " AS " + Sql.ident(c.name());
+    }
+
+    /** Binds a copy query's values to session settings, before the COPY (COPY itself takes no parameters). */
+    public static void bindSettings(java.sql.Connection source, List<Object> values) throws java.sql.SQLException {
+        if (values.isEmpty()) {
+            return;
+        }
+        try (java.sql.PreparedStatement ps = source.prepareStatement(settingsStatement(values.size()))) {
+            for (int i = 0; i < values.size(); i++) {
+                ps.setString(i + 1, String.valueOf(values.get(i)));
+            }
+            ps.execute();
+        }
     }
 
     /** {@code (a, b) > (CAST(p1 AS ta), CAST(p2 AS tb))}: the rows after a position in the given order. */

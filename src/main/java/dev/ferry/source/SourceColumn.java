@@ -8,8 +8,16 @@ package dev.ferry.source;
  * @param type         the type, resolved through domains, arrays and user-defined types
  * @param notNull      whether the source column is NOT NULL
  * @param typeOid      the column's type oid on the source, as declared (a domain's own oid)
+ * @param transform    what the read query does to its values (a hash, a mask, a cast...), or null: then the name,
+ *                     types and nullability above are of the result (a hashed column is a text column downstream)
  */
-public record SourceColumn(String name, String declaredType, SourceType type, boolean notNull, int typeOid) {
+public record SourceColumn(String name, String declaredType, SourceType type, boolean notNull, int typeOid,
+                           ColumnTransform transform) {
+
+    /** A column read as it is. */
+    public SourceColumn(String name, String declaredType, SourceType type, boolean notNull, int typeOid) {
+        this(name, declaredType, type, notNull, typeOid, null);
+    }
 
     /**
      * Whether values of this column have the same binary COPY form on every PostgreSQL server: a built-in type, not

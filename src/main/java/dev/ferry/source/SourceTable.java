@@ -67,9 +67,14 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
         return columns.stream().allMatch(SourceColumn::binarySafe);
     }
 
-    /** Whether {@code COPY table TO} can read it directly: a plain table, no column needing a cast. */
+    /** Whether {@code COPY table TO} can read it directly: a plain table, no column needing a cast or an expression. */
     public boolean plainTable() {
-        return copyable && columns.stream().noneMatch(SourceColumn::xml);
+        return copyable && columns.stream().noneMatch(c -> c.xml() || c.transform() != null);
+    }
+
+    /** Whether any column is read through an expression (see {@link ColumnTransform}). */
+    public boolean transformed() {
+        return columns.stream().anyMatch(c -> c.transform() != null);
     }
 
     public boolean hasKey() {
