@@ -45,9 +45,7 @@ final class ClusterNodes {
             for (var component : TransferSpec.class.getRecordComponents()) {
                 try {
                     Object value = component.getAccessor().invoke(t);
-                    // Map.copyOf's order differs from one JVM to the next
-                    value = value instanceof Map<?, ?> map ? new TreeMap<>(map) : value;
-                    sb.append(component.getName()).append('=').append(value).append('\n');
+                    sb.append(component.getName()).append('=').append(canonical(value)).append('\n');
                 } catch (ReflectiveOperationException e) {
                     throw new IllegalStateException(e);
                 }
@@ -55,6 +53,39 @@ final class ClusterNodes {
             out.put(t.name(), sha256(sb.toString()).substring(0, 16));
         }
         return out;
+    }
+
+    /**
+     * A value's text, the same on every JVM: maps in key order, at any depth (Map.copyOf's order differs from one JVM to
+     * the next, and a transfer's settings nest maps in records, e.g. its renames).
+     */
+    static String canonical(Object value) throws ReflectiveOperationException {
+        if (value instanceof Map<?, ?> map) {
+            Map<String, String> sorted = new TreeMap<>();
+            for (Map.Entry<?, ?> e : map.entrySet()) {
+                sorted.put(canonical(e.getKey()), canonical(e.getValue()));
+            }
+            return sorted.toString();
+        }
+        if (value instanceof java.util.Collection<?> items) {
+            List<String> out = new java.util.ArrayList<>();
+            for (Object item : items) {
+                out.add(canonical(item));
+            }
+            return (value instanceof java.util.Set<?> ? new java.util.TreeSet<>(out) : out).toString();
+        }
+        if (value instanceof Record r) {
+            StringBuilder sb = new StringBuilder(r.getClass().getSimpleName()).append('[');
+            for (var component : r.getClass().getRecordComponents()) {
+                java.lang.reflect.Method accessor = component.getAccessor();
+                if (!accessor.canAccess(r)) {
+                    return String.valueOf(r); // a record private to its class: its own text
+                }
+                sb.append(component.getName()).append('=').append(canonical(accessor.invoke(r))).append(", ");
+            }
+            return sb.append(']').toString();
+        }
+        return String.valueOf(value);
     }
 
     static String text(Map<String, String> digests) {

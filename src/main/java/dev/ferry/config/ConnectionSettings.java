@@ -129,6 +129,8 @@ public final class ConnectionSettings {
     private final Ssh ssh;
     private final Timeouts timeouts;
     private final Sessions sessions;
+    /** The name this connection's properties are declared under: a recipient's or a destinationSchema's keeps its base's. */
+    private String declaredName;
 
     public ConnectionSettings(Role role, String name, String hostname, int port, String database, String user,
                               Secret password, String schema) {
@@ -161,6 +163,7 @@ public final class ConnectionSettings {
         this.ssh = ssh;
         this.timeouts = Objects.requireNonNull(timeouts);
         this.sessions = Objects.requireNonNull(sessions);
+        this.declaredName = name;
     }
 
     public Role role() {
@@ -234,13 +237,15 @@ public final class ConnectionSettings {
      * names a declared destination and only its own schema (a schema per customer in one warehouse).
      */
     public ConnectionSettings forRecipient(String newName, String newSchema) {
-        return new ConnectionSettings(role, newName, hostname, port, database, user, password, newSchema, connectTimeoutSeconds, tls,
-                ssh, timeouts, sessions);
+        ConnectionSettings s = new ConnectionSettings(role, newName, hostname, port, database, user, password, newSchema,
+                connectTimeoutSeconds, tls, ssh, timeouts, sessions);
+        s.declaredName = declaredName; // its settings are still set under the declared connection's properties
+        return s;
     }
 
     /** The property prefix this connection is declared under, for error messages. */
     public String propertyPrefix() {
-        return role == Role.CLUSTER ? "ferry.cluster." : "ferry." + role.key() + "." + name + ".";
+        return role == Role.CLUSTER ? "ferry.cluster." : "ferry." + role.key() + "." + declaredName + ".";
     }
 
     /** Where this connection points, for logs: never includes a secret. */

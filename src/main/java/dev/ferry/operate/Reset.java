@@ -62,9 +62,18 @@ public final class Reset {
             throw new ConfigException("transfer " + spec.name() + " copies no table named " + table + ": its tables ("
                     + spec.tableSelection() + ") do not select it; name the table schema-qualified, e.g. shop.orders");
         }
-        for (TableRef t : spec.tables()) {
-            if (t.display().equals(table) || t.name().equals(table) || spec.names().nameOf(t).equals(table)) {
-                return List.of(t);
+        // the source's name first (schema-qualified, then bare), then the destination's: a bare name may be both one
+        // table's source name and another's destination name, so more than one match is refused, naming them
+        for (java.util.function.Predicate<TableRef> named : List.<java.util.function.Predicate<TableRef>>of(
+                t -> t.display().equals(table), t -> t.name().equals(table), t -> spec.names().nameOf(t).equals(table))) {
+            List<TableRef> found = spec.tables().stream().filter(named).toList();
+            if (found.size() == 1) {
+                return found;
+            }
+            if (found.size() > 1) {
+                throw new ConfigException("ferry reset: TABLE '" + table + "' names " + found.size() + " of transfer " + spec.name()
+                        + "'s tables (" + String.join(", ", found.stream().map(TableRef::display).toList()) + "); name one"
+                        + " schema-qualified, e.g. " + found.get(0).display());
             }
         }
         throw new ConfigException("transfer " + spec.name() + " copies no table named " + table + "; its tables: "

@@ -34,7 +34,7 @@ public final class Swap {
                 throw new DestinationException("the swap of " + load.destinationDisplay() + " ran one statement (building its"
                         + " primary key or indexes, or checking constraints) longer than the destination's statementTimeout ("
                         + load.run().destination().timeouts().statement() + "); nothing was swapped: the table keeps its"
-                        + " previous contents. Raise ferry.destination." + load.run().destination().name() + ".statementTimeout");
+                        + " previous contents. Raise " + load.run().destination().propertyPrefix() + "statementTimeout");
             }
             if (!LockWaits.timedOut(e)) {
                 throw e;

@@ -36,7 +36,10 @@ class ResetTest {
         src.grantRead("app");
         dir = FerryHarness.write(src, dst, "export", FerryHarness.transfer("orders", "app.orders, app.lines", "mode", "incremental",
                 "cursor", "updated_at") + FerryHarness.transfer("blocked", "app.lines", "mode", "append", "cursor", "updated_at",
-                "destination", "dst2") + FerryHarness.transfer("whole", "app.lines", "destination", "dst3"),
+                "destination", "dst2") + FerryHarness.transfer("whole", "app.lines", "destination", "dst3")
+                // a bare name that is one table's source name and the other's destination name
+                + FerryHarness.transfer("swapped", "app.lines, app.orders", "mode", "incremental", "cursor", "updated_at",
+                "destination", "dst2", "rename.app.lines", "orders", "rename.app.orders", "main_orders"),
                 merge(FerryHarness.destination("dst2", dst, "export2"), FerryHarness.destination("dst3", dst, "export3")));
     }
 
@@ -125,10 +128,16 @@ class ResetTest {
     void unknownNamesAreUsageErrorsAndAFullRefreshHasNothingToReset() {
         Out out = ferry("reset", "nosuch", "--yes");
         assertThat(out.status).isEqualTo(Ferry.BAD_CONFIG);
-        assertThat(out.err).contains("no transfer named nosuch; declared transfers: orders, blocked, whole");
+        assertThat(out.err).contains("no transfer named nosuch; declared transfers: orders, blocked, whole, swapped");
         out = ferry("reset", "orders", "app.nosuch", "--yes");
         assertThat(out.status).isEqualTo(Ferry.BAD_CONFIG);
         assertThat(out.err).contains("transfer orders copies no table named app.nosuch; its tables: app.orders, app.lines");
+        // the source's name wins over another table's destination name
+        out = ferry("reset", "swapped", "orders", "--yes");
+        assertThat(out.status).as(out.err).isZero();
+        assertThat(out.out).contains("reset transfer swapped (table app.orders)");
+        out = ferry("reset", "swapped", "main_orders", "--yes");
+        assertThat(out.out).as(out.err).contains("reset transfer swapped (table app.orders)");
         out = ferry("reset", "whole", "--yes");
         assertThat(out.status).isZero();
         assertThat(out.out).contains("transfer whole is a full_refresh transfer: every run reads its tables whole, so there is"
