@@ -171,6 +171,23 @@ public record ColumnRules(List<Rule> rules, Secret hashKey) {
     }
 
     /**
+     * A short name of the hash key that tells keys apart without revealing them: the first 16 hex digits of the key's
+     * HMAC of a fixed text; empty without a key. Kept with a table's watermark, so that a changed key is noticed.
+     */
+    public String keyId() {
+        if (hashKey.isEmpty()) {
+            return "";
+        }
+        try {
+            javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+            mac.init(new javax.crypto.spec.SecretKeySpec(hashKey.reveal().getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+            return HexFormat.of().formatHex(mac.doFinal("ferry hash key id".getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
      * Reads the rules from a transfer's parameters, adding one message per problem to {@code problems}.
      *
      * @param keyColumns the transfer's {@code key} and {@code cursor} columns (not transformed in incremental modes)

@@ -7,6 +7,7 @@ import dev.ferry.config.Sql;
 import dev.ferry.config.TransferSpec;
 import dev.ferry.destination.DestinationSchema;
 import dev.ferry.destination.TableIdentity;
+import dev.ferry.source.SourceTableException;
 import dev.ferry.state.Watermarks;
 import org.apache.camel.ExchangeProperty;
 import org.slf4j.Logger;
@@ -51,9 +52,25 @@ public final class Resume {
                 state = null;
             }
         }
+        String rules = load.sourceTable().rulesFingerprint(spec.columnRules().keyId());
+        String before = state == null ? null : Watermarks.columnRules(con, load.schema(), spec.name(), sourceTable);
+        if (before != null && !before.equals(rules)) {
+            if (!state.started()) {
+                Watermarks.recordColumnRules(con, load.schema(), spec.name(), sourceTable, rules); // nothing merged yet
+            } else {
+                // merging on would leave the rows already there as the old rules made them: clear values, or other hashes
+                throw new SourceTableException(SourceTableException.Kind.SHAPE, "transfer '" + spec.name() + "', table "
+                        + sourceTable + ": its column rules changed since the rows at the destination were merged (then: "
+                        + (before.isEmpty() ? "none" : before) + "; now: " + (rules.isEmpty() ? "none" : rules) + "), so the rows"
+                        + " already in " + load.destinationDisplay() + " keep what the old rules wrote (values in clear, or"
+                        + " hashes of another key), and no row was written; rewrite the table under the new rules with"
+                        + " ferry sync " + spec.name() + " --full-refresh (it keeps the watermark), or restore the old rules");
+            }
+        }
         if (state == null) {
             Watermarks.restart(con, load.schema(), spec.name(), sourceTable, load.run().id(), spec.mode().key(), spec.cursor(),
                     load.sourceTable().key(), current);
+            Watermarks.recordColumnRules(con, load.schema(), spec.name(), sourceTable, rules);
         } else if (!current.equals(recorded)) {
             // recorded for the first time (a watermark from an older Ferry), or Ferry itself just rewrote the table
             Watermarks.recordTable(con, load.schema(), spec.name(), sourceTable, current);

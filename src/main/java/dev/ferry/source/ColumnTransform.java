@@ -69,6 +69,18 @@ public record ColumnTransform(ColumnRules.Rule hide, String cast, String sourceT
         return cast == null ? e : "CAST(" + e + " AS " + cast + ")";
     }
 
+    /** What the rule does to the column's values, for the record kept with a watermark: e.g. {@code hash}, {@code mask:***}. */
+    public String describe() {
+        String d = hide == null ? "" : switch (hide.kind()) {
+            case HASH -> "hash";
+            case MASK_CONSTANT -> "mask:" + hide.text();
+            case MASK_PARTIAL -> "mask:partial(" + hide.keepFirst() + "," + hide.keepLast() + ")";
+            case NULLIFY -> "nullify";
+            case CAST -> "";
+        };
+        return cast == null ? d : (d.isEmpty() ? "" : d + " ") + "cast:" + cast;
+    }
+
     /**
      * The table with the transfer's column rules applied: each column they name read through its expression, with the
      * result's type. Cast types are resolved on the source here.

@@ -77,6 +77,24 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
         return columns.stream().anyMatch(c -> c.transform() != null);
     }
 
+    /**
+     * What the transfer's column rules do to this table's values, as one text (empty when nothing): each transformed
+     * column with its rule, and the hash key's id ({@link dev.ferry.config.ColumnRules#keyId}) when a column is hashed.
+     * Kept with an incremental table's watermark: rows merged under other rules would hold other values.
+     */
+    public String rulesFingerprint(String keyId) {
+        StringBuilder sb = new StringBuilder();
+        boolean hashed = false;
+        for (SourceColumn c : columns) {
+            if (c.transform() != null) {
+                String d = c.transform().describe();
+                hashed |= d.startsWith("hash");
+                sb.append(sb.length() == 0 ? "" : "; ").append(Sql.displayIdent(c.name())).append(' ').append(d);
+            }
+        }
+        return hashed ? sb + "; key " + keyId : sb.toString();
+    }
+
     public boolean hasKey() {
         return !key.isEmpty();
     }

@@ -81,6 +81,32 @@ public final class Watermarks {
             st.execute("ALTER TABLE " + qualified(schema) + " ADD COLUMN IF NOT EXISTS source_newest text,"
                     + " ADD COLUMN IF NOT EXISTS lag numeric, ADD COLUMN IF NOT EXISTS lag_unit text,"
                     + " ADD COLUMN IF NOT EXISTS lag_at timestamptz");
+            // what the column rules (hash, mask, nullify, cast) did to the rows merged under this watermark
+            st.execute("ALTER TABLE " + qualified(schema) + " ADD COLUMN IF NOT EXISTS column_rules text");
+        }
+    }
+
+    /** The column rules the table's rows were merged under ("" for none, or a watermark from before rules were kept). */
+    public static String columnRules(Connection con, String schema, String transfer, String sourceTable) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT coalesce(column_rules, '') FROM " + qualified(schema)
+                + " WHERE transfer = ? AND source_table = ?")) {
+            ps.setString(1, transfer);
+            ps.setString(2, sourceTable);
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : "";
+            }
+        }
+    }
+
+    /** Records the column rules the table's rows are merged under (see {@link #columnRules}). */
+    public static void recordColumnRules(Connection con, String schema, String transfer, String sourceTable, String rules)
+            throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema) + " SET column_rules = ?"
+                + " WHERE transfer = ? AND source_table = ?")) {
+            ps.setString(1, rules);
+            ps.setString(2, transfer);
+            ps.setString(3, sourceTable);
+            ps.executeUpdate();
         }
     }
 
