@@ -2,7 +2,6 @@ package dev.ferry.config;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Objects;
 
 /**
@@ -176,7 +175,20 @@ public record TableRef(String schema, String name) {
                 throw new IllegalArgumentException("expected a name at position " + (pos + 1) + " of '" + s + "'");
             }
             // unquoted names fold to lower case, as in SQL
-            return s.substring(start, pos).toLowerCase(Locale.ROOT);
+            return foldBare(s.substring(start, pos));
         }
+    }
+
+    /**
+     * A bare (unquoted) name as PostgreSQL folds it: ASCII letters to lower case, every other character as written (its
+     * downcasing leaves multibyte characters alone, so a bare {@code É} stays {@code É}).
+     */
+    public static String foldBare(String name) {
+        StringBuilder sb = new StringBuilder(name.length());
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            sb.append(c >= 'A' && c <= 'Z' ? (char) (c + ('a' - 'A')) : c);
+        }
+        return sb.toString();
     }
 }

@@ -2,7 +2,6 @@ package dev.ferry.config;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -275,7 +274,7 @@ public record TableSelection(List<Entry> include, List<Entry> exclude, String te
                 } else {
                     pos++;
                     // bare characters fold to lower case, as in SQL
-                    String folded = String.valueOf(c).toLowerCase(Locale.ROOT);
+                    String folded = TableRef.foldBare(String.valueOf(c));
                     if (c == '*') {
                         like.append('%');
                         wild = true;

@@ -134,7 +134,9 @@ public record ColumnTransform(ColumnRules.Rule hide, String cast, String sourceT
                 oid = resolved[0];
             }
             columns.add(new SourceColumn(col.name(), declared, type, notNull, oid,
-                    new ColumnTransform(hide, castType, col.declaredType(), col.typeOid())));
+                    new ColumnTransform(hide, castType, col.declaredType(),
+                            // a domain's base type decides how its values print (a timestamptz in UTC)
+                            col.type() instanceof SourceType.BuiltIn b ? b.oid() : col.typeOid())));
             types.set(i, declared);
         }
         return new SourceTable(t.ref(), columns, t.key(), types, t.copyable());

@@ -36,6 +36,11 @@ class TableSelectionTest {
         assertThat(s.selects(t("x", "Qz"))).as("? is exactly one character").isFalse();
         assertThat(s.selects(t("app", "orders"))).isTrue();
         assertThat(s.selects(t("app", "orders2"))).isFalse();
+
+        // PostgreSQL folds only ASCII letters of a bare name (its downcasing leaves multibyte characters alone)
+        assertThat(TableSelection.of("Ventes.ÉTé_*").selects(t("ventes", "Été_2024"))).isTrue();
+        assertThat(TableSelection.of("Ventes.ÉTé_*").selects(t("ventes", "été_2024"))).isFalse();
+        assertThat(TableRef.parseList("Ventes.Été")).containsExactly(t("ventes", "Été"));
     }
 
     @Test
