@@ -248,7 +248,7 @@ final class Discover {
                     .append(" below with a declared destination (or pass --destination NAME)\n");
         }
         for (Found f : found) {
-            sb.append("#\n# ").append(f.table().display()).append(": ").append(f.rows()).append(", ").append(f.size()).append('\n');
+            sb.append("#\n# ").append(commented(f.table().display())).append(": ").append(f.rows()).append(", ").append(f.size()).append('\n');
             if (f.mode() == null) {
                 sb.append("#   not readable: ").append(f.why()).append('\n');
                 continue;
@@ -268,12 +268,25 @@ final class Discover {
                 }
             }
         }
+        // every transfer writes into the destination's schema: two tables of one name (in two schemas) would meet there
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        boolean sameNames = false;
+        for (List<Found> g : groups.values()) {
+            for (Found f : g) {
+                sameNames |= !seen.add(f.table().name());
+            }
+        }
+        java.util.Set<String> names = new java.util.HashSet<>();
         for (Map.Entry<String, List<Found>> g : groups.entrySet()) {
             Found first = g.getValue().get(0);
-            String name = transferName(sourceName + "-" + first.mode().replace('_', '-') + (first.cursor() == null ? "" : "-" + first.cursor()));
+            String base = transferName(sourceName + "-" + first.mode().replace('_', '-') + (first.cursor() == null ? "" : "-" + first.cursor()));
+            String name = base;
+            for (int n = 2; !names.add(name); n++) {
+                name = base + "-" + n; // two cursors may read alike once made a name ("a b", "a_b")
+            }
             sb.append("\n");
             for (Found f : g.getValue()) {
-                sb.append("# ").append(f.table().display()).append(": ").append(f.why()).append('\n');
+                sb.append("# ").append(commented(f.table().display())).append(": ").append(commented(f.why())).append('\n');
             }
             sb.append("- templatedRoute:\n    routeTemplateRef: ferry-transfer\n    parameters:\n");
             param(sb, "name", name);
@@ -285,6 +298,9 @@ final class Discover {
                 param(sb, "cursor", Sql.displayIdent(first.cursor()));
             }
             param(sb, "every", every);
+            if (sameNames) {
+                param(sb, "destinationTable", "{schema}_{table}");
+            }
         }
         return sb.toString();
     }
@@ -295,6 +311,35 @@ final class Discover {
     }
 
     private static void param(StringBuilder sb, String name, String value) {
-        sb.append("      - name: ").append(name).append("\n        value: '").append(value.replace("'", "''")).append("'\n");
+        sb.append("      - name: ").append(name).append("\n        value: \"").append(escaped(value)).append("\"\n");
+    }
+
+    /** Text for a YAML comment: every control character written as an escape, so that a name with a line break does not end one. */
+    static String commented(String text) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            sb.append(c < 0x20 || c == 0x7f ? String.format("\\u%04x", (int) c) : String.valueOf(c));
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Text for a YAML double-quoted scalar: backslash and double quote escaped, and every control character written as
+     * an escape, so that a name with a line break does not fold into a space.
+     */
+    static String escaped(String text) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c == '\\' || c == '"') {
+                sb.append('\\').append(c);
+            } else if (c < 0x20 || c == 0x7f) {
+                sb.append(String.format("\\u%04x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        return sb.toString();
     }
 }

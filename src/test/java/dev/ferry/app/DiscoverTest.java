@@ -40,6 +40,9 @@ class DiscoverTest {
                 "CREATE TABLE \"Sales Data\".\"Q Lines\" (\"ID\" int PRIMARY KEY, \"Changed At\" timestamp, \"Qty\" int)",
                 "CREATE INDEX ON \"Sales Data\".\"Q Lines\" (\"Changed At\")",
                 "INSERT INTO \"Sales Data\".\"Q Lines\" SELECT g, timestamp '2025-01-01' + g * interval '1 hour', g FROM generate_series(1, 100) g",
+                // the same name in another schema: the transfers write both into one schema, under {schema}_{table}
+                "CREATE TABLE \"Sales Data\".orders (id int PRIMARY KEY, v text)",
+                "INSERT INTO \"Sales Data\".orders SELECT g, 'v' || g FROM generate_series(1, 20) g",
                 "ANALYZE shop.orders");
         src.grantRead("shop");
         src.grantRead("Sales Data");
@@ -59,8 +62,9 @@ class DiscoverTest {
                 .contains("# shop.log_lines: rows unknown (never analyzed), ")
                 .contains("#   primary key: none\n#   cursor candidates: none\n#   suggested: full_refresh: no primary key")
                 .contains("# \"Sales Data\".\"Q Lines\": incremental on \"Changed At\": a primary key and an indexed timestamp\n")
-                .contains("        value: 'src-incremental-updated_at'\n")
-                .contains("      - name: cursor\n        value: '\"Changed At\"'\n");
+                .contains("        value: \"src-incremental-updated_at\"\n")
+                .contains("      - name: cursor\n        value: \"\\\"Changed At\\\"\"\n")
+                .contains("      - name: destinationTable\n        value: \"{schema}_{table}\"\n");
 
         // saved as it is, the YAML passes check, and a sync copies every table exactly
         Files.writeString(dir.resolve("routes/transfers.yaml"), yaml, StandardCharsets.UTF_8);
@@ -69,10 +73,11 @@ class DiscoverTest {
         FerryCommand.Out sync = FerryCommand.capture(dir, "sync", "--all");
         assertThat(sync.status()).as(sync.out() + sync.err()).isZero();
         try (Connection s = src.admin(); Connection d = dst.admin()) {
-            Dumps.assertSameRows(s, "shop", "orders", d, "export", "orders", "id");
-            Dumps.assertSameRows(s, "shop", "events", d, "export", "events", "id");
-            Dumps.assertSameRows(s, "shop", "log_lines", d, "export", "log_lines", "line");
-            Dumps.assertSameRows(s, "Sales Data", "Q Lines", d, "export", "Q Lines", "\"ID\"");
+            Dumps.assertSameRows(s, "shop", "orders", d, "export", "shop_orders", "id");
+            Dumps.assertSameRows(s, "shop", "events", d, "export", "shop_events", "id");
+            Dumps.assertSameRows(s, "shop", "log_lines", d, "export", "shop_log_lines", "line");
+            Dumps.assertSameRows(s, "Sales Data", "Q Lines", d, "export", "Sales Data_Q Lines", "\"ID\"");
+            Dumps.assertSameRows(s, "Sales Data", "orders", d, "export", "Sales Data_orders", "id");
             assertThat(Dumps.rows(d, "SELECT DISTINCT transfer || ' ' || mode FROM export._ferry_runs ORDER BY 1")).containsExactly(
                     "src-full-refresh full_refresh", "src-incremental-Changed_At incremental",
                     "src-incremental-updated_at incremental", "src-xmin xmin");
@@ -103,8 +108,8 @@ class DiscoverTest {
         assertThat(some.status()).as(some.err()).isZero();
         assertThat(some.out()).contains("# shop.secret: ").contains("#   not readable: ").contains("GRANT SELECT ON")
                 .contains("# shop.orders: xmin: a primary key").contains("# destination: not one declared to take by default;"
-                        + " replace DESTINATION below with a declared destination (or pass --destination NAME)").doesNotContain("value: 'shop.orders, shop.secret'")
-                .contains("        value: 'shop.orders'\n");
+                        + " replace DESTINATION below with a declared destination (or pass --destination NAME)").doesNotContain("value: \"shop.orders, shop.secret\"")
+                .contains("        value: \"shop.orders\"\n");
 
         FerryCommand.Out bad = FerryCommand.capture(dir, "discover", "src", "orders");
         assertThat(bad.status()).isEqualTo(Ferry.BAD_CONFIG);
