@@ -262,4 +262,32 @@ class OnSchemaChangeTest {
                     .containsExactly("added discount null->numeric applied");
         }
     }
+
+    /**
+     * A full refresh's changes commit with its swap: an afterLoad statement that runs after the commit (VACUUM) and
+     * fails still leaves them applied, and they are reported.
+     */
+    @Test
+    void aFullRefreshsChangesAreReportedWhenAPostCommitHookFails() throws Exception {
+        TestDb[] db = start("osc_vacuum");
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("f", "app.f", "webhook", hook(),
+                "afterLoad", "VACUUM {schema}.no_such_table_for_osc"))) {
+            assertThat(ferry.sync("f").status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(events("schema_change")).as("the first run creates the table").isEmpty();
+            db[0].execute("ALTER TABLE app.f ADD COLUMN extra text", "UPDATE app.f SET extra = 'x' || id");
+            TransferRun run = ferry.sync("f");
+
+            assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(run.firstError()).contains("VACUUM");
+            try (Connection s = db[0].admin(); Connection d = db[1].admin()) {
+                Dumps.assertSameRows(s, "app", "f", d, "export", "f", "id"); // swapped in before the VACUUM
+            }
+            List<JsonObject> changes = events("schema_change");
+            assertThat(changes).hasSize(1);
+            assertThat(changes.get(0).getString("run_id")).isEqualTo(run.id().toString());
+            assertThat(changes.get(0).getBoolean("stopped")).isFalse();
+            assertThat(changes.get(0).getCollection("changes").stream().map(c -> describe((JsonObject) c)).toList())
+                    .containsExactly("added extra null->text applied");
+        }
+    }
 }
