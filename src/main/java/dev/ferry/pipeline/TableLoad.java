@@ -67,6 +67,8 @@ public final class TableLoad {
     /** Whether they went out as a schema_change event (once per table and run). */
     private boolean schemaReported;
     private boolean loadTableCommitted;
+    /** Merge modes: whether the destination table has {@code _ferry_deleted_at}, which the merge clears in the rows it writes. */
+    private boolean clearsDeletedAt;
     private final java.util.Set<String> readPaths = new java.util.LinkedHashSet<>();
     /** How far the table has got, live, while it is on the board of tables in flight (see ProgressReport). */
     private dev.ferry.observe.TableProgress progress;
@@ -133,6 +135,14 @@ public final class TableLoad {
     void narrow(SourceTable copied) {
         this.sourceTable = copied;
         read.table(copied);
+    }
+
+    boolean clearsDeletedAt() {
+        return clearsDeletedAt;
+    }
+
+    void clearsDeletedAt(boolean clears) {
+        this.clearsDeletedAt = clears;
     }
 
     List<dev.ferry.destination.SchemaEvolution.Change> schemaChanges() {

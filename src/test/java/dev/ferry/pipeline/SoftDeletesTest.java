@@ -206,4 +206,47 @@ class SoftDeletesTest {
             }
         }
     }
+
+    /**
+     * A row restored at the source with its old cursor value is not re-read by the merge: the soft pass, which sees
+     * its key, clears its mark. And with soft deletes turned off, a row that comes back (merged again) is no longer
+     * marked either: the merge clears the column whenever the table has it.
+     */
+    @Test
+    void aRowRestoredWithItsOldCursorIsClearedAndTurningSoftOffStillClearsRowsThatComeBack() throws Exception {
+        TestDb[] db = databases("soft_back");
+        String table = "\"Shop\".\"" + TABLE + "\"";
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table,
+                "mode", "incremental", "cursor", "updated_at", "lookback", "0s", "hardDeletes", "soft"))) {
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            db[0].execute("CREATE TABLE \"Shop\".kept AS SELECT * FROM " + SRC + " WHERE \"Id\" IN (3, 4)",
+                    "DELETE FROM " + SRC + " WHERE \"Id\" IN (3, 4, 5)");
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.rows(d, "SELECT \"Id\" FROM " + MARKED + " ORDER BY 1")).containsExactly("3", "4", "5");
+            }
+            // restored as they were: their updated_at is behind the watermark, so no batch reads them
+            db[0].execute("INSERT INTO " + SRC + " SELECT * FROM \"Shop\".kept");
+            TransferRun back = ferry.sync("orders");
+
+            assertThat(back.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertLiveRowsEqualSource(db, "");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.rows(d, "SELECT \"Id\" FROM " + MARKED + " ORDER BY 1")).containsExactly("5");
+                assertThat(Dumps.scalar(d, "SELECT notes FROM export._ferry_runs WHERE run_id = ? AND source_table IS NOT NULL",
+                        back.id())).contains("2 row(s) marked deleted are back at the source (their key is there again): no"
+                        + " longer marked");
+            }
+        }
+        // soft deletes turned off: the column stays, and a row merged again is live
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table,
+                "mode", "incremental", "cursor", "updated_at", "lookback", "0s"))) {
+            db[0].execute("INSERT INTO " + SRC + " VALUES (5, 2, 'back', now())");
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection s = db[0].admin(); Connection d = db[1].admin()) {
+                assertThat(Dumps.scalar(d, "SELECT count(*) FROM " + MARKED)).isEqualTo("0");
+                assertThat(Dumps.dump(d, DST, COLS, "\"Id\"")).containsExactlyElementsOf(Dumps.dump(s, SRC, COLS, "\"Id\""));
+            }
+        }
+    }
 }
