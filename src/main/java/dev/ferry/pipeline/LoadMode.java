@@ -143,6 +143,9 @@ public abstract class LoadMode {
             }
             if (exists) {
                 FullRefreshSwap.prepareLoad(con, schema, load.table(), load.loadTable(), load.sourceTable());
+                if (soft) {
+                    FullRefreshSwap.checkCarry(con, schema, load.table(), load.loadTable());
+                }
             }
         }
 

@@ -249,4 +249,59 @@ class SoftDeletesTest {
             }
         }
     }
+
+    /**
+     * A full refresh keeps the rows gone from the source in the refreshed table: when the source retypes a column (the
+     * key too), they are cast to the new types; a column whose old values cannot be cast fails the run before the copy,
+     * naming the column and the ways out, and the table stays as it was.
+     */
+    @Test
+    void fullRefreshCastsTheRowsItKeepsToRetypedColumnsOrFailsNamingTheColumn() throws Exception {
+        TestDb[] db = databases("soft_retype");
+        String table = "\"Shop\".\"" + TABLE + "\"";
+        db[0].execute("UPDATE " + SRC + " SET \"Note Text\" = (\"Id\" * 7)::text");
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table, "hardDeletes", "soft"))) {
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            db[0].execute("DELETE FROM " + SRC + " WHERE \"Id\" > 295");
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            List<String> kept;
+            try (Connection d = db[1].admin()) {
+                kept = Dumps.dump(d, MARKED, COLS, "\"Id\"");
+            }
+            // text to int and a key from int to text: both cast; one more row gone in the run that retypes
+            db[0].execute("ALTER TABLE " + SRC + " ALTER COLUMN \"Note Text\" TYPE int USING \"Note Text\"::int",
+                    "ALTER TABLE " + SRC + " ALTER COLUMN \"Id\" TYPE text", "DELETE FROM " + SRC + " WHERE \"Id\" = '290'");
+            TransferRun retyped = ferry.sync("orders");
+
+            assertThat(retyped.status()).as(retyped.error()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertLiveRowsEqualSource(db, "");
+            List<String> marked;
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.scalar(d, OnSchemaChangeTest.TYPES, DST)).isEqualTo("Id text, Customer integer,"
+                        + " Note Text integer, updated_at timestamp with time zone");
+                marked = Dumps.dump(d, MARKED, COLS, "\"Id\"");
+                assertThat(Dumps.rows(d, "SELECT \"Id\" || ':' || \"Note Text\" FROM " + MARKED + " ORDER BY 1")).containsExactly(
+                        "290:2030", "296:2072", "297:2079", "298:2086", "299:2093", "300:2100");
+            }
+            assertThat(marked).containsAll(kept); // the same text as before: the values survived the casts
+
+            // int to date has no cast: the rows kept cannot follow, and the run says so before reading a row
+            db[0].execute("ALTER TABLE " + SRC + " ALTER COLUMN \"Note Text\" TYPE date USING date '2025-01-01' + \"Note Text\"");
+            List<String> before;
+            try (Connection d = db[1].admin()) {
+                before = Dumps.dump(d, DST, "*", "\"Id\"");
+            }
+            TransferRun failed = ferry.sync("orders");
+            assertThat(failed.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(failed.firstError()).contains("cannot keep the rows gone from the source: column \"Note Text\" is integer"
+                            + " in them and date at the source now")
+                    .contains("hardDeletes: soft carries those rows").contains("Nothing was changed")
+                    .contains("ALTER COLUMN \"Note Text\" TYPE date USING").contains("without hardDeletes: soft");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.dump(d, DST, "*", "\"Id\"")).isEqualTo(before);
+                assertThat(Dumps.scalar(d, "SELECT rows FROM export._ferry_runs WHERE run_id = ? AND source_table IS NOT NULL",
+                        failed.id())).as("failed before the copy").isIn(null, "0");
+            }
+        }
+    }
 }
