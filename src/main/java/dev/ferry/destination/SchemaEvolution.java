@@ -128,11 +128,25 @@ public final class SchemaEvolution {
                 return new Result(List.of(), List.of());
             }
         }
-        Map<String, Column> wanted = wantedColumns(con, source);
         String target = Sql.qualified(schema, table);
         String display = Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
         boolean evolve = policy == ChangePolicy.SchemaChange.EVOLVE;
         boolean freeze = policy == ChangePolicy.SchemaChange.FREEZE;
+        Map<String, Column> wanted;
+        if (freeze) {
+            // the columns freeze does not copy may have types the destination lacks (and it creates none for them):
+            // only the others are declared; those keep the type name the source asks for, for the report
+            List<String> absent = source.columnNames().stream().filter(n -> !existing.containsKey(n)).toList();
+            Map<String, Column> present = wantedColumns(con, source.narrowed(absent, Map.of()));
+            wanted = new LinkedHashMap<>();
+            for (int i = 0; i < source.columns().size(); i++) {
+                String name = source.columns().get(i).name();
+                Column c = present.get(name);
+                wanted.put(name, c != null ? c : new Column(name, 0, -1, 0, source.destinationTypes().get(i)));
+            }
+        } else {
+            wanted = wantedColumns(con, source);
+        }
         List<String> ddl = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         List<Change> changes = new ArrayList<>();
