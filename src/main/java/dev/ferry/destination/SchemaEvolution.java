@@ -57,7 +57,9 @@ public final class SchemaEvolution {
     /**
      * One difference between the source's columns (as the transfer copies them) and the destination table's: a column
      * {@code added} at the source (its type in {@code to}), {@code dropped} from it (or left out by the transfer; the
-     * destination's type in {@code from}), or {@code retyped}; {@code applied} when Ferry changed the destination for it,
+     * destination's type in {@code from}), or {@code retyped}; or a destination type's ({@link DestinationTypes}: a type
+     * created, an enum label or composite attribute added, the type in {@code from}); {@code applied} when Ferry changed
+     * the destination for it,
      * false when the policy ignored it (or stopped on it).
      */
     public record Change(String kind, String column, String from, String to, boolean applied) {

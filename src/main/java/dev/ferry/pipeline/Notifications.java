@@ -85,7 +85,8 @@ public final class Notifications {
 
     /**
      * A table's {@code schema_change} event: its transfer, table, run, the transfer's onSchemaChange, whether the
-     * table stopped on them, and each change (kind added, dropped or retyped; column; from and to types; applied).
+     * table stopped on them, and each change (kind added, dropped or retyped, or a destination type's: type created, enum
+     * label added, attribute added; column; from and to; applied).
      */
     static JsonObject schemaChangeEvent(TableLoad load) {
         TransferRun run = load.run();
