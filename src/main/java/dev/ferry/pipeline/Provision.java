@@ -118,6 +118,7 @@ public final class Provision {
             load.notes().add(DestinationTypes.describe(c));
         }
         load.schemaChanges(changes, false);
+        load.typeChangesCommitted(changes);
         return types.types();
     }
 

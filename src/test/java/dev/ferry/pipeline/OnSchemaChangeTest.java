@@ -375,6 +375,23 @@ class OnSchemaChangeTest {
             assertThat(applied.get(0).getCollection("changes").stream().map(c -> describe((JsonObject) c)).toList()).containsExactlyInAnyOrder(
                     "enum label added mood export.mood->'meh' applied", "attribute added addr export.addr->zip text applied",
                     "type created size null->export.size applied", "added size null->export.size applied");
+
+            // a label added (committed on its own, before the table's transaction), then a retype the merge cannot
+            // follow fails the table: the label stays, and is reported
+            events.clear();
+            src.execute("ALTER TYPE app.mood ADD VALUE 'glad'");
+            src.execute("ALTER TABLE app.e ALTER COLUMN size TYPE text", "UPDATE app.e SET mood = 'glad', updated_at = now() WHERE id = 4");
+            TransferRun retyped = ferry.sync("ev");
+            assertThat(retyped.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(retyped.firstError()).contains("size is export.size at the destination but text at the source");
+            try (Connection d = dst.admin()) {
+                assertThat(Dumps.scalar(d, LABELS)).isEqualTo("ok,meh,sad,glad");
+            }
+            List<JsonObject> standing = events("schema_change");
+            assertThat(standing).hasSize(1);
+            assertThat(standing.get(0).getString("run_id")).isEqualTo(retyped.id().toString());
+            assertThat(standing.get(0).getCollection("changes").stream().map(c -> describe((JsonObject) c)).toList())
+                    .containsExactly("enum label added mood export.mood->'glad' applied");
         }
     }
 }
