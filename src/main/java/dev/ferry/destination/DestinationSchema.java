@@ -173,20 +173,25 @@ public final class DestinationSchema {
         return notes;
     }
 
-    /**
-     * Adds soft deletes' metadata column when the table lacks it; true when it was added. Like
-     * {@link #addMissingMetadataColumns}, it locks the table only when the column is missing.
-     */
-    public static boolean addDeletedAt(Connection con, String schema, String table) throws SQLException {
+    /** Whether the table has soft deletes' metadata column (hardDeletes: soft, now or in an earlier run). */
+    public static boolean hasDeletedAt(Connection con, String schema, String table) throws SQLException {
         try (PreparedStatement ps = con.prepareStatement("SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = ?::regclass"
                 + " AND attname = ? AND attnum > 0 AND NOT attisdropped")) {
             ps.setString(1, Sql.qualified(schema, table));
             ps.setString(2, DELETED_AT);
             try (ResultSet rs = ps.executeQuery()) {
-                if (rs.next()) {
-                    return false;
-                }
+                return rs.next();
             }
+        }
+    }
+
+    /**
+     * Adds soft deletes' metadata column when the table lacks it; true when it was added. Like
+     * {@link #addMissingMetadataColumns}, it locks the table only when the column is missing.
+     */
+    public static boolean addDeletedAt(Connection con, String schema, String table) throws SQLException {
+        if (hasDeletedAt(con, schema, table)) {
+            return false;
         }
         try (Statement st = con.createStatement()) {
             st.execute("ALTER TABLE " + Sql.qualified(schema, table) + " ADD COLUMN " + Sql.ident(DELETED_AT) + " timestamptz");

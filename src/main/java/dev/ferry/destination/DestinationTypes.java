@@ -34,15 +34,29 @@ public final class DestinationTypes {
     private final Connection con;
     private final String schema;
     private final List<String> notes = new ArrayList<>();
+    private final List<SchemaEvolution.Change> changes = new ArrayList<>();
+    /** Only look: what the destination lacks is recorded as a change not applied, and no DDL runs. */
+    private boolean dry;
+    /** Whether notes and changes are recorded (not for the columns a freeze does not copy). */
+    private boolean record = true;
 
     private DestinationTypes(Connection con, String schema) {
         this.con = con;
         this.schema = schema;
     }
 
-    /** The result: a destination type per column, and notes on columns that could not keep their type. */
-    public record Resolved(List<String> types, List<String> notes) {
+    /**
+     * The result: a destination type per column, notes on columns that could not keep their type, and each change of
+     * a destination type (a type created, an enum label or a composite attribute added), applied or, when only
+     * checking, found missing.
+     */
+    public record Resolved(List<String> types, List<String> notes, List<SchemaEvolution.Change> changes) {
     }
+
+    /** The kinds of {@link SchemaEvolution.Change} a destination type's change is reported as. */
+    public static final String TYPE_CREATED = "type created";
+    public static final String LABEL_ADDED = "enum label added";
+    public static final String ATTRIBUTE_ADDED = "attribute added";
 
     /**
      * Resolves every column's type, in one transaction committed before any row is loaded (PostgreSQL will not
@@ -52,7 +66,18 @@ public final class DestinationTypes {
      * transaction lock, not a session one: a failure can never leave it held by a pooled session.
      */
     public static Resolved resolve(Connection autocommit, String schema, SourceTable table) throws SQLException {
+        return resolve(autocommit, schema, table, false, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #resolve(Connection, String, SourceTable)}; with {@code check} (onSchemaChange freeze or fail, on a
+     * table that exists), changes nothing: what the destination lacks comes back as changes not applied. The columns
+     * in {@code skip} (not copied: freeze, new at the source) get the type they would have, unchecked and unreported.
+     */
+    public static Resolved resolve(Connection autocommit, String schema, SourceTable table, boolean check,
+                                   java.util.Set<String> skip) throws SQLException {
         DestinationTypes d = new DestinationTypes(autocommit, schema);
+        d.dry = check;
         List<String> types = new ArrayList<>();
         autocommit.setAutoCommit(false);
         boolean committed = false;
@@ -62,6 +87,9 @@ public final class DestinationTypes {
                 ps.execute();
             }
             for (SourceColumn c : table.columns()) {
+                boolean skipped = skip.contains(c.name());
+                d.dry = check || skipped;
+                d.record = !skipped;
                 types.add(d.type(c.name(), c.type()));
             }
             autocommit.commit();
@@ -76,7 +104,7 @@ public final class DestinationTypes {
             }
         }
         autocommit.setAutoCommit(true);
-        return new Resolved(types, d.notes);
+        return new Resolved(types, d.notes, d.changes);
     }
 
     /**
@@ -114,8 +142,12 @@ public final class DestinationTypes {
         if (t instanceof SourceType.ArrayOf a) {
             return type(column, a.element()) + "[]";
         }
+        if (!record && (t instanceof SourceType.Enum || t instanceof SourceType.Composite)) {
+            // a column not copied (freeze): the type it would have, as the report shows it; nothing looked up or created
+            return display(t instanceof SourceType.Enum e ? e.name() : ((SourceType.Composite) t).name());
+        }
         if (t instanceof SourceType.Enum e) {
-            return ensureEnum(e);
+            return ensureEnum(column, e);
         }
         if (t instanceof SourceType.Composite c) {
             return ensureComposite(column, c);
@@ -125,13 +157,13 @@ public final class DestinationTypes {
             if (qualified != null) {
                 return qualified + x.modifiers();
             }
-            notes.add("column " + Sql.displayIdent(column) + ": type " + x.declared() + " comes from extension " + x.extension()
+            note("column " + Sql.displayIdent(column) + ": type " + x.declared() + " comes from extension " + x.extension()
                     + ", which the destination does not have, so the column holds its text form; run CREATE EXTENSION "
                     + Sql.ident(x.extension()) + " at the destination to keep the type (a full refresh then recreates the column)");
             return "text";
         }
         SourceType.Other o = (SourceType.Other) t;
-        notes.add("column " + Sql.displayIdent(column) + ": type " + o.declared() + " is a user-defined " + o.kind()
+        note("column " + Sql.displayIdent(column) + ": type " + o.declared() + " is a user-defined " + o.kind()
                 + " that Ferry does not recreate, so the column holds its text form");
         return "text";
     }
@@ -169,10 +201,13 @@ public final class DestinationTypes {
         }
     }
 
-    private String ensureEnum(SourceType.Enum e) throws SQLException {
+    private String ensureEnum(String column, SourceType.Enum e) throws SQLException {
         String qualified = Sql.qualified(schema, e.name());
         String kind = existingKind(e.name());
         if (kind == null) {
+            if (changed(TYPE_CREATED, column, null, display(e.name()))) {
+                return qualified;
+            }
             executeFormatted(con, "SELECT format('CREATE TYPE %I.%I AS ENUM (%s)', ?, ?,"
                     + " (SELECT coalesce(string_agg(quote_literal(l), ', ' ORDER BY o), '') FROM unnest(?::text[]) WITH ORDINALITY AS x(l, o)))",
                     schema, e.name(), e.labels());
@@ -194,6 +229,10 @@ public final class DestinationTypes {
         for (int i = 0; i < e.labels().size(); i++) {
             String label = e.labels().get(i);
             if (existing.contains(label)) {
+                continue;
+            }
+            if (changed(LABEL_ADDED, column, display(e.name()), "'" + label.replace("'", "''") + "'")) {
+                existing.add(label);
                 continue;
             }
             // keep the source's sort order: place it after its predecessor, or before the first label
@@ -219,6 +258,9 @@ public final class DestinationTypes {
         String qualified = Sql.qualified(schema, c.name());
         String kind = existingKind(c.name());
         if (kind == null) {
+            if (changed(TYPE_CREATED, column, null, display(c.name()))) {
+                return qualified;
+            }
             StringBuilder ddl = new StringBuilder("CREATE TYPE ").append(qualified).append(" AS (");
             for (int i = 0; i < attrTypes.size(); i++) {
                 ddl.append(i > 0 ? ", " : "").append(Sql.ident(c.attributes().get(i).name())).append(' ').append(attrTypes.get(i));
@@ -241,11 +283,67 @@ public final class DestinationTypes {
         }
         for (int i = 0; i < attrTypes.size(); i++) {
             String name = c.attributes().get(i).name();
-            if (!existing.contains(name)) {
+            if (!existing.contains(name)
+                    && !changed(ATTRIBUTE_ADDED, column, display(c.name()), Sql.displayIdent(name) + " " + attrTypes.get(i))) {
                 execute("ALTER TYPE " + qualified + " ADD ATTRIBUTE " + Sql.ident(name) + " " + attrTypes.get(i));
             }
         }
         return qualified;
+    }
+
+    /**
+     * Records a change of a destination type (once, when recording); true when only checking: the caller then changes
+     * nothing.
+     */
+    private boolean changed(String kind, String column, String from, String to) {
+        SchemaEvolution.Change change = new SchemaEvolution.Change(kind, column, from, to, !dry);
+        if (record && !changes.contains(change)) {
+            changes.add(change);
+        }
+        return dry;
+    }
+
+    private void note(String note) {
+        if (record) {
+            notes.add(note);
+        }
+    }
+
+    private String display(String type) {
+        return Sql.displayIdent(schema) + "." + Sql.displayIdent(type);
+    }
+
+    /** A change of a destination type as the run record says it: applied, or (freeze, fail) found missing. */
+    public static String describe(SchemaEvolution.Change c) {
+        String column = "column " + Sql.displayIdent(c.column());
+        return switch (c.kind()) {
+            case TYPE_CREATED -> c.applied() ? "schema change: type " + c.to() + " (" + column + ") created"
+                    : "type " + c.to() + " of " + column + " is missing at the destination";
+            case LABEL_ADDED -> c.applied() ? "schema change: enum type " + c.from() + " (" + column + "): label " + c.to() + " added"
+                    : "enum type " + c.from() + " of " + column + " lacks the source's label " + c.to();
+            default -> c.applied() ? "schema change: composite type " + c.from() + " (" + column + "): attribute " + c.to() + " added"
+                    : "composite type " + c.from() + " of " + column + " lacks the source's attribute " + c.to();
+        };
+    }
+
+    /**
+     * The stop of a table whose destination types lack what the source's columns need, under onSchemaChange freeze or
+     * fail (no type is changed then): each missing type, label or attribute, and the ways out.
+     */
+    public static SchemaChangeStop stop(String schema, String table, List<SchemaEvolution.Change> missing,
+                                        dev.ferry.config.ChangePolicy.SchemaChange policy) {
+        String display = Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
+        String what = String.join("; ", missing.stream().map(DestinationTypes::describe).toList());
+        String message = policy == dev.ferry.config.ChangePolicy.SchemaChange.FAIL
+                ? "destination table " + display + " differs from its source and the transfer's onSchemaChange is fail: " + what
+                + ". Nothing was written, no type was changed. To go on: set onSchemaChange: evolve for one run (it creates the"
+                + " types and adds the labels and attributes), or change the types at the destination by hand (CREATE TYPE, ALTER"
+                + " TYPE ... ADD VALUE / ADD ATTRIBUTE), or leave the column out with excludeColumns"
+                : "destination table " + display + " cannot take the source's rows: " + what + ", so the column's destination type"
+                + " cannot hold the source's values, and the transfer's onSchemaChange is freeze, which changes no destination"
+                + " type. Nothing was written. Ways out: set onSchemaChange: evolve for one run, which adds them; or add them at"
+                + " the destination yourself (ALTER TYPE ... ADD VALUE / ADD ATTRIBUTE); or leave the column out with excludeColumns";
+        return new SchemaChangeStop(message, missing, policy);
     }
 
     private DestinationException conflict(String name, String what) {

@@ -126,12 +126,20 @@ public final class FullRefreshSwap {
     private static long carryGoneRows(Connection con, String schema, String table, String loadTable, SourceTable source,
                                       java.time.OffsetDateTime at) throws SQLException {
         Map<String, SchemaEvolution.Column> old = SchemaEvolution.columns(con, schema, table);
+        Map<String, String> casts = new java.util.LinkedHashMap<>();
+        Map<String, String> retyped = retyped(con, schema, table, loadTable);
+        for (String k : source.key()) { // the key first: the other columns' checks match rows by it
+            if (retyped.containsKey(k)) {
+                casts.put(k, retyped.get(k));
+            }
+        }
+        casts.putAll(retyped);
         List<String> into = new ArrayList<>();
         List<String> from = new ArrayList<>();
         for (String c : SchemaEvolution.columns(con, schema, loadTable).keySet()) {
             if (old.containsKey(c)) {
                 into.add(Sql.ident(c));
-                from.add("o." + Sql.ident(c));
+                from.add(carried(c, casts));
             }
         }
         java.util.Set<String> oldMeta = metadataColumns(con, schema, table);
@@ -149,13 +157,81 @@ public final class FullRefreshSwap {
             if (!old.containsKey(k)) {
                 return 0; // the old table lacks a key column: none of its rows can be matched to the source's
             }
-            match.add("l." + Sql.ident(k) + " = o." + Sql.ident(k));
+            match.add("l." + Sql.ident(k) + " = " + carried(k, casts));
         }
+        String gone = " FROM " + Sql.qualified(schema, table) + " o WHERE NOT EXISTS (SELECT 1 FROM "
+                + Sql.qualified(schema, loadTable) + " l WHERE " + String.join(" AND ", match) + ")";
+        checkCasts(con, schema, table, casts, gone);
         try (PreparedStatement ps = con.prepareStatement("INSERT INTO " + Sql.qualified(schema, loadTable) + " (" + String.join(", ", into)
-                + ") SELECT " + String.join(", ", from) + " FROM " + Sql.qualified(schema, table) + " o WHERE NOT EXISTS (SELECT 1 FROM "
-                + Sql.qualified(schema, loadTable) + " l WHERE " + String.join(" AND ", match) + ")")) {
+                + ") SELECT " + String.join(", ", from) + gone)) {
             ps.setObject(1, at);
             return ps.executeUpdate();
+        }
+    }
+
+    /** An old row's column as the load table takes it: cast explicitly where the type changed. */
+    private static String carried(String column, Map<String, String> casts) {
+        String type = casts.get(column);
+        return type == null ? "o." + Sql.ident(column) : "CAST(o." + Sql.ident(column) + " AS " + type + ")";
+    }
+
+    /**
+     * The columns both tables have whose type the load table changed (a column retyped at the source), each with the
+     * load table's type, as {@code format_type} writes it.
+     */
+    private static Map<String, String> retyped(Connection con, String schema, String table, String loadTable) throws SQLException {
+        Map<String, SchemaEvolution.Column> old = SchemaEvolution.columns(con, schema, table);
+        Map<String, String> casts = new java.util.LinkedHashMap<>();
+        for (SchemaEvolution.Column l : SchemaEvolution.columns(con, schema, loadTable).values()) {
+            SchemaEvolution.Column o = old.get(l.name());
+            if (o != null && (o.typeOid() != l.typeOid() || o.typmod() != l.typmod())) {
+                casts.put(l.name(), l.display());
+            }
+        }
+        return casts;
+    }
+
+    /**
+     * hardDeletes: soft on a full refresh, before the load: the rows already marked deleted will be carried into the
+     * load table, so each column the source retyped must cast to its new type, for them at least; fails now, naming the
+     * column, rather than after the table is loaded (the swap checks the rows gone in this run as well).
+     */
+    public static void checkCarry(Connection con, String schema, String table, String loadTable) throws SQLException {
+        Map<String, String> casts = retyped(con, schema, table, loadTable);
+        if (!casts.isEmpty()) {
+            checkCasts(con, schema, table, casts, " FROM " + Sql.qualified(schema, table) + " o WHERE "
+                    + (metadataColumns(con, schema, table).contains(DestinationSchema.DELETED_AT)
+                    ? "o." + Sql.ident(DestinationSchema.DELETED_AT) + " IS NOT NULL" : "false"));
+        }
+    }
+
+    /** Casts each retyped column of the old rows {@code rows} selects (FROM ... WHERE ...), failing on the first that does not. */
+    private static void checkCasts(Connection con, String schema, String table, Map<String, String> casts, String rows)
+            throws SQLException {
+        Map<String, SchemaEvolution.Column> old = casts.isEmpty() ? Map.of() : SchemaEvolution.columns(con, schema, table);
+        for (Map.Entry<String, String> c : casts.entrySet()) {
+            java.sql.Savepoint before = con.setSavepoint();
+            try (Statement st = con.createStatement()) {
+                st.execute("SELECT count(" + carried(c.getKey(), casts) + ")" + rows);
+                con.releaseSavepoint(before);
+            } catch (SQLException e) {
+                String state = e.getSQLState() == null ? "" : e.getSQLState();
+                // a value that does not convert (class 22), or no cast between the types at all
+                if (!state.startsWith("22") && !state.equals("42846") && !state.equals("42883")) {
+                    throw e;
+                }
+                con.rollback(before);
+                String display = Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
+                String first = e.getMessage() == null ? "" : e.getMessage().split("\n")[0];
+                throw new DestinationException("the full refresh of " + display + " cannot keep the rows gone from the source:"
+                        + " column " + Sql.displayIdent(c.getKey()) + " is " + old.get(c.getKey()).display() + " in them and "
+                        + c.getValue() + " at the source now, and the cast fails (" + first + "). hardDeletes: soft carries those"
+                        + " rows, with their old values, into the refreshed table. Nothing was changed: the table keeps its previous"
+                        + " contents. Ways out: convert the column at the destination yourself (ALTER TABLE " + Sql.qualified(schema, table)
+                        + " ALTER COLUMN " + Sql.ident(c.getKey()) + " TYPE " + c.getValue() + " USING ...); or delete the rows"
+                        + " marked deleted there (WHERE " + DestinationSchema.DELETED_AT + " IS NOT NULL); or run once without"
+                        + " hardDeletes: soft, which does not keep rows gone from the source");
+            }
         }
     }
 

@@ -57,7 +57,9 @@ public final class SchemaEvolution {
     /**
      * One difference between the source's columns (as the transfer copies them) and the destination table's: a column
      * {@code added} at the source (its type in {@code to}), {@code dropped} from it (or left out by the transfer; the
-     * destination's type in {@code from}), or {@code retyped}; {@code applied} when Ferry changed the destination for it,
+     * destination's type in {@code from}), or {@code retyped}; or a destination type's ({@link DestinationTypes}: a type
+     * created, an enum label or composite attribute added, the type in {@code from}); {@code applied} when Ferry changed
+     * the destination for it,
      * false when the policy ignored it (or stopped on it).
      */
     public record Change(String kind, String column, String from, String to, boolean applied) {
@@ -128,11 +130,25 @@ public final class SchemaEvolution {
                 return new Result(List.of(), List.of());
             }
         }
-        Map<String, Column> wanted = wantedColumns(con, source);
         String target = Sql.qualified(schema, table);
         String display = Sql.displayIdent(schema) + "." + Sql.displayIdent(table);
         boolean evolve = policy == ChangePolicy.SchemaChange.EVOLVE;
         boolean freeze = policy == ChangePolicy.SchemaChange.FREEZE;
+        Map<String, Column> wanted;
+        if (freeze) {
+            // the columns freeze does not copy may have types the destination lacks (and it creates none for them):
+            // only the others are declared; those keep the type name the source asks for, for the report
+            List<String> absent = source.columnNames().stream().filter(n -> !existing.containsKey(n)).toList();
+            Map<String, Column> present = wantedColumns(con, source.narrowed(absent, Map.of()));
+            wanted = new LinkedHashMap<>();
+            for (int i = 0; i < source.columns().size(); i++) {
+                String name = source.columns().get(i).name();
+                Column c = present.get(name);
+                wanted.put(name, c != null ? c : new Column(name, 0, -1, 0, source.destinationTypes().get(i)));
+            }
+        } else {
+            wanted = wantedColumns(con, source);
+        }
         List<String> ddl = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         List<Change> changes = new ArrayList<>();

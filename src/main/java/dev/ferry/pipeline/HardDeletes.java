@@ -16,13 +16,15 @@ import dev.ferry.config.ReservedNames;
 import dev.ferry.config.Sql;
 import dev.ferry.config.TransferSpec;
 import dev.ferry.source.SourceTable;
+import dev.ferry.state.RunHistory;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 
 /**
  * Opt-in hard deletes for incremental transfers: removes destination rows whose key no longer exists at the
  * source (or no longer matches the transfer's filter), or, with {@code hardDeletes: soft}, keeps them and sets their
- * {@code _ferry_deleted_at} (once; the merge clears it when the row comes back). Only keys travel: the source's keys
+ * {@code _ferry_deleted_at} (once), and clears it on rows whose key is back (the merge also does, for the rows it
+ * re-reads). Only keys travel: the source's keys
  * are streamed into a temporary table at the destination with COPY, and one anti-join deletes (or marks) the rest, in
  * the run's last transaction.
  *
@@ -117,13 +119,26 @@ public final class HardDeletes {
         }
         String gone = " NOT EXISTS (SELECT 1 FROM pg_temp." + KEYS + " k WHERE " + match + ")";
         if (spec.changes().softDeletes()) {
+            long marked;
             // kept and marked, once: a row marked before keeps its first time (the run's time, bound)
             try (PreparedStatement ps = dest.prepareStatement("UPDATE " + Sql.qualified(load.schema(), load.table()) + " d SET "
                     + Sql.ident(ReservedNames.DELETED_AT) + " = CAST(? AS timestamptz) WHERE d." + Sql.ident(ReservedNames.DELETED_AT)
                     + " IS NULL AND" + gone)) {
                 ps.setObject(1, load.run().syncedAt());
-                return ps.executeUpdate();
+                marked = ps.executeUpdate();
             }
+            // a row whose key is back, which the merge did not re-read (restored with its old cursor value): live again
+            long cleared;
+            try (Statement st = dest.createStatement()) {
+                cleared = st.executeUpdate("UPDATE " + Sql.qualified(load.schema(), load.table()) + " d SET "
+                        + Sql.ident(ReservedNames.DELETED_AT) + " = NULL WHERE d." + Sql.ident(ReservedNames.DELETED_AT)
+                        + " IS NOT NULL AND NOT" + gone);
+            }
+            if (cleared > 0) {
+                RunHistory.note(dest, load.schema(), load.recordId(), java.util.List.of("hardDeletes: soft: " + cleared
+                        + " row(s) marked deleted are back at the source (their key is there again): no longer marked"));
+            }
+            return marked;
         }
         try (Statement st = dest.createStatement()) {
             return st.executeUpdate("DELETE FROM " + Sql.qualified(load.schema(), load.table()) + " d WHERE" + gone);

@@ -75,7 +75,7 @@ public abstract class LoadMode {
     void complete(TableLoad load) throws SQLException {
     }
 
-    /** Whether rows gone from the source are marked (hardDeletes: soft) rather than deleted: the merge clears the mark. */
+    /** Whether rows gone from the source are marked (hardDeletes: soft) rather than deleted. */
     boolean softDeletes(TableLoad load) {
         return false;
     }
@@ -143,6 +143,9 @@ public abstract class LoadMode {
             }
             if (exists) {
                 FullRefreshSwap.prepareLoad(con, schema, load.table(), load.loadTable(), load.sourceTable());
+                if (soft) {
+                    FullRefreshSwap.checkCarry(con, schema, load.table(), load.loadTable());
+                }
             }
         }
 
@@ -197,6 +200,9 @@ public abstract class LoadMode {
             if (soft && load.foundTable() == null) {
                 DestinationSchema.addDeletedAt(con, load.schema(), load.table());
             }
+            // a row the merge writes is at the source: never deleted, whether soft deletes are on now or marked it in
+            // runs when they were (turned off since, nothing else would ever clear those marks)
+            load.clearsDeletedAt(soft || DestinationSchema.hasDeletedAt(con, load.schema(), load.table()));
         }
 
         @Override

@@ -48,7 +48,7 @@ public final class Merge {
         for (String gone : load.destinationOnly()) {
             updates.add(Sql.ident(gone) + " = NULL"); // no longer at the source: NULL in rows written from now on
         }
-        if (load.mode().softDeletes(load)) {
+        if (load.clearsDeletedAt()) {
             updates.add(Sql.ident(DestinationSchema.DELETED_AT) + " = NULL"); // a row that comes back is no longer deleted
         }
         if (load.mode().keepsExistingRows() || updates.isEmpty()) {

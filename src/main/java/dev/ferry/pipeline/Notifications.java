@@ -66,8 +66,9 @@ public final class Notifications {
     }
 
     /**
-     * The error route's: whether the failed table has schema changes that stand (onSchemaChange stopped it on them, or a
-     * merge mode committed them before a later step failed); its event, once, as above.
+     * The error route's: whether the failed table has schema changes that stand (onSchemaChange stopped it on them, or
+     * they were committed before a later step failed: a merge mode's before its first batch, any mode's destination
+     * types, a full refresh's with its swap); its event, with those changes only, once, as above.
      */
     public boolean schemaChangeOfFailedTable(Exchange exchange) {
         return schemaChange(exchange, true);
@@ -75,19 +76,21 @@ public final class Notifications {
 
     private boolean schemaChange(Exchange exchange, boolean failed) {
         TableLoad load = exchange.getProperty(TableLoad.TABLE, TableLoad.class);
-        if (load == null || load.schemaChanges().isEmpty() || (failed && !load.schemaChangesStand()) || url(load.run()) == null
-                || !load.reportSchemaChanges()) {
+        java.util.List<dev.ferry.destination.SchemaEvolution.Change> changes = load == null ? java.util.List.of()
+                : failed ? load.standingSchemaChanges() : load.schemaChanges();
+        if (changes.isEmpty() || url(load.run()) == null || !load.reportSchemaChanges()) {
             return false;
         }
-        exchange.setProperty(SCHEMA_CHANGE, schemaChangeEvent(load));
+        exchange.setProperty(SCHEMA_CHANGE, schemaChangeEvent(load, changes));
         return true;
     }
 
     /**
      * A table's {@code schema_change} event: its transfer, table, run, the transfer's onSchemaChange, whether the
-     * table stopped on them, and each change (kind added, dropped or retyped; column; from and to types; applied).
+     * table stopped on them, and each change (kind added, dropped or retyped, or a destination type's: type created, enum
+     * label added, attribute added; column; from and to; applied).
      */
-    static JsonObject schemaChangeEvent(TableLoad load) {
+    static JsonObject schemaChangeEvent(TableLoad load, java.util.List<dev.ferry.destination.SchemaEvolution.Change> reported) {
         TransferRun run = load.run();
         JsonObject e = new JsonObject();
         e.put("type", "schema_change");
@@ -99,7 +102,7 @@ public final class Notifications {
         e.put("mode", run.spec().mode().key());
         e.put("stopped", load.schemaStopped());
         JsonArray changes = new JsonArray();
-        for (dev.ferry.destination.SchemaEvolution.Change c : load.schemaChanges()) {
+        for (dev.ferry.destination.SchemaEvolution.Change c : reported) {
             JsonObject j = new JsonObject();
             j.put("kind", c.kind());
             j.put("column", c.column());

@@ -5,9 +5,12 @@ import java.sql.SQLException;
 
 import javax.sql.DataSource;
 
+import dev.ferry.config.ChangePolicy;
 import dev.ferry.config.TableRef;
 import dev.ferry.connect.Connections;
+import dev.ferry.destination.DestinationSchema;
 import dev.ferry.destination.DestinationTypes;
+import dev.ferry.destination.SchemaEvolution;
 import dev.ferry.destination.LockWaits;
 import dev.ferry.source.BatchPlanner;
 import dev.ferry.source.SourceTable;
@@ -41,24 +44,7 @@ public final class Provision {
         DataSource destination = connections.dataSource(run.destination());
         LoadMode mode = LoadMode.of(run.spec().mode());
         SourceTable source = read.table();
-        java.util.List<String> typeNotes;
-        try (Connection c = destination.getConnection()) {
-            DestinationTypes.Resolved types;
-            try {
-                types = DestinationTypes.resolve(c, schema, source);
-            } catch (SQLException e) {
-                if (!LockWaits.timedOut(e)) {
-                    throw e;
-                }
-                throw LockWaits.failure(destination, run.destination(), "changing the enum or composite types of", schema,
-                        run.spec().names().nameOf(table), LockWaits.pid(c), "No row was written");
-            }
-            source = source.withDestinationTypes(types.types());
-            typeNotes = types.notes();
-        }
-        read.table(source);
         Connection con = destination.getConnection();
-        con.setAutoCommit(false);
         String target = run.spec().names().nameOf(table);
         TableLoad load = new TableLoad(run, table, source, read, schema, target, mode.loadTable(target, run.id()), recordId,
                 mode, destination, con);
@@ -84,11 +70,56 @@ public final class Provision {
             progress.recordWith(rows -> recordProgress(run, schema, recordId, rows));
         }
         load.track(progress, board);
-        load.notes().addAll(typeNotes);
+        load.narrow(source.withDestinationTypes(types(load, con)));
+        con.setAutoCommit(false);
         mode.provision(load, con, load.notes());
         if (load.isFullRefresh()) {
             load.flushNotes(); // the merge modes' notes go with their first commit (see Resume)
         }
+    }
+
+    /**
+     * The destination type of each source column, the enum and composite types they need created or extended first, in
+     * a transaction of their own, committed (on the load's session, before its transaction opens) as
+     * onSchemaChange allows when the destination table exists: evolve changes them, each change reported; fail
+     * changes none and stops on anything missing; freeze changes none either, leaves out the types of the columns it
+     * does not copy (new at the source), and stops on anything missing for the others (their type cannot hold the
+     * source's values). A table not there yet gets what it needs whatever the policy: creating it is no change.
+     */
+    private static java.util.List<String> types(TableLoad load, Connection con) throws SQLException {
+        TransferRun run = load.run();
+        String schema = load.schema();
+        ChangePolicy.SchemaChange policy = run.spec().changes().onSchemaChange();
+        SourceTable source = load.sourceTable();
+        boolean exists = DestinationSchema.tableExists(con, schema, load.table());
+        java.util.Set<String> skip = new java.util.HashSet<>();
+        if (exists && policy == ChangePolicy.SchemaChange.FREEZE) {
+            skip.addAll(source.columnNames());
+            skip.removeAll(SchemaEvolution.columns(con, schema, load.table()).keySet());
+        }
+        DestinationTypes.Resolved types;
+        try {
+            types = DestinationTypes.resolve(con, schema, source, exists && policy != ChangePolicy.SchemaChange.EVOLVE, skip);
+        } catch (SQLException e) {
+            if (!LockWaits.timedOut(e)) {
+                throw e;
+            }
+            throw LockWaits.failure(load.destinationPool(), run.destination(), "changing the enum or composite types of", schema,
+                    load.table(), LockWaits.pid(con), "No row was written");
+        }
+        load.notes().addAll(types.notes());
+        java.util.List<SchemaEvolution.Change> changes = types.changes().stream()
+                .filter(c -> exists || !c.kind().equals(DestinationTypes.TYPE_CREATED)).toList(); // a new table's types: no change
+        if (policy != ChangePolicy.SchemaChange.EVOLVE && !changes.isEmpty()) {
+            load.schemaChanges(changes, true);
+            throw DestinationTypes.stop(schema, load.table(), changes, policy);
+        }
+        for (SchemaEvolution.Change c : changes) {
+            load.notes().add(DestinationTypes.describe(c));
+        }
+        load.schemaChanges(changes, false);
+        load.typeChangesCommitted(changes);
+        return types.types();
     }
 
     /** How long a progress write waits for a session of the destination's pool, and for the server's answer. */

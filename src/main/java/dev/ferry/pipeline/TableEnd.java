@@ -51,6 +51,9 @@ public final class TableEnd {
         RunHistory.succeed(con, load.schema(), load.recordId(), load.rows(), load.readPath());
         Lease.check(con, load.schema(), load.run().spec().name(), load.run().id());
         con.commit();
+        // whatever the mode, the schema changes applied are in now: a later step that fails (a post-commit afterLoad
+        // statement such as VACUUM) still reports them
+        load.schemaCommitted();
         load.markFinished();
         // the lag is measured once the table's sessions are back in their pools: a table never holds its destination
         // session while it waits for a source one

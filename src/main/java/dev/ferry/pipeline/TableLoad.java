@@ -60,6 +60,8 @@ public final class TableLoad {
     private Boolean binaryCopy;
     /** The differences between the source's columns and the destination table's that provisioning found (onSchemaChange). */
     private List<dev.ferry.destination.SchemaEvolution.Change> schemaChanges = List.of();
+    /** Of these, the changes committed before the table's own transaction (see {@link #typeChangesCommitted}). */
+    private List<dev.ferry.destination.SchemaEvolution.Change> committedEarly = List.of();
     /** Whether onSchemaChange stopped the table on them, before anything was written. */
     private boolean schemaStopped;
     /** Whether the changes applied are committed (the merge modes commit them before the first batch: see Resume). */
@@ -67,6 +69,8 @@ public final class TableLoad {
     /** Whether they went out as a schema_change event (once per table and run). */
     private boolean schemaReported;
     private boolean loadTableCommitted;
+    /** Merge modes: whether the destination table has {@code _ferry_deleted_at}, which the merge clears in the rows it writes. */
+    private boolean clearsDeletedAt;
     private final java.util.Set<String> readPaths = new java.util.LinkedHashSet<>();
     /** How far the table has got, live, while it is on the board of tables in flight (see ProgressReport). */
     private dev.ferry.observe.TableProgress progress;
@@ -135,6 +139,14 @@ public final class TableLoad {
         read.table(copied);
     }
 
+    boolean clearsDeletedAt() {
+        return clearsDeletedAt;
+    }
+
+    void clearsDeletedAt(boolean clears) {
+        this.clearsDeletedAt = clears;
+    }
+
     List<dev.ferry.destination.SchemaEvolution.Change> schemaChanges() {
         return schemaChanges;
     }
@@ -152,12 +164,31 @@ public final class TableLoad {
      */
     void inheritSchemaChanges(List<dev.ferry.destination.SchemaEvolution.Change> committed) {
         this.schemaChanges = List.copyOf(committed);
+        this.committedEarly = this.schemaChanges;
         this.schemaCommitted = true;
+    }
+
+    /**
+     * The destination type changes provisioning applied: committed on their own, before the table's transaction (see
+     * Provision), so they stand whatever becomes of the table.
+     */
+    void typeChangesCommitted(List<dev.ferry.destination.SchemaEvolution.Change> changes) {
+        List<dev.ferry.destination.SchemaEvolution.Change> all = new java.util.ArrayList<>(committedEarly);
+        all.addAll(changes);
+        this.committedEarly = List.copyOf(all);
+    }
+
+    /**
+     * The changes that stand when the table fails: all of them once committed (or when onSchemaChange stopped on
+     * them), else those committed before the table's transaction (a previous attempt's, the destination types').
+     */
+    List<dev.ferry.destination.SchemaEvolution.Change> standingSchemaChanges() {
+        return schemaStopped || schemaCommitted ? schemaChanges : committedEarly;
     }
 
     /** The changes this attempt committed and has not reported, for a retry to report: empty when none. */
     List<dev.ferry.destination.SchemaEvolution.Change> unreportedSchemaChanges() {
-        return schemaCommitted && !schemaReported ? schemaChanges : List.of();
+        return schemaReported || schemaStopped ? List.of() : schemaCommitted ? schemaChanges : committedEarly;
     }
 
     boolean schemaStopped() {
@@ -168,10 +199,6 @@ public final class TableLoad {
         this.schemaCommitted = true;
     }
 
-    /** Whether a failure of the table still leaves its schema changes to report: it stopped on them, or they are committed. */
-    boolean schemaChangesStand() {
-        return schemaStopped || schemaCommitted;
-    }
 
     /** True the first time only: the schema_change event goes out once per table and run. */
     boolean reportSchemaChanges() {

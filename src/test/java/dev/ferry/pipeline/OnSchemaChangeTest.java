@@ -262,4 +262,136 @@ class OnSchemaChangeTest {
                     .containsExactly("added discount null->numeric applied");
         }
     }
+
+    /**
+     * A full refresh's changes commit with its swap: an afterLoad statement that runs after the commit (VACUUM) and
+     * fails still leaves them applied, and they are reported.
+     */
+    @Test
+    void aFullRefreshsChangesAreReportedWhenAPostCommitHookFails() throws Exception {
+        TestDb[] db = start("osc_vacuum");
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("f", "app.f", "webhook", hook(),
+                "afterLoad", "VACUUM {schema}.no_such_table_for_osc"))) {
+            assertThat(ferry.sync("f").status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(events("schema_change")).as("the first run creates the table").isEmpty();
+            db[0].execute("ALTER TABLE app.f ADD COLUMN extra text", "UPDATE app.f SET extra = 'x' || id");
+            TransferRun run = ferry.sync("f");
+
+            assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(run.firstError()).contains("VACUUM");
+            try (Connection s = db[0].admin(); Connection d = db[1].admin()) {
+                Dumps.assertSameRows(s, "app", "f", d, "export", "f", "id"); // swapped in before the VACUUM
+            }
+            List<JsonObject> changes = events("schema_change");
+            assertThat(changes).hasSize(1);
+            assertThat(changes.get(0).getString("run_id")).isEqualTo(run.id().toString());
+            assertThat(changes.get(0).getBoolean("stopped")).isFalse();
+            assertThat(changes.get(0).getCollection("changes").stream().map(c -> describe((JsonObject) c)).toList())
+                    .containsExactly("added extra null->text applied");
+        }
+    }
+
+    static final String LABELS = "SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum WHERE enumtypid = 'export.mood'::regtype";
+    static final String ATTRIBUTES = "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute"
+            + " WHERE attrelid = (SELECT typrelid FROM pg_type WHERE oid = 'export.addr'::regtype) AND attnum > 0 AND NOT attisdropped";
+
+    /**
+     * Enum and composite types follow onSchemaChange too: fail stops on a missing label, attribute or type and changes
+     * none; freeze creates no type for a column it does not copy, and stops on a label or attribute a copied column's
+     * type lacks; evolve adds them and reports each change.
+     */
+    @Test
+    void destinationTypesChangeOnlyUnderEvolveAndEachChangeIsReported() throws Exception {
+        TestDb src = TestDb.source("osc_types");
+        TestDb dst = TestDb.destination("osc_types");
+        src.execute("CREATE SCHEMA app", "CREATE TYPE app.mood AS ENUM ('ok', 'sad')", "CREATE TYPE app.addr AS (street text)",
+                "CREATE TABLE app.e (id int PRIMARY KEY, mood app.mood, addr app.addr, updated_at timestamptz NOT NULL DEFAULT now())",
+                "INSERT INTO app.e (id, mood, addr) SELECT g, CASE WHEN g % 2 = 0 THEN 'ok' ELSE 'sad' END::app.mood,"
+                        + " ROW('s' || g)::app.addr FROM generate_series(1, 30) g");
+        src.grantRead("app");
+        String yaml = transfer("fl", "app.e", "onSchemaChange", "fail", "destinationTable", "fl_{table}", "webhook", hook())
+                + transfer("fz", "app.e", "onSchemaChange", "freeze", "destinationTable", "fz_{table}")
+                + transfer("ev", "app.e", "mode", "incremental", "cursor", "updated_at", "lookback", "0",
+                "destinationTable", "ev_{table}", "webhook", hook());
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", yaml)) {
+            for (String t : List.of("fl", "fz", "ev")) {
+                assertThat(ferry.sync(t).status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            }
+            // a new column of a new enum type: freeze does not copy it, and creates no type for it
+            src.execute("CREATE TYPE app.size AS ENUM ('s', 'm')", "ALTER TABLE app.e ADD COLUMN size app.size",
+                    "UPDATE app.e SET size = 'm', updated_at = now()");
+            TransferRun frozen = ferry.sync("fz");
+            assertThat(frozen.status()).as(frozen.error()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection s = src.admin(); Connection d = dst.admin()) {
+                assertThat(Dumps.scalar(d, "SELECT to_regtype('export.size')")).isNull();
+                assertThat(Dumps.scalar(d, NOTES, frozen.id()))
+                        .contains("schema change ignored (freeze): new source column size (export.size) is not copied");
+                assertThat(Dumps.dump(d, "export.fz_e", "id, mood, addr", "id")).containsExactlyElementsOf(Dumps.dump(s, "app.e", "id, mood, addr", "id"));
+            }
+            // labels and attributes the destination's types lack
+            src.execute("ALTER TYPE app.mood ADD VALUE 'meh' BEFORE 'sad'", "ALTER TYPE app.addr ADD ATTRIBUTE zip text");
+            src.execute("UPDATE app.e SET mood = 'meh', addr = ROW('x', '75001')::app.addr, updated_at = now() WHERE id <= 3");
+            TransferRun failed = ferry.sync("fl");
+            TransferRun frozenStop = ferry.sync("fz");
+
+            assertThat(failed.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(failed.firstError()).contains("onSchemaChange is fail")
+                    .contains("enum type export.mood of column mood lacks the source's label 'meh'")
+                    .contains("composite type export.addr of column addr lacks the source's attribute zip text")
+                    .contains("type export.size of column size is missing at the destination")
+                    .contains("Nothing was written, no type was changed").contains("set onSchemaChange: evolve for one run");
+            assertThat(frozenStop.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(frozenStop.firstError()).contains("onSchemaChange is freeze")
+                    .contains("enum type export.mood of column mood lacks the source's label 'meh'")
+                    .contains("composite type export.addr of column addr lacks the source's attribute zip text")
+                    .doesNotContain("export.size").contains("Nothing was written");
+            try (Connection d = dst.admin()) {
+                assertThat(Dumps.scalar(d, LABELS)).isEqualTo("ok,sad");
+                assertThat(Dumps.scalar(d, ATTRIBUTES)).isEqualTo("street");
+                assertThat(Dumps.scalar(d, "SELECT to_regtype('export.size')")).isNull();
+                assertThat(Dumps.scalar(d, "SELECT count(*) FROM export.fz_e WHERE mood::text = 'meh'")).isEqualTo("0");
+            }
+            List<JsonObject> stop = events("schema_change");
+            assertThat(stop).hasSize(1);
+            assertThat(stop.get(0).getBoolean("stopped")).isTrue();
+            assertThat(stop.get(0).getCollection("changes").stream().map(c -> describe((JsonObject) c)).toList()).containsExactlyInAnyOrder(
+                    "enum label added mood export.mood->'meh' not applied", "attribute added addr export.addr->zip text not applied",
+                    "type created size null->export.size not applied");
+
+            events.clear();
+            TransferRun evolved = ferry.sync("ev");
+            assertThat(evolved.status()).as(evolved.error()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection s = src.admin(); Connection d = dst.admin()) {
+                Dumps.assertSameRows(s, "app", "e", d, "export", "ev_e", "id");
+                assertThat(Dumps.scalar(d, LABELS)).isEqualTo("ok,meh,sad");
+                assertThat(Dumps.scalar(d, ATTRIBUTES)).isEqualTo("street,zip");
+                assertThat(Dumps.scalar(d, NOTES, evolved.id()))
+                        .contains("schema change: enum type export.mood (column mood): label 'meh' added")
+                        .contains("schema change: composite type export.addr (column addr): attribute zip text added")
+                        .contains("schema change: type export.size (column size) created");
+            }
+            List<JsonObject> applied = events("schema_change");
+            assertThat(applied).hasSize(1);
+            assertThat(applied.get(0).getCollection("changes").stream().map(c -> describe((JsonObject) c)).toList()).containsExactlyInAnyOrder(
+                    "enum label added mood export.mood->'meh' applied", "attribute added addr export.addr->zip text applied",
+                    "type created size null->export.size applied", "added size null->export.size applied");
+
+            // a label added (committed on its own, before the table's transaction), then a retype the merge cannot
+            // follow fails the table: the label stays, and is reported
+            events.clear();
+            src.execute("ALTER TYPE app.mood ADD VALUE 'glad'");
+            src.execute("ALTER TABLE app.e ALTER COLUMN size TYPE text", "UPDATE app.e SET mood = 'glad', updated_at = now() WHERE id = 4");
+            TransferRun retyped = ferry.sync("ev");
+            assertThat(retyped.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(retyped.firstError()).contains("size is export.size at the destination but text at the source");
+            try (Connection d = dst.admin()) {
+                assertThat(Dumps.scalar(d, LABELS)).isEqualTo("ok,meh,sad,glad");
+            }
+            List<JsonObject> standing = events("schema_change");
+            assertThat(standing).hasSize(1);
+            assertThat(standing.get(0).getString("run_id")).isEqualTo(retyped.id().toString());
+            assertThat(standing.get(0).getCollection("changes").stream().map(c -> describe((JsonObject) c)).toList())
+                    .containsExactly("enum label added mood export.mood->'glad' applied");
+        }
+    }
 }

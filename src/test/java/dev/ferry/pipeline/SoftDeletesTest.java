@@ -206,4 +206,102 @@ class SoftDeletesTest {
             }
         }
     }
+
+    /**
+     * A row restored at the source with its old cursor value is not re-read by the merge: the soft pass, which sees
+     * its key, clears its mark. And with soft deletes turned off, a row that comes back (merged again) is no longer
+     * marked either: the merge clears the column whenever the table has it.
+     */
+    @Test
+    void aRowRestoredWithItsOldCursorIsClearedAndTurningSoftOffStillClearsRowsThatComeBack() throws Exception {
+        TestDb[] db = databases("soft_back");
+        String table = "\"Shop\".\"" + TABLE + "\"";
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table,
+                "mode", "incremental", "cursor", "updated_at", "lookback", "0s", "hardDeletes", "soft"))) {
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            db[0].execute("CREATE TABLE \"Shop\".kept AS SELECT * FROM " + SRC + " WHERE \"Id\" IN (3, 4)",
+                    "DELETE FROM " + SRC + " WHERE \"Id\" IN (3, 4, 5)");
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.rows(d, "SELECT \"Id\" FROM " + MARKED + " ORDER BY 1")).containsExactly("3", "4", "5");
+            }
+            // restored as they were: their updated_at is behind the watermark, so no batch reads them
+            db[0].execute("INSERT INTO " + SRC + " SELECT * FROM \"Shop\".kept");
+            TransferRun back = ferry.sync("orders");
+
+            assertThat(back.status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertLiveRowsEqualSource(db, "");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.rows(d, "SELECT \"Id\" FROM " + MARKED + " ORDER BY 1")).containsExactly("5");
+                assertThat(Dumps.scalar(d, "SELECT notes FROM export._ferry_runs WHERE run_id = ? AND source_table IS NOT NULL",
+                        back.id())).contains("2 row(s) marked deleted are back at the source (their key is there again): no"
+                        + " longer marked");
+            }
+        }
+        // soft deletes turned off: the column stays, and a row merged again is live
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table,
+                "mode", "incremental", "cursor", "updated_at", "lookback", "0s"))) {
+            db[0].execute("INSERT INTO " + SRC + " VALUES (5, 2, 'back', now())");
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            try (Connection s = db[0].admin(); Connection d = db[1].admin()) {
+                assertThat(Dumps.scalar(d, "SELECT count(*) FROM " + MARKED)).isEqualTo("0");
+                assertThat(Dumps.dump(d, DST, COLS, "\"Id\"")).containsExactlyElementsOf(Dumps.dump(s, SRC, COLS, "\"Id\""));
+            }
+        }
+    }
+
+    /**
+     * A full refresh keeps the rows gone from the source in the refreshed table: when the source retypes a column (the
+     * key too), they are cast to the new types; a column whose old values cannot be cast fails the run before the copy,
+     * naming the column and the ways out, and the table stays as it was.
+     */
+    @Test
+    void fullRefreshCastsTheRowsItKeepsToRetypedColumnsOrFailsNamingTheColumn() throws Exception {
+        TestDb[] db = databases("soft_retype");
+        String table = "\"Shop\".\"" + TABLE + "\"";
+        db[0].execute("UPDATE " + SRC + " SET \"Note Text\" = (\"Id\" * 7)::text");
+        try (FerryHarness ferry = FerryHarness.start(db[0], db[1], "export", transfer("orders", table, "hardDeletes", "soft"))) {
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            db[0].execute("DELETE FROM " + SRC + " WHERE \"Id\" > 295");
+            assertThat(ferry.sync("orders").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            List<String> kept;
+            try (Connection d = db[1].admin()) {
+                kept = Dumps.dump(d, MARKED, COLS, "\"Id\"");
+            }
+            // text to int and a key from int to text: both cast; one more row gone in the run that retypes
+            db[0].execute("ALTER TABLE " + SRC + " ALTER COLUMN \"Note Text\" TYPE int USING \"Note Text\"::int",
+                    "ALTER TABLE " + SRC + " ALTER COLUMN \"Id\" TYPE text", "DELETE FROM " + SRC + " WHERE \"Id\" = '290'");
+            TransferRun retyped = ferry.sync("orders");
+
+            assertThat(retyped.status()).as(retyped.error()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertLiveRowsEqualSource(db, "");
+            List<String> marked;
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.scalar(d, OnSchemaChangeTest.TYPES, DST)).isEqualTo("Id text, Customer integer,"
+                        + " Note Text integer, updated_at timestamp with time zone");
+                marked = Dumps.dump(d, MARKED, COLS, "\"Id\"");
+                assertThat(Dumps.rows(d, "SELECT \"Id\" || ':' || \"Note Text\" FROM " + MARKED + " ORDER BY 1")).containsExactly(
+                        "290:2030", "296:2072", "297:2079", "298:2086", "299:2093", "300:2100");
+            }
+            assertThat(marked).containsAll(kept); // the same text as before: the values survived the casts
+
+            // int to date has no cast: the rows kept cannot follow, and the run says so before reading a row
+            db[0].execute("ALTER TABLE " + SRC + " ALTER COLUMN \"Note Text\" TYPE date USING date '2025-01-01' + \"Note Text\"");
+            List<String> before;
+            try (Connection d = db[1].admin()) {
+                before = Dumps.dump(d, DST, "*", "\"Id\"");
+            }
+            TransferRun failed = ferry.sync("orders");
+            assertThat(failed.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(failed.firstError()).contains("cannot keep the rows gone from the source: column \"Note Text\" is integer"
+                            + " in them and date at the source now")
+                    .contains("hardDeletes: soft carries those rows").contains("Nothing was changed")
+                    .contains("ALTER COLUMN \"Note Text\" TYPE date USING").contains("without hardDeletes: soft");
+            try (Connection d = db[1].admin()) {
+                assertThat(Dumps.dump(d, DST, "*", "\"Id\"")).isEqualTo(before);
+                assertThat(Dumps.scalar(d, "SELECT rows FROM export._ferry_runs WHERE run_id = ? AND source_table IS NOT NULL",
+                        failed.id())).as("failed before the copy").isIn(null, "0");
+            }
+        }
+    }
 }
