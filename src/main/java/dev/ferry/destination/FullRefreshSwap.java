@@ -120,8 +120,9 @@ public final class FullRefreshSwap {
 
     /**
      * Soft deletes on a full refresh: the old table's rows whose key the load table lacks (gone from the source, or out
-     * of the filter) into the load table, with the columns both have, their metadata, and {@code _ferry_deleted_at}
-     * (kept when set, else {@code at}). One set-based statement at the destination, matched by key.
+     * of the filter) into the load table, with the columns both have (but hashed, masked or nullified ones, NULL: the
+     * destination cannot tell what rules wrote them), their metadata, and {@code _ferry_deleted_at} (kept when set, else
+     * {@code at}). One set-based statement at the destination, matched by key.
      */
     private static long carryGoneRows(Connection con, String schema, String table, String loadTable, SourceTable source,
                                       java.time.OffsetDateTime at) throws SQLException {
@@ -137,6 +138,12 @@ public final class FullRefreshSwap {
         List<String> into = new ArrayList<>();
         List<String> from = new ArrayList<>();
         for (String c : SchemaEvolution.columns(con, schema, loadTable).keySet()) {
+            dev.ferry.source.SourceColumn sc = source.column(c);
+            if (sc != null && sc.transform() != null && sc.transform().hide() != null) {
+                // a hashed, masked or nullified column: the old row may hold what other rules (or none) wrote, in clear
+                // maybe; the row is kept without it (NULL)
+                continue;
+            }
             if (old.containsKey(c)) {
                 into.add(Sql.ident(c));
                 from.add(carried(c, casts));

@@ -154,6 +154,13 @@ public record ColumnTransform(ColumnRules.Rule hide, String cast, String sourceT
                     + " the key's clear values; remove the rule, or set the 'key' parameter to other columns that identify a row",
                     rule.parameter());
         }
+        if (rule.hides() && spec.changes().softDeletes()) {
+            // the rows a full refresh keeps are matched by key: against an old table written under other rules (or
+            // none), every old row would be kept, its key in clear
+            throw new SourceTableException(SourceTableException.Kind.SHAPE, where + rule.display() + " would change column "
+                    + Sql.displayIdent(column) + ", the table's primary key, and hardDeletes: soft keeps the old table's rows"
+                    + " by matching their key; remove the rule, or hardDeletes: soft", rule.parameter());
+        }
         if (rule.kind() == ColumnRules.Kind.MASK_CONSTANT || rule.kind() == ColumnRules.Kind.MASK_PARTIAL
                 || rule.kind() == ColumnRules.Kind.NULLIFY) {
             throw new SourceTableException(SourceTableException.Kind.SHAPE, where + rule.display() + " would make values of column "

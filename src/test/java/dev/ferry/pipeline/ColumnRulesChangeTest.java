@@ -65,6 +65,42 @@ class ColumnRulesChangeTest {
         }
     }
 
+    /**
+     * A full refresh with soft deletes keeps the old table's rows gone from the source: written before a rule was
+     * added, they hold clear values, so they are kept without their hidden columns; a hidden key cannot match them.
+     */
+    @Test
+    @Timeout(120)
+    void softDeletesOfAFullRefreshNeverCarryAClearValueOfAHiddenColumn() throws Exception {
+        TestDb src = TestDb.source("rulesoft");
+        TestDb dst = TestDb.destination("rulesoft");
+        src.execute("CREATE SCHEMA app", "CREATE TABLE app.people (id int PRIMARY KEY, email text, name text)",
+                "INSERT INTO app.people SELECT g, 'p' || g || '@example.com', 'name ' || g FROM generate_series(1, 20) g");
+        src.grantRead("app");
+        Path plain = FerryHarness.write(src, dst, "export", FerryHarness.transfer("people", "app.people", "hardDeletes", "soft"),
+                Map.of());
+        assertThat(FerryCommand.run(plain, "sync", "people")).isZero();
+        src.execute("DELETE FROM app.people WHERE id IN (4, 5)");
+        Path hashed = FerryHarness.write(src, dst, "export", FerryHarness.transfer("people", "app.people", "hardDeletes", "soft",
+                "hash", "email", "hashKey", "k"), Map.of());
+        assertThat(FerryCommand.run(hashed, "sync", "people")).isZero();
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.scalar(d, "SELECT count(*) FROM export.people WHERE email LIKE '%@%'")).isEqualTo("0");
+            assertThat(Dumps.rows(d, "SELECT id, email, name FROM export.people WHERE _ferry_deleted_at IS NOT NULL ORDER BY id"))
+                    .containsExactly("4|null|name 4", "5|null|name 5");
+            assertThat(Dumps.scalar(d, "SELECT count(*) FROM export.people WHERE _ferry_deleted_at IS NULL AND email IS NOT NULL"))
+                    .isEqualTo("18");
+        }
+
+        Path hashedKey = FerryHarness.write(src, dst, "export", FerryHarness.transfer("people", "app.people", "hardDeletes", "soft",
+                "hash", "id", "hashKey", "k"), Map.of());
+        // refused by the start's check of the source, before any run
+        FerryCommand.Out refused = FerryCommand.capture(hashedKey, "sync", "people");
+        assertThat(refused.status()).isNotZero();
+        assertThat(refused.out() + refused.err())
+                .contains("the table's primary key, and hardDeletes: soft keeps the old table's rows by matching their key");
+    }
+
     static String hmac(String key, String text) {
         try {
             javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
