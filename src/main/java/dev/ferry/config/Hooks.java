@@ -105,16 +105,20 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
         }
         String at = where.apply(hook) + ": " + label + ": parameter '" + hook + "': ";
         List<String> parts = new ArrayList<>();
+        // a one-line hook (a > block keeps a final newline, so it is stripped first) whose -- comment holds a ';': YAML
+        // folded a multi-line value (quoted or >), and the comment runs to the end, hiding the statements after it
+        boolean oneLine = text.strip().indexOf('\n') < 0;
         try {
             // pgjdbc's own splitting, as it splits a multi-statement string it is given: no parameters, no escapes
             for (NativeQuery q : Parser.parseJdbcSql(text, true, false, true, false, false)) {
+                String hiding = oneLine ? hidingComment(q.nativeSql) : null;
+                if (hiding != null) {
+                    problems.add(at + "a -- comment runs to the end of the hook, which is one line, hiding what follows it ("
+                            + shown(hiding) + "); YAML folds the lines of a quoted or > value into one: write the hook"
+                            + " as a | block, or use /* */ comments");
+                }
                 if (!blank(q.nativeSql)) {
                     parts.add(q.nativeSql.strip());
-                } else if (text.indexOf('\n') < 0 && q.nativeSql.contains("--") && q.nativeSql.contains(";")) {
-                    // a -- comment in a one-line hook runs to its end: YAML folded a multi-line value (quoted or >)
-                    problems.add(at + "a -- comment runs to the end of the hook, which is one line, hiding what follows it ("
-                            + shown(q.nativeSql) + "); YAML folds the lines of a quoted or > value into one: write the hook"
-                            + " as a | block, or use /* */ comments");
                 }
             }
         } catch (SQLException e) {
@@ -243,6 +247,36 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
                 return true;
             }
         }
+    }
+
+    /**
+     * The first {@code --} comment of a statement (outside quotes, dollar quotes and block comments) that holds a
+     * {@code ;}, from its {@code --} on; null when none does.
+     */
+    static String hidingComment(String sql) {
+        char[] c = sql.toCharArray();
+        for (int i = 0; i < c.length; i++) {
+            switch (c[i]) {
+                case '\'' -> i = Parser.parseSingleQuotes(c, i, true);
+                case '"' -> i = Parser.parseDoubleQuotes(c, i);
+                case '$' -> i = Parser.parseDollarQuotes(c, i);
+                case '/' -> i = Parser.parseBlockComment(c, i);
+                case '-' -> {
+                    int end = Parser.parseLineComment(c, i);
+                    if (end > i) {
+                        String comment = sql.substring(i, Math.min(end + 1, c.length));
+                        if (comment.indexOf(';') >= 0) {
+                            return comment;
+                        }
+                        i = end;
+                    }
+                }
+                default -> {
+                    // SQL
+                }
+            }
+        }
+        return null;
     }
 
     /** Whether a statement is only whitespace and comments. */

@@ -61,4 +61,23 @@ class HooksParsingTest {
             assertThat(Hooks.inTransactionBlock(sql)).as(sql).isTrue();
         }
     }
+
+    /** YAML's > keeps a final newline: a one-line hook is told by its stripped text, and any -- comment holding a ';'. */
+    @Test
+    void aDashCommentThatHidesStatementsOnAOneLineHookIsAProblemWhateverItsFinalNewline() {
+        for (String hook : List.of("ANALYZE {schema}.{table};  -- stats GRANT SELECT ON {schema}.{table} TO reporting;\n",
+                "ANALYZE {schema}.{table} -- stats; GRANT SELECT ON {schema}.{table} TO reporting\n\n",
+                "ANALYZE {schema}.{table}; -- then; grant")) {
+            List<String> problems = new ArrayList<>();
+            parse(hook, problems);
+            assertThat(problems).as(hook).singleElement().asString().startsWith("t.yaml:1: transfer 't': parameter 'afterLoad':"
+                    + " a -- comment runs to the end of the hook, which is one line, hiding what follows it (-- ");
+        }
+        for (String hook : List.of("ANALYZE {schema}.{table}; -- refresh the statistics\n", "SELECT '--;' AS a, $$ -- ; $$ AS b;\n",
+                "SELECT /* -- ; */ 1", "ANALYZE {schema}.{table}; -- stats;\nGRANT SELECT ON {schema}.{table} TO reporting\n")) {
+            List<String> problems = new ArrayList<>();
+            parse(hook, problems);
+            assertThat(problems).as(hook).isEmpty();
+        }
+    }
 }
