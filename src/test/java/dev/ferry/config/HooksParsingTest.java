@@ -80,4 +80,17 @@ class HooksParsingTest {
             assertThat(problems).as(hook).isEmpty();
         }
     }
+
+    /** A placeholder's value goes only into the SQL that runs: messages, toString and server messages show the placeholder. */
+    @Test
+    void placeholdersAreResolvedOnlyInTheSqlThatRuns() {
+        Hooks h = parse("SELECT dblink_connect('password={{env:PW}}') FROM {schema}.{table}, \\{{x}}", new ArrayList<>())
+                .resolved(p -> p.equals("{{env:PW}}") ? "s3cret{table}" : null);
+        Hooks.Statement s = h.afterLoad().get(0);
+        Map<String, String> values = Map.of("schema", "\"s\"", "table", "\"t\"");
+        assertThat(s.sql(values)).isEqualTo("SELECT dblink_connect('password=s3cret{table}') FROM \"s\".\"t\", {{x}}");
+        assertThat(s.display(values)).isEqualTo("SELECT dblink_connect('password={{env:PW}}') FROM \"s\".\"t\", \\{{x}}");
+        assertThat(s.redact("ERROR: bad password \"s3cret{table}\"")).isEqualTo("ERROR: bad password \"{{env:PW}}\"");
+        assertThat(h.toString()).doesNotContain("s3cret");
+    }
 }

@@ -29,6 +29,9 @@ class HooksTest {
     static final String LONG = pad("Hook's \"Mixed\" Case");
     static final String ROLE = "ferry_reporting_" + ProcessHandle.current().pid();
 
+    /** Set by the build (pom.xml, surefire's environmentVariables): a hook reads it with {{env:...}}. */
+    static final String SECRET_ENV = "FERRY_TEST_HOOK_SECRET";
+
     static TestDb src;
     static TestDb dst;
     static FerryHarness ferry;
@@ -81,7 +84,8 @@ class HooksTest {
                 "CREATE TABLE app.vac (id int PRIMARY KEY, v text)",
                 "INSERT INTO app.vac SELECT g, 'v' || g FROM generate_series(1, 25) g",
                 "CREATE TABLE app.bf_table (id int PRIMARY KEY)",
-                "INSERT INTO app.bf_table VALUES (1)");
+                "INSERT INTO app.bf_table VALUES (1)",
+                "CREATE TABLE app.sec1 (id int PRIMARY KEY)", "CREATE TABLE app.sec2 (id int PRIMARY KEY)");
         src.grantRead("app");
         dst.server().execute("postgres", "DO $$ BEGIN CREATE ROLE " + ROLE + "; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
         dst.execute("CREATE SCHEMA audit",
@@ -118,6 +122,11 @@ class HooksTest {
                         + transfer("vacfail", "app.vac", "afterLoad", "ANALYZE {schema}.{table}; VACUUM {schema}.no_such_table_for_hooks")
                         + transfer("slow", "app.bf_table", "destination", "dst5", "afterLoad", "ANALYZE {schema}.{table}; SELECT pg_sleep(30)")
                         + transfer("bf", "app.bf_table", "webhook", url, "beforeRun", "SELECT count(*) FROM app.guard; SELECT * FROM app.no_such_table")
+                        // the server quotes the secret back in its error: Ferry must not pass it on
+                        + transfer("secret", "app.sec1", "webhook", url,
+                        "afterLoad", "ANALYZE {schema}.{table}; SELECT '{{env:" + SECRET_ENV + "}}'::int")
+                        + transfer("secretvac", "app.sec2", "webhook", url,
+                        "afterLoad", "VACUUM {schema}.\"{{env:" + SECRET_ENV + "}}\"")
                         + transfer("bcheck", "app.bf_table", "destination", "dst2", "beforeRun", "SELECT ok FROM app.guard")
                         + transfer("bwrite", "app.bf_table", "destination", "dst3", "beforeRun", "INSERT INTO app.guard VALUES (true)")
                         + transfer("bwrite2", "app.bf_table", "destination", "dst4",
@@ -321,6 +330,39 @@ class HooksTest {
                             + " statementTimeout (PT1S): SELECT pg_sleep(30); nothing was swapped")
                     .contains("raise ferry.destination.dst5.statementTimeout").endsWith(" | 1");
         }
+    }
+
+    /** A hook's {{env:...}} secret runs, but reaches no log line, run record or webhook event, even when the server quotes it. */
+    @Test
+    void aSecretAHookReadsFromTheEnvironmentIsShownOnlyAsItsPlaceholder() throws Exception {
+        String secret = System.getenv(SECRET_ENV);
+        assertThat(secret).as("set by surefire (pom.xml)").isNotBlank();
+        TransferRun run;
+        TransferRun vac;
+        String logs;
+        try (dev.ferry.testing.LogCapture log = dev.ferry.testing.LogCapture.of("")) {
+            run = ferry.sync("secret");
+            vac = ferry.sync("secretvac");
+            logs = log.text();
+        }
+
+        assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
+        // the server got the value (and quoted it back): the message shows the placeholder in its place
+        assertThat(run.error()).startsWith("app.sec1: afterLoad statement 2 of 2 on export.sec1 failed: SELECT '{{env:" + SECRET_ENV
+                + "}}'::int: ERROR: invalid input syntax for type integer: \"{{env:" + SECRET_ENV + "}}\"");
+        assertThat(vac.status()).isEqualTo(TransferRun.Status.FAILED);
+        assertThat(vac.error()).contains("VACUUM \"export\".\"{{env:" + SECRET_ENV + "}}\": ERROR: relation \"export.{{env:"
+                + SECRET_ENV + "}}\" does not exist");
+        assertThat(logs).contains(run.error()).doesNotContain(secret);
+        try (Connection d = dst.admin()) {
+            List<String> records = Dumps.rows(d, "SELECT r::text FROM export._ferry_runs r WHERE run_id IN (?, ?)", run.id(), vac.id());
+            assertThat(records).isNotEmpty().allSatisfy(r -> assertThat(r).doesNotContain(secret));
+            assertThat(records).anySatisfy(r -> assertThat(r).contains("{{env:" + SECRET_ENV + "}}"));
+        }
+        assertNotifiedError(run);
+        assertNotifiedError(vac);
+        assertThat(EVENTS).allSatisfy(e -> assertThat(e.toJson()).doesNotContain(secret));
+        assertThat(run.spec().toString() + vac.spec()).doesNotContain(secret);
     }
 
     @Test
