@@ -94,6 +94,34 @@ public final class HookSteps {
         } finally {
             c.rollback();
             c.setAutoCommit(autoCommit);
+            clean(c);
+        }
+    }
+
+    /**
+     * Takes out of a session whatever a hook's statements left in it that outlives their transaction, before the pool
+     * gives it to other work: {@code DISCARD ALL} drops temporary tables, prepared statements (pgjdbc notices and forgets
+     * its own), session advisory locks, LISTENs and a changed role, and resets every setting (a
+     * {@code set_config(..., false)}) to its session default, which for Ferry's pinned settings (statementTimeout...)
+     * is the value its connection started with ({@link dev.ferry.connect.Connections#PINNED}, sent at connect time, not
+     * by SET). The session must not be in a transaction; its autocommit is restored. When that fails, its physical
+     * connection is closed, and the pool, finding it closed, drops it.
+     */
+    static void clean(Connection c) {
+        try {
+            boolean autoCommit = c.getAutoCommit();
+            c.setAutoCommit(true);
+            try (Statement st = c.createStatement()) {
+                st.execute("DISCARD ALL");
+            }
+            c.setAutoCommit(autoCommit);
+        } catch (SQLException e) {
+            try {
+                c.unwrap(org.postgresql.core.BaseConnection.class).close();
+            } catch (SQLException ignored) {
+                // closed already
+            }
+            LOG.debug("a session afterLoad or beforeRun ran on could not be cleaned: {}", e.getMessage());
         }
     }
 
@@ -122,6 +150,7 @@ public final class HookSteps {
             return;
         }
         Connection con = load.connection();
+        load.hooksRunOnConnection(); // what the statements leave in the session goes when the load closes
         CopyPipe.bounded(con); // whatever ran before, the hooks are bounded by statementTimeout
         Map<String, String> values = values(load);
         try (Statement st = con.createStatement()) {

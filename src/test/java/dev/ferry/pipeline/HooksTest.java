@@ -32,6 +32,9 @@ class HooksTest {
     /** Set by the build (pom.xml, surefire's environmentVariables): a hook reads it with {{env:...}}. */
     static final String SECRET_ENV = "FERRY_TEST_HOOK_SECRET";
 
+    static final int SOURCE_LOCK = 4243001;
+    static final int DESTINATION_LOCK = 4242001;
+
     static TestDb src;
     static TestDb dst;
     static FerryHarness ferry;
@@ -85,13 +88,15 @@ class HooksTest {
                 "INSERT INTO app.vac SELECT g, 'v' || g FROM generate_series(1, 25) g",
                 "CREATE TABLE app.bf_table (id int PRIMARY KEY)",
                 "INSERT INTO app.bf_table VALUES (1)",
-                "CREATE TABLE app.sec1 (id int PRIMARY KEY)", "CREATE TABLE app.sec2 (id int PRIMARY KEY)");
+                "CREATE TABLE app.sec1 (id int PRIMARY KEY)", "CREATE TABLE app.sec2 (id int PRIMARY KEY)",
+                "CREATE TABLE app.sess (id int PRIMARY KEY, v text)", "INSERT INTO app.sess SELECT g, 's' || g FROM generate_series(1, 20) g");
         src.grantRead("app");
         dst.server().execute("postgres", "DO $$ BEGIN CREATE ROLE " + ROLE + "; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
         dst.execute("CREATE SCHEMA audit",
                 "CREATE TABLE audit.hook_runs (run_id text, source_table text, n bigint)",
                 "GRANT USAGE ON SCHEMA audit TO " + q(dst.user()),
-                "GRANT INSERT ON audit.hook_runs TO " + q(dst.user()));
+                "GRANT INSERT ON audit.hook_runs TO " + q(dst.user()),
+                "CREATE TABLE audit.hook_sessions (pid int)", "GRANT INSERT ON audit.hook_sessions TO " + q(dst.user()));
 
         // a first deployment without hooks: the tables the hooks below refresh a view of, or must keep, exist
         try (FerryHarness seed = FerryHarness.start(src, dst, "export",
@@ -127,13 +132,21 @@ class HooksTest {
                         "afterLoad", "ANALYZE {schema}.{table}; SELECT '{{env:" + SECRET_ENV + "}}'::int")
                         + transfer("secretvac", "app.sec2", "webhook", url,
                         "afterLoad", "VACUUM {schema}.\"{{env:" + SECRET_ENV + "}}\"")
+                        // session state that outlives the hooks' transactions, in the sessions Ferry's pools reuse
+                        + transfer("session", "app.sess", "destination", "dst6",
+                        "beforeRun", "SELECT pg_advisory_lock(" + SOURCE_LOCK + "); PREPARE hook_prep_src AS SELECT 1;"
+                                + " SELECT set_config('statement_timeout', '0', false)",
+                        "afterLoad", "SELECT set_config('statement_timeout', '0', false); CREATE TEMP TABLE hook_tmp (a int);"
+                                + " PREPARE hook_prep AS SELECT 1; SELECT pg_advisory_lock(" + DESTINATION_LOCK + ");"
+                                + " INSERT INTO audit.hook_sessions SELECT pg_backend_pid()")
                         + transfer("bcheck", "app.bf_table", "destination", "dst2", "beforeRun", "SELECT ok FROM app.guard")
                         + transfer("bwrite", "app.bf_table", "destination", "dst3", "beforeRun", "INSERT INTO app.guard VALUES (true)")
                         + transfer("bwrite2", "app.bf_table", "destination", "dst4",
                         "beforeRun", "SET LOCAL transaction_read_only = off; INSERT INTO app.guard VALUES (true)"),
                 merge(FerryHarness.destination("dst2", dst, "export2"), FerryHarness.destination("dst3", dst, "export3"),
                         FerryHarness.destination("dst4", dst, "export4"), FerryHarness.destination("dst5", dst, "export5"),
-                        java.util.Map.of("ferry.destination.dst5.statementTimeout", "1s")));
+                        FerryHarness.destination("dst6", dst, "export6"),
+                        java.util.Map.of("ferry.destination.dst5.statementTimeout", "1s", "ferry.destination.dst6.statementTimeout", "1s")));
     }
 
     @SafeVarargs
@@ -363,6 +376,63 @@ class HooksTest {
         assertNotifiedError(vac);
         assertThat(EVENTS).allSatisfy(e -> assertThat(e.toJson()).doesNotContain(secret));
         assertThat(run.spec().toString() + vac.spec()).doesNotContain(secret);
+    }
+
+    /**
+     * What hooks leave in a session beyond their transaction (a session setting, a temporary table, a prepared
+     * statement, an advisory lock) is gone when the session goes back to Ferry's pool: its next statements run bounded.
+     */
+    @Test
+    void sessionStateHooksLeaveDoesNotOutliveThem() throws Exception {
+        TransferRun run = ferry.sync("session");
+
+        assertThat(run.status()).as("%s", run.error()).isEqualTo(TransferRun.Status.SUCCEEDED);
+        String pid;
+        try (Connection s = src.admin(); Connection d = dst.admin()) {
+            Dumps.assertSameRows(s, "app", "sess", d, "export6", "sess", "id");
+            assertThat(Dumps.scalar(s, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ?", SOURCE_LOCK)).isEqualTo("0");
+            assertThat(Dumps.scalar(d, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ?", DESTINATION_LOCK)).isEqualTo("0");
+            pid = Dumps.scalar(d, "SELECT max(pid)::text FROM audit.hook_sessions");
+            assertThat(pid).isNotNull();
+        }
+        // the session afterLoad ran on, from Ferry's own pool: as Ferry set it up, its statements bounded by statementTimeout
+        dev.ferry.connect.Connections connections = ferry.runtime().connections();
+        dev.ferry.config.ConnectionSettings settings = connections.destination("dst6");
+        List<Connection> taken = new java.util.ArrayList<>();
+        Connection hooked = null;
+        try {
+            while (hooked == null) {
+                Connection c = connections.tryConnection(settings, java.time.Duration.ofMillis(300));
+                if (c == null) {
+                    break;
+                }
+                taken.add(c);
+                if (pid.equals(Dumps.scalar(c, "SELECT pg_backend_pid()::text"))) {
+                    hooked = c;
+                }
+            }
+            if (hooked == null) {
+                try (Connection d = dst.admin()) { // not in the pool: it must be gone
+                    assertThat(Dumps.scalar(d, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?::int", pid)).isEqualTo("0");
+                }
+                return;
+            }
+            assertThat(Dumps.scalar(hooked, "SELECT current_setting('statement_timeout') || ' ' || (SELECT count(*) FROM pg_class"
+                    + " WHERE relnamespace = pg_my_temp_schema()) || ' ' || (SELECT count(*) FROM pg_prepared_statements"
+                    + " WHERE name = 'hook_prep')")).isEqualTo("1s 0 0");
+            long start = System.nanoTime();
+            try (java.sql.Statement st = hooked.createStatement()) {
+                st.execute("SELECT pg_sleep(10)");
+                org.assertj.core.api.Assertions.fail("pg_sleep(10) ran unbounded");
+            } catch (java.sql.SQLException e) {
+                assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("57014");
+            }
+            assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(5));
+        } finally {
+            for (Connection c : taken) {
+                c.close();
+            }
+        }
     }
 
     @Test
