@@ -35,6 +35,9 @@ class HooksTest {
     static final int SOURCE_LOCK = 4243001;
     static final int DESTINATION_LOCK = 4242001;
 
+    /** The advisory lock the test holds to keep transfer turna in its afterLoad, in its swap's transaction. */
+    static final int TURN_GATE = 4244001;
+
     static TestDb src;
     static TestDb dst;
     static FerryHarness ferry;
@@ -89,6 +92,8 @@ class HooksTest {
                 "CREATE TABLE app.bf_table (id int PRIMARY KEY)",
                 "INSERT INTO app.bf_table VALUES (1)",
                 "CREATE TABLE app.sec1 (id int PRIMARY KEY)", "CREATE TABLE app.sec2 (id int PRIMARY KEY)",
+                "CREATE TABLE app.turn_a (id int PRIMARY KEY)", "INSERT INTO app.turn_a SELECT generate_series(1, 10)",
+                "CREATE TABLE app.turn_b (id int PRIMARY KEY)", "INSERT INTO app.turn_b SELECT generate_series(1, 10)",
                 "CREATE TABLE app.sess (id int PRIMARY KEY, v text)", "INSERT INTO app.sess SELECT g, 's' || g FROM generate_series(1, 20) g");
         src.grantRead("app");
         dst.server().execute("postgres", "DO $$ BEGIN CREATE ROLE " + ROLE + "; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
@@ -139,14 +144,19 @@ class HooksTest {
                         "afterLoad", "SELECT set_config('statement_timeout', '0', false); CREATE TEMP TABLE hook_tmp (a int);"
                                 + " PREPARE hook_prep AS SELECT 1; SELECT pg_advisory_lock(" + DESTINATION_LOCK + ");"
                                 + " INSERT INTO audit.hook_sessions SELECT pg_backend_pid()")
+                        // two full refreshes into one schema (two connections to it): a swaps with an afterLoad that waits
+                        + transfer("turna", "app.turn_a", "destination", "dst7a", "afterLoad", "SELECT pg_advisory_xact_lock(" + TURN_GATE + ")")
+                        + transfer("turnb", "app.turn_b", "destination", "dst7b")
                         + transfer("bcheck", "app.bf_table", "destination", "dst2", "beforeRun", "SELECT ok FROM app.guard")
                         + transfer("bwrite", "app.bf_table", "destination", "dst3", "beforeRun", "INSERT INTO app.guard VALUES (true)")
                         + transfer("bwrite2", "app.bf_table", "destination", "dst4",
                         "beforeRun", "SET LOCAL transaction_read_only = off; INSERT INTO app.guard VALUES (true)"),
                 merge(FerryHarness.destination("dst2", dst, "export2"), FerryHarness.destination("dst3", dst, "export3"),
                         FerryHarness.destination("dst4", dst, "export4"), FerryHarness.destination("dst5", dst, "export5"),
-                        FerryHarness.destination("dst6", dst, "export6"),
-                        java.util.Map.of("ferry.destination.dst5.statementTimeout", "1s", "ferry.destination.dst6.statementTimeout", "1s")));
+                        FerryHarness.destination("dst6", dst, "export6"), FerryHarness.destination("dst7a", dst, "export7"),
+                        FerryHarness.destination("dst7b", dst, "export7"),
+                        java.util.Map.of("ferry.destination.dst5.statementTimeout", "1s", "ferry.destination.dst6.statementTimeout", "1s",
+                                "ferry.destination.dst7a.lockTimeout", "60s", "ferry.destination.dst7b.lockTimeout", "1s")));
     }
 
     @SafeVarargs
@@ -432,6 +442,64 @@ class HooksTest {
             for (Connection c : taken) {
                 c.close();
             }
+        }
+    }
+
+    /**
+     * A swap waits for its schema's turn no longer than the destination's lockTimeout, then fails naming the transfer
+     * (and session) that holds the turn. A full refresh holds it through its afterLoad, under an application name
+     * that names it; here first a real one held up in its afterLoad, then (since a second run into that schema could
+     * not even start meanwhile: the first one's transaction holds its run record) the turn held as it held it.
+     */
+    @Test
+    void aSwapWaitsForTheSchemasTurnAtMostLockTimeoutAndNamesWhoHoldsIt() throws Exception {
+        java.util.concurrent.ExecutorService runs = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<TransferRun> a;
+            try (Connection gate = dst.admin()) {
+                try (java.sql.Statement st = gate.createStatement()) {
+                    st.execute("SELECT pg_advisory_lock(" + TURN_GATE + ")");
+                }
+                a = runs.submit(() -> ferry.sync("turna"));
+                // turna's afterLoad waits at the gate, in its swap's transaction: it holds export7's turn, named
+                eventually(gate, "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid"
+                        + " WHERE l.locktype = 'advisory' AND NOT l.granted AND l.objid = ? AND s.application_name = 'ferry swap: turna')",
+                        TURN_GATE);
+                assertThat(Dumps.scalar(gate, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid"
+                        + " WHERE l.locktype = 'advisory' AND l.granted AND l.objid = 0 AND l.objsubid = 2"
+                        + " AND s.application_name = 'ferry swap: turna'")).isEqualTo("1");
+            }
+            TransferRun ranA = a.get(30, TimeUnit.SECONDS);
+            assertThat(ranA.status()).as("%s", ranA.error()).isEqualTo(TransferRun.Status.SUCCEEDED);
+
+            TransferRun b;
+            long tookNanos;
+            String holder;
+            try (Connection turn = dst.admin()) {
+                turn.setAutoCommit(false);
+                try (java.sql.Statement st = turn.createStatement()) {
+                    st.execute("SELECT set_config('application_name', 'ferry swap: turna', true),"
+                            + " pg_advisory_xact_lock(hashtext('ferry swap:' || 'export7'), 0)");
+                }
+                holder = Dumps.scalar(turn, "SELECT pg_backend_pid()::text");
+                long start = System.nanoTime();
+                b = runs.submit(() -> ferry.sync("turnb")).get(15, TimeUnit.SECONDS); // unbounded, it would wait for the turn
+                tookNanos = System.nanoTime() - start;
+                turn.rollback();
+            }
+            assertThat(b.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(b.error()).contains("the swap of export7.turn_b waited 1s (the destination's lockTimeout) for its turn to"
+                            + " swap in schema export7 and gave up: transfer 'turna' (pid " + holder)
+                    .contains("Nothing was swapped: export7.turn_b keeps its previous contents")
+                    .contains("raise ferry.destination.dst7b.lockTimeout");
+            assertThat(tookNanos).isLessThan(TimeUnit.SECONDS.toNanos(15));
+            try (Connection s = src.admin(); Connection d = dst.admin()) {
+                Dumps.assertSameRows(s, "app", "turn_a", d, "export7", "turn_a", "id");
+                assertThat(Dumps.scalar(d, "SELECT to_regclass('export7.turn_b') IS NULL")).isEqualTo("t");
+                assertThat(record(d, "export7", b, "app.turn_b")).singleElement().asString().startsWith("failed |").endsWith(" | 1");
+            }
+        } finally {
+            runs.shutdownNow();
         }
     }
 
