@@ -35,7 +35,10 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
     /** beforeRun's variables: it runs once per run, before any table. */
     public static final Set<String> BEFORE_RUN_VARIABLES = Set.of("run_id", "transfer");
 
-    private static final Pattern VARIABLE = Pattern.compile("\\{([A-Za-z_][A-Za-z0-9_]*)\\}");
+    /** A {@code {{...}}} placeholder, resolved at startup (see {@link Placeholders}). */
+    private static final Pattern PLACEHOLDER = Pattern.compile("(?<!\\\\)\\{\\{(.*?)}}");
+    /** A backslash and two opening braces (a literal pair, no group), a placeholder (group 1), or a variable (group 2). */
+    private static final Pattern TOKEN = Pattern.compile("\\\\\\{\\{|\\{\\{(.*?)}}|\\{([A-Za-z_][A-Za-z0-9_]*)\\}");
 
     public Hooks {
         afterLoad = List.copyOf(afterLoad);
@@ -43,32 +46,105 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
     }
 
     /**
-     * One statement of a hook, as written (variables not yet substituted).
+     * One statement of a hook, as written (variables not yet substituted, {@code {{...}}} placeholders as written):
+     * messages show it so; only {@link #sql} puts the placeholders' values in, to run it, since a placeholder may
+     * hold a secret ({@code {{env:NAME}}}).
      *
      * @param hook afterLoad or beforeRun
      * @param number its place in the hook, from 1
      * @param of how many statements the hook has
      * @param text the statement as written, trimmed
      * @param inTransaction false for a statement PostgreSQL refuses inside a transaction block (it runs after the commit)
+     * @param placeholders each placeholder written in the text ({@code {{env:NAME}}}) and its value (none: empty)
      */
-    public record Statement(String hook, int number, int of, String text, boolean inTransaction) {
+    public record Statement(String hook, int number, int of, String text, boolean inTransaction, Map<String, String> placeholders) {
 
-        /** The statement with its variables replaced by their values (values already quoted as SQL). */
+        public Statement {
+            placeholders = placeholders == null ? Map.of() : Map.copyOf(placeholders);
+        }
+
+        public Statement(String hook, int number, int of, String text, boolean inTransaction) {
+            this(hook, number, of, text, inTransaction, Map.of());
+        }
+
+        /** The statement to run: its variables replaced by their values (already quoted as SQL), placeholders by theirs. */
         public String sql(Map<String, String> values) {
-            Matcher m = VARIABLE.matcher(text);
+            return substitute(values, true);
+        }
+
+        /** The statement as messages show it: variables replaced, placeholders as written (their values may be secret). */
+        public String display(Map<String, String> values) {
+            return substitute(values, false);
+        }
+
+        private String substitute(Map<String, String> values, boolean resolved) {
+            Matcher m = TOKEN.matcher(text);
             StringBuilder sb = new StringBuilder();
             while (m.find()) {
-                String v = values.get(m.group(1));
+                String v;
+                if (m.group(2) != null) {
+                    v = values.get(m.group(2));
+                } else if (m.group(1) != null) {
+                    v = resolved ? placeholders.get(m.group()) : null;
+                } else {
+                    v = resolved ? "{{" : null; // an escaped \{{, a literal {{ as Placeholders reads it
+                }
                 m.appendReplacement(sb, Matcher.quoteReplacement(v != null ? v : m.group()));
             }
             m.appendTail(sb);
             return sb.toString();
         }
 
+        /** A server's message about this statement with each placeholder's value replaced by the placeholder as written. */
+        public String redact(String message) {
+            if (message == null) {
+                return null;
+            }
+            String out = message;
+            for (Map.Entry<String, String> p : placeholders.entrySet()) {
+                if (!p.getValue().isBlank()) {
+                    out = out.replace(p.getValue(), p.getKey());
+                }
+            }
+            return out;
+        }
+
         /** How a message names it: {@code afterLoad statement 2 of 3}. */
         public String label() {
             return hook + " statement " + number + " of " + of;
         }
+
+        /** As written: never a placeholder's value. */
+        @Override
+        public String toString() {
+            return label() + ": " + shown(text);
+        }
+    }
+
+    /** Whether a statement has {@code {{...}}} placeholders, whose values {@link #resolved} puts in. */
+    public boolean hasPlaceholders() {
+        return java.util.stream.Stream.concat(afterLoad.stream(), beforeRun.stream()).anyMatch(s -> PLACEHOLDER.matcher(s.text()).find());
+    }
+
+    /**
+     * These hooks with their placeholders' values, for running them: {@code resolve} gives the value of a placeholder
+     * as written ({@code {{env:NAME}}}); the statements' text stays as written, for messages.
+     */
+    public Hooks resolved(Function<String, String> resolve) {
+        return new Hooks(resolved(afterLoad, resolve), resolved(beforeRun, resolve));
+    }
+
+    private static List<Statement> resolved(List<Statement> statements, Function<String, String> resolve) {
+        List<Statement> out = new ArrayList<>();
+        for (Statement s : statements) {
+            Map<String, String> values = new java.util.LinkedHashMap<>();
+            Matcher m = PLACEHOLDER.matcher(s.text());
+            while (m.find()) {
+                values.computeIfAbsent(m.group(), resolve);
+            }
+            out.add(new Statement(s.hook(), s.number(), s.of(), s.text(), s.inTransaction(), values));
+        }
+        return out;
     }
 
     /** A string value as an SQL literal ({@code E'...'} when it holds a backslash, whatever standard_conforming_strings says). */
@@ -105,16 +181,20 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
         }
         String at = where.apply(hook) + ": " + label + ": parameter '" + hook + "': ";
         List<String> parts = new ArrayList<>();
+        // a one-line hook (a > block keeps a final newline, so it is stripped first) whose -- comment holds a ';': YAML
+        // folded a multi-line value (quoted or >), and the comment runs to the end, hiding the statements after it
+        boolean oneLine = text.strip().indexOf('\n') < 0;
         try {
             // pgjdbc's own splitting, as it splits a multi-statement string it is given: no parameters, no escapes
             for (NativeQuery q : Parser.parseJdbcSql(text, true, false, true, false, false)) {
+                String hiding = oneLine ? hidingComment(q.nativeSql) : null;
+                if (hiding != null) {
+                    problems.add(at + "a -- comment runs to the end of the hook, which is one line, hiding what follows it ("
+                            + shown(hiding) + "); YAML folds the lines of a quoted or > value into one: write the hook"
+                            + " as a | block, or use /* */ comments");
+                }
                 if (!blank(q.nativeSql)) {
                     parts.add(q.nativeSql.strip());
-                } else if (text.indexOf('\n') < 0 && q.nativeSql.contains("--") && q.nativeSql.contains(";")) {
-                    // a -- comment in a one-line hook runs to its end: YAML folded a multi-line value (quoted or >)
-                    problems.add(at + "a -- comment runs to the end of the hook, which is one line, hiding what follows it ("
-                            + shown(q.nativeSql) + "); YAML folds the lines of a quoted or > value into one: write the hook"
-                            + " as a | block, or use /* */ comments");
                 }
             }
         } catch (SQLException e) {
@@ -125,12 +205,12 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
         for (int i = 0; i < parts.size(); i++) {
             String s = parts.get(i);
             Statement st = new Statement(hook, i + 1, parts.size(), s, inTransactionBlock(s));
-            Matcher m = VARIABLE.matcher(s);
+            Matcher m = TOKEN.matcher(s);
             while (m.find()) {
-                if (!variables.contains(m.group(1))) {
-                    String other = hook.equals("beforeRun") && AFTER_LOAD_VARIABLES.contains(m.group(1))
-                            ? " ({" + m.group(1) + "} is afterLoad's: beforeRun runs once per run, before any table)" : "";
-                    problems.add(at + st.label() + " uses {" + m.group(1) + "}, which is not a variable" + other + "; "
+                if (m.group(2) != null && !variables.contains(m.group(2))) {
+                    String other = hook.equals("beforeRun") && AFTER_LOAD_VARIABLES.contains(m.group(2))
+                            ? " ({" + m.group(2) + "} is afterLoad's: beforeRun runs once per run, before any table)" : "";
+                    problems.add(at + st.label() + " uses {" + m.group(2) + "}, which is not a variable" + other + "; "
                             + hook + " knows " + known(variables) + " (a literal such as '{a}' reads as a variable: write"
                             + " ARRAY['a'] or '{\"a\"}')");
                 }
@@ -243,6 +323,36 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
                 return true;
             }
         }
+    }
+
+    /**
+     * The first {@code --} comment of a statement (outside quotes, dollar quotes and block comments) that holds a
+     * {@code ;}, from its {@code --} on; null when none does.
+     */
+    static String hidingComment(String sql) {
+        char[] c = sql.toCharArray();
+        for (int i = 0; i < c.length; i++) {
+            switch (c[i]) {
+                case '\'' -> i = Parser.parseSingleQuotes(c, i, true);
+                case '"' -> i = Parser.parseDoubleQuotes(c, i);
+                case '$' -> i = Parser.parseDollarQuotes(c, i);
+                case '/' -> i = Parser.parseBlockComment(c, i);
+                case '-' -> {
+                    int end = Parser.parseLineComment(c, i);
+                    if (end > i) {
+                        String comment = sql.substring(i, Math.min(end + 1, c.length));
+                        if (comment.indexOf(';') >= 0) {
+                            return comment;
+                        }
+                        i = end;
+                    }
+                }
+                default -> {
+                    // SQL
+                }
+            }
+        }
+        return null;
     }
 
     /** Whether a statement is only whitespace and comments. */

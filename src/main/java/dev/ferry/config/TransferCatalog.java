@@ -51,6 +51,10 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
     private Declared connections;
     private Path routesFolder = Path.of(".");
     private final CamelContext camel;
+    /** Where hooks' placeholders are resolved when this catalog has no context of its own (a {@link #checked} one). */
+    private CamelContext placeholderContext;
+    /** The hook parameters: their text keeps its placeholders as written (see {@link Hooks.Statement}). */
+    private static final java.util.Set<String> HOOKS = java.util.Set.of("afterLoad", "beforeRun");
     /**
      * The loaded template's parameters and their defaults, as the last transfer built saw them: the parameters a
      * transfer may set (anything else is a typo worth reporting).
@@ -212,6 +216,7 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
                           List<Map.Entry<String, Map<String, Object>>> routes) {
         this.files = files;
         this.connections = connections;
+        this.placeholderContext = camel;
         List<String> problems = new ArrayList<>();
         transfers.clear();
         lists.clear();
@@ -348,7 +353,11 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
             String value = given == null ? null : given.toString();
             if (value != null && value.contains("{{")) {
                 try {
-                    value = Placeholders.resolve(camel, value, key.equals("webhook") || key.equals("hashKey"));
+                    String resolved = Placeholders.resolve(camel, value, key.equals("webhook") || key.equals("hashKey")
+                            || HOOKS.contains(key));
+                    // a hook's placeholders are resolved into its statements only to run them (see check): its
+                    // messages, run records and webhook events show the hook as written
+                    value = HOOKS.contains(key) ? value : resolved;
                 } catch (Placeholders.Unresolved ex) {
                     problems.add(where.apply(key) + ": transfer '" + name + "': parameter '" + key + "': " + ex.getMessage());
                     continue;
@@ -381,6 +390,10 @@ public final class TransferCatalog implements RouteTemplateDefinition.Converter 
         TransferSpec spec = TransferSpec.parse(params, templateParameters.defaults(), where, problems);
         if (spec == null || problems.size() > before) {
             return null;
+        }
+        if (spec.hooks().hasPlaceholders()) {
+            CamelContext context = camel != null ? camel : placeholderContext;
+            spec = spec.withHooks(spec.hooks().resolved(text -> Placeholders.resolve(context, text, true)));
         }
         ConnectionSettings src = connections.sources().get(spec.source());
         String sessions = spec.sessionsProblem(src, src == null ? ConnectionSettings.DEFAULT_MAX_SESSIONS : connections.maxSessions(src),

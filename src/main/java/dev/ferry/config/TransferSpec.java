@@ -71,6 +71,13 @@ public record TransferSpec(
                 retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, hooks, changes, tableSelection, columnRules);
     }
 
+    /** This transfer with its hooks' placeholders resolved ({@link Hooks#resolved}). */
+    public TransferSpec withHooks(Hooks other) {
+        return new TransferSpec(name, source, destination, tables, mode, cron, every, batchSize, parallelTables, copyStreams,
+                fetchSize, cursor, key, lookback, filter, filterValues, columns, excludeColumns, deletedColumn, hardDeletes,
+                retryAttempts, retryDelay, retryMultiplier, retryMaxDelay, webhook, names, other, changes, tableSelection, columnRules);
+    }
+
     /**
      * How far behind the committed watermark each incremental run starts reading again, so that rows committed late
      * by long source transactions are not lost: a duration for timestamp and date cursors, a number for numeric ones.

@@ -445,11 +445,20 @@ public final class FullRefreshSwap {
 
     /**
      * One swap at a time per schema: tables of one run linked by a foreign key would otherwise each lock the other's
-     * table in their foreign key steps, and deadlock. The turn is awaited without a limit (a swap that builds indexes
-     * may take minutes, and giving up would load the whole table again), in short polls: one long lock wait would meet
-     * the session's statement_timeout and socket timeout. Each swap's own waits stay bounded.
+     * table in their foreign key steps, and deadlock. The turn is held until the swap's transaction ends, so through
+     * the afterLoad hooks that run in it. It is awaited in short polls (one long lock wait would meet the session's
+     * statement_timeout and socket timeout), for at most the session's lock_timeout (the destination's lockTimeout;
+     * 0: no limit), as any other lock a swap waits for.
+     *
+     * @throws SwapTurnTimeout the turn was not free within lock_timeout, naming the session that holds it
      */
     private static void awaitSwapTurn(Connection con, String schema) throws SQLException {
+        long limitMillis;
+        try (Statement st = con.createStatement();
+             ResultSet rs = st.executeQuery("SELECT setting::bigint FROM pg_catalog.pg_settings WHERE name = 'lock_timeout'")) {
+            limitMillis = rs.next() ? rs.getLong(1) : 0; // in milliseconds
+        }
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(limitMillis);
         try (PreparedStatement ps = con.prepareStatement(
                 "SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('ferry swap:' || ?), 0)")) {
             ps.setString(1, schema);
@@ -460,13 +469,85 @@ public final class FullRefreshSwap {
                         return;
                     }
                 }
+                if (limitMillis > 0 && System.nanoTime() - deadline >= 0) {
+                    throw new SwapTurnTimeout(java.time.Duration.ofMillis(limitMillis), swapTurnHolder(con, schema));
+                }
                 try {
-                    Thread.sleep(200);
+                    Thread.sleep(limitMillis > 0 ? Math.min(200, limitMillis) : 200);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new SQLException("interrupted while waiting for the schema's turn to swap", "57014", e);
                 }
             }
+        }
+    }
+
+    /**
+     * Who holds a schema's swap turn: its session's pid, application name (a Ferry swap's names its transfer, see
+     * {@link #SWAP_APPLICATION}), state and how long its transaction has run; null when it is gone meanwhile. Never its
+     * query, which may be a user's hook with a secret in it.
+     */
+    private static String swapTurnHolder(Connection con, String schema) throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("""
+                SELECT a.pid, a.application_name, a.state, extract(epoch FROM now() - a.xact_start)::bigint
+                FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+                WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 AND l.objid = 0
+                  AND l.classid::bigint = (pg_catalog.hashtext('ferry swap:' || ?)::bigint & 4294967295)
+                  AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())""")) {
+            ps.setString(1, schema);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                String app = rs.getString(2);
+                List<String> about = new ArrayList<>();
+                String who;
+                if (app != null && app.startsWith(SWAP_APPLICATION)) {
+                    who = "transfer '" + app.substring(SWAP_APPLICATION.length()) + "'";
+                    about.add("pid " + rs.getInt(1));
+                } else {
+                    who = "pid " + rs.getInt(1);
+                    if (app != null && !app.isEmpty()) {
+                        about.add("application '" + app + "'");
+                    }
+                }
+                if (rs.getString(3) != null) {
+                    about.add(rs.getString(3));
+                }
+                long age = rs.getLong(4);
+                if (!rs.wasNull()) {
+                    about.add("in a transaction for " + dev.ferry.config.Durations.format(java.time.Duration.ofSeconds(age)));
+                }
+                return about.isEmpty() ? who : who + " (" + String.join(", ", about) + ")";
+            }
+        }
+    }
+
+    /**
+     * The application name a full refresh's swap shows (in pg_stat_activity) for its transaction, followed by its
+     * transfer's name: another swap waiting for the schema's turn names the transfer that holds it.
+     */
+    public static final String SWAP_APPLICATION = "ferry swap: ";
+
+    /** The schema's turn to swap was not free within the destination's lockTimeout (SQLSTATE 55P03, as a lock wait). */
+    public static final class SwapTurnTimeout extends SQLException {
+        private final java.time.Duration waited;
+        private final String holder;
+
+        SwapTurnTimeout(java.time.Duration waited, String holder) {
+            super("the schema's turn to swap was not free within lock_timeout (" + waited.toMillis() + "ms)", "55P03");
+            this.waited = waited;
+            this.holder = holder;
+        }
+
+        /** How long the swap waited. */
+        public java.time.Duration waited() {
+            return waited;
+        }
+
+        /** The session holding the turn (its transfer and pid), or null when it ended meanwhile. */
+        public String holder() {
+            return holder;
         }
     }
 

@@ -83,17 +83,45 @@ public final class HookSteps {
                 try {
                     passed = check(st, sql);
                 } catch (SQLException e) {
-                    throw failed(s, sql, "on source '" + source.name() + "'", e, "; the run stopped before any table", source,
+                    throw failed(s, values, "on source '" + source.name() + "'", e, "; the run stopped before any table", source,
                             "source");
                 }
                 if (!passed) {
                     throw new HookFailure(s.label() + " on source '" + source.name() + "', a check, returned"
-                            + " false or NULL: " + Hooks.shown(sql) + "; the run stopped before any table", null);
+                            + " false or NULL: " + Hooks.shown(s.display(values)) + "; the run stopped before any table", null);
                 }
             }
         } finally {
             c.rollback();
             c.setAutoCommit(autoCommit);
+            clean(c);
+        }
+    }
+
+    /**
+     * Takes out of a session whatever a hook's statements left in it that outlives their transaction, before the pool
+     * gives it to other work: {@code DISCARD ALL} drops temporary tables, prepared statements (pgjdbc notices and forgets
+     * its own), session advisory locks, LISTENs and a changed role, and resets every setting (a
+     * {@code set_config(..., false)}) to its session default, which for Ferry's pinned settings (statementTimeout...)
+     * is the value its connection started with ({@link dev.ferry.connect.Connections#PINNED}, sent at connect time, not
+     * by SET). The session must not be in a transaction; its autocommit is restored. When that fails, its physical
+     * connection is closed, and the pool, finding it closed, drops it.
+     */
+    static void clean(Connection c) {
+        try {
+            boolean autoCommit = c.getAutoCommit();
+            c.setAutoCommit(true);
+            try (Statement st = c.createStatement()) {
+                st.execute("DISCARD ALL");
+            }
+            c.setAutoCommit(autoCommit);
+        } catch (SQLException e) {
+            try {
+                c.unwrap(org.postgresql.core.BaseConnection.class).close();
+            } catch (SQLException ignored) {
+                // closed already
+            }
+            LOG.debug("a session afterLoad or beforeRun ran on could not be cleaned: {}", e.getMessage());
         }
     }
 
@@ -122,6 +150,7 @@ public final class HookSteps {
             return;
         }
         Connection con = load.connection();
+        load.hooksRunOnConnection(); // what the statements leave in the session goes when the load closes
         CopyPipe.bounded(con); // whatever ran before, the hooks are bounded by statementTimeout
         Map<String, String> values = values(load);
         try (Statement st = con.createStatement()) {
@@ -131,7 +160,7 @@ public final class HookSteps {
                 try {
                     st.execute(sql);
                 } catch (SQLException e) {
-                    throw failed(s, sql, "on " + load.destinationDisplay(), e, "; " + (load.isFullRefresh()
+                    throw failed(s, values, "on " + load.destinationDisplay(), e, "; " + (load.isFullRefresh()
                             ? "nothing was swapped: the table keeps its previous contents"
                             : "the table's last transaction was rolled back: its batches committed before it are kept"),
                             load.run().destination(), "destination");
@@ -159,10 +188,11 @@ public final class HookSteps {
                 try {
                     st.execute(sql);
                 } catch (SQLException e) {
+                    String server = s.redact(server(e));
                     throw new HookFailure(s.label() + " on " + load.destinationDisplay() + " failed after the table's load"
                             + " committed (it cannot run in a transaction block, so it runs after the commit): "
-                            + Hooks.shown(sql) + ": " + server(e) + "; the load itself is committed (" + load.rows()
-                            + " rows), not retried; the next run runs afterLoad again", e);
+                            + Hooks.shown(s.display(values)) + ": " + server + "; the load itself is committed (" + load.rows()
+                            + " rows), not retried; the next run runs afterLoad again", kept(s, e));
                 }
             }
         } catch (SQLException e) {
@@ -185,18 +215,36 @@ public final class HookSteps {
      * the retry rule reads it (a syntax error, a missing object or privilege is not retried; a lost connection is).
      * One that hit the statementTimeout is thrown as a {@link HookFailure}, never retried.
      */
-    private static SQLException failed(Hooks.Statement s, String sql, String where, SQLException e, String outcome,
+    private static SQLException failed(Hooks.Statement s, Map<String, String> values, String where, SQLException e, String outcome,
                                        dev.ferry.config.ConnectionSettings on, String end) {
+        String shown = Hooks.shown(s.display(values)); // placeholders as written: their values may be secret
         if (Swap.statementTimedOut(e)) {
             // it would outlast the bound again: not retried (a full refresh's retry would copy the table again first)
             throw new HookFailure(s.label() + " " + where + " ran longer than the " + end + "'s statementTimeout ("
-                    + on.timeouts().statement() + "): " + Hooks.shown(sql) + outcome + ". Make it faster, or raise ferry."
-                    + end + "." + on.name() + ".statementTimeout", e);
+                    + on.timeouts().statement() + "): " + shown + outcome + ". Make it faster, or raise ferry."
+                    + end + "." + on.name() + ".statementTimeout", kept(s, e));
         }
-        SQLException named = new SQLException(s.label() + " " + where + " failed: " + Hooks.shown(sql) + ": " + server(e)
+        SQLException named = new SQLException(s.label() + " " + where + " failed: " + shown + ": " + s.redact(server(e))
                 + outcome, e.getSQLState(), e.getErrorCode());
-        named.addSuppressed(e); // not its cause: the report names the innermost SQLException, which must be this one
+        SQLException original = kept(s, e);
+        if (original != null) {
+            named.addSuppressed(original); // not its cause: the report names the innermost SQLException, which must be this one
+        }
         return named;
+    }
+
+    /**
+     * The server's exception, kept for the trace, unless it quotes a placeholder's value (a secret the statement put in,
+     * in its message, detail or context): then only the redacted message is kept, in the failure's own message.
+     */
+    private static SQLException kept(Hooks.Statement s, SQLException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            if (!s.redact(m).equals(m)) {
+                return null;
+            }
+        }
+        return e;
     }
 
     /** The server's message, on one line, with its detail when it gives one. */

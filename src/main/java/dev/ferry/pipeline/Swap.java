@@ -23,10 +23,28 @@ public final class Swap {
             DestinationSchema.addRunColumns(con, load.schema(), load.loadTable(), load.run().syncedAt(), load.run().id());
         }
         try {
+            // for the swap's transaction (and its afterLoad), the session names its transfer: another swap waiting for
+            // the schema's turn says who holds it
+            try (java.sql.PreparedStatement ps = con.prepareStatement("SELECT pg_catalog.set_config('application_name', ?, true)")) {
+                String app = FullRefreshSwap.SWAP_APPLICATION + load.run().spec().name();
+                ps.setString(1, app.length() <= 63 ? app : app.substring(0, 63)); // PostgreSQL keeps 63 bytes of it
+                ps.execute();
+            }
             // hardDeletes: soft: the old table's rows gone from the source are carried over, marked
             load.deleted(FullRefreshSwap.swap(con, load.schema(), load.table(), load.loadTable(), load.sourceTable(),
                     DestinationSchema.swapTag(load.run().id(), load.table()),
                     load.run().spec().changes().softDeletes() ? load.run().syncedAt() : null));
+        } catch (FullRefreshSwap.SwapTurnTimeout e) {
+            dev.ferry.config.ConnectionSettings d = load.run().destination();
+            throw new DestinationException("the swap of " + load.destinationDisplay() + " waited "
+                    + dev.ferry.config.Durations.format(e.waited()) + " (the destination's lockTimeout) for its turn to swap in schema "
+                    + Sql.displayIdent(load.schema()) + " and gave up: "
+                    + (e.holder() != null ? e.holder() + " holds it" : "the swap that held it ended meanwhile")
+                    + ", another full refresh swapping a table into that schema (one at a time), whose afterLoad statements run in"
+                    + " its swap's transaction and hold the turn until they end. Nothing was swapped: " + load.destinationDisplay()
+                    + " keeps its previous contents; the run is not retried, and the next scheduled run tries again. To wait"
+                    + " longer, raise " + d.propertyPrefix() + "lockTimeout; or make that transfer's afterLoad short (long work"
+                    + " such as VACUUM runs after the commit, outside the swap)");
         } catch (SQLException e) {
             if (statementTimedOut(e)) {
                 // building the key or indexes, or checking constraints, outlasted the bound: a retry would copy the

@@ -36,6 +36,8 @@ public final class TableLoad {
     private final javax.sql.DataSource destinationPool;
     private final long startedNanos = System.nanoTime();
     private Connection connection;
+    /** The session afterLoad's statements ran on: cleaned of what they left in it before it goes back to the pool. */
+    private Connection hooked;
     // incremental batches: a second session stages the next batch while this one merges (see StageBatch)
     private Connection spare;
     private CopyPipe.Result staged;
@@ -424,6 +426,11 @@ public final class TableLoad {
         }
     }
 
+    /** Notes that afterLoad's statements run on {@link #connection()}: it is cleaned when the load closes. */
+    void hooksRunOnConnection() {
+        hooked = connection;
+    }
+
     /** Rolls back, drops the load table when asked (one committed before the load outlives a rollback), and closes. */
     private void rollbackAndClose(Connection c, boolean dropLoadTable) {
         try {
@@ -440,6 +447,10 @@ public final class TableLoad {
             }
         } catch (SQLException e) {
             // the connection may be the broken one; closing it below discards it, and the next run drops the load table
+        }
+        if (c == hooked) {
+            hooked = null;
+            HookSteps.clean(c);
         }
         try {
             c.close();

@@ -61,4 +61,36 @@ class HooksParsingTest {
             assertThat(Hooks.inTransactionBlock(sql)).as(sql).isTrue();
         }
     }
+
+    /** YAML's > keeps a final newline: a one-line hook is told by its stripped text, and any -- comment holding a ';'. */
+    @Test
+    void aDashCommentThatHidesStatementsOnAOneLineHookIsAProblemWhateverItsFinalNewline() {
+        for (String hook : List.of("ANALYZE {schema}.{table};  -- stats GRANT SELECT ON {schema}.{table} TO reporting;\n",
+                "ANALYZE {schema}.{table} -- stats; GRANT SELECT ON {schema}.{table} TO reporting\n\n",
+                "ANALYZE {schema}.{table}; -- then; grant")) {
+            List<String> problems = new ArrayList<>();
+            parse(hook, problems);
+            assertThat(problems).as(hook).singleElement().asString().startsWith("t.yaml:1: transfer 't': parameter 'afterLoad':"
+                    + " a -- comment runs to the end of the hook, which is one line, hiding what follows it (-- ");
+        }
+        for (String hook : List.of("ANALYZE {schema}.{table}; -- refresh the statistics\n", "SELECT '--;' AS a, $$ -- ; $$ AS b;\n",
+                "SELECT /* -- ; */ 1", "ANALYZE {schema}.{table}; -- stats;\nGRANT SELECT ON {schema}.{table} TO reporting\n")) {
+            List<String> problems = new ArrayList<>();
+            parse(hook, problems);
+            assertThat(problems).as(hook).isEmpty();
+        }
+    }
+
+    /** A placeholder's value goes only into the SQL that runs: messages, toString and server messages show the placeholder. */
+    @Test
+    void placeholdersAreResolvedOnlyInTheSqlThatRuns() {
+        Hooks h = parse("SELECT dblink_connect('password={{env:PW}}') FROM {schema}.{table}, \\{{x}}", new ArrayList<>())
+                .resolved(p -> p.equals("{{env:PW}}") ? "s3cret{table}" : null);
+        Hooks.Statement s = h.afterLoad().get(0);
+        Map<String, String> values = Map.of("schema", "\"s\"", "table", "\"t\"");
+        assertThat(s.sql(values)).isEqualTo("SELECT dblink_connect('password=s3cret{table}') FROM \"s\".\"t\", {{x}}");
+        assertThat(s.display(values)).isEqualTo("SELECT dblink_connect('password={{env:PW}}') FROM \"s\".\"t\", \\{{x}}");
+        assertThat(s.redact("ERROR: bad password \"s3cret{table}\"")).isEqualTo("ERROR: bad password \"{{env:PW}}\"");
+        assertThat(h.toString()).doesNotContain("s3cret");
+    }
 }

@@ -29,6 +29,15 @@ class HooksTest {
     static final String LONG = pad("Hook's \"Mixed\" Case");
     static final String ROLE = "ferry_reporting_" + ProcessHandle.current().pid();
 
+    /** Set by the build (pom.xml, surefire's environmentVariables): a hook reads it with {{env:...}}. */
+    static final String SECRET_ENV = "FERRY_TEST_HOOK_SECRET";
+
+    static final int SOURCE_LOCK = 4243001;
+    static final int DESTINATION_LOCK = 4242001;
+
+    /** The advisory lock the test holds to keep transfer turna in its afterLoad, in its swap's transaction. */
+    static final int TURN_GATE = 4244001;
+
     static TestDb src;
     static TestDb dst;
     static FerryHarness ferry;
@@ -81,13 +90,18 @@ class HooksTest {
                 "CREATE TABLE app.vac (id int PRIMARY KEY, v text)",
                 "INSERT INTO app.vac SELECT g, 'v' || g FROM generate_series(1, 25) g",
                 "CREATE TABLE app.bf_table (id int PRIMARY KEY)",
-                "INSERT INTO app.bf_table VALUES (1)");
+                "INSERT INTO app.bf_table VALUES (1)",
+                "CREATE TABLE app.sec1 (id int PRIMARY KEY)", "CREATE TABLE app.sec2 (id int PRIMARY KEY)",
+                "CREATE TABLE app.turn_a (id int PRIMARY KEY)", "INSERT INTO app.turn_a SELECT generate_series(1, 10)",
+                "CREATE TABLE app.turn_b (id int PRIMARY KEY)", "INSERT INTO app.turn_b SELECT generate_series(1, 10)",
+                "CREATE TABLE app.sess (id int PRIMARY KEY, v text)", "INSERT INTO app.sess SELECT g, 's' || g FROM generate_series(1, 20) g");
         src.grantRead("app");
         dst.server().execute("postgres", "DO $$ BEGIN CREATE ROLE " + ROLE + "; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
         dst.execute("CREATE SCHEMA audit",
                 "CREATE TABLE audit.hook_runs (run_id text, source_table text, n bigint)",
                 "GRANT USAGE ON SCHEMA audit TO " + q(dst.user()),
-                "GRANT INSERT ON audit.hook_runs TO " + q(dst.user()));
+                "GRANT INSERT ON audit.hook_runs TO " + q(dst.user()),
+                "CREATE TABLE audit.hook_sessions (pid int)", "GRANT INSERT ON audit.hook_sessions TO " + q(dst.user()));
 
         // a first deployment without hooks: the tables the hooks below refresh a view of, or must keep, exist
         try (FerryHarness seed = FerryHarness.start(src, dst, "export",
@@ -118,13 +132,31 @@ class HooksTest {
                         + transfer("vacfail", "app.vac", "afterLoad", "ANALYZE {schema}.{table}; VACUUM {schema}.no_such_table_for_hooks")
                         + transfer("slow", "app.bf_table", "destination", "dst5", "afterLoad", "ANALYZE {schema}.{table}; SELECT pg_sleep(30)")
                         + transfer("bf", "app.bf_table", "webhook", url, "beforeRun", "SELECT count(*) FROM app.guard; SELECT * FROM app.no_such_table")
+                        // the server quotes the secret back in its error: Ferry must not pass it on
+                        + transfer("secret", "app.sec1", "webhook", url,
+                        "afterLoad", "ANALYZE {schema}.{table}; SELECT '{{env:" + SECRET_ENV + "}}'::int")
+                        + transfer("secretvac", "app.sec2", "webhook", url,
+                        "afterLoad", "VACUUM {schema}.\"{{env:" + SECRET_ENV + "}}\"")
+                        // session state that outlives the hooks' transactions, in the sessions Ferry's pools reuse
+                        + transfer("session", "app.sess", "destination", "dst6",
+                        "beforeRun", "SELECT pg_advisory_lock(" + SOURCE_LOCK + "); PREPARE hook_prep_src AS SELECT 1;"
+                                + " SELECT set_config('statement_timeout', '0', false)",
+                        "afterLoad", "SELECT set_config('statement_timeout', '0', false); CREATE TEMP TABLE hook_tmp (a int);"
+                                + " PREPARE hook_prep AS SELECT 1; SELECT pg_advisory_lock(" + DESTINATION_LOCK + ");"
+                                + " INSERT INTO audit.hook_sessions SELECT pg_backend_pid()")
+                        // two full refreshes into one schema (two connections to it): a swaps with an afterLoad that waits
+                        + transfer("turna", "app.turn_a", "destination", "dst7a", "afterLoad", "SELECT pg_advisory_xact_lock(" + TURN_GATE + ")")
+                        + transfer("turnb", "app.turn_b", "destination", "dst7b")
                         + transfer("bcheck", "app.bf_table", "destination", "dst2", "beforeRun", "SELECT ok FROM app.guard")
                         + transfer("bwrite", "app.bf_table", "destination", "dst3", "beforeRun", "INSERT INTO app.guard VALUES (true)")
                         + transfer("bwrite2", "app.bf_table", "destination", "dst4",
                         "beforeRun", "SET LOCAL transaction_read_only = off; INSERT INTO app.guard VALUES (true)"),
                 merge(FerryHarness.destination("dst2", dst, "export2"), FerryHarness.destination("dst3", dst, "export3"),
                         FerryHarness.destination("dst4", dst, "export4"), FerryHarness.destination("dst5", dst, "export5"),
-                        java.util.Map.of("ferry.destination.dst5.statementTimeout", "1s")));
+                        FerryHarness.destination("dst6", dst, "export6"), FerryHarness.destination("dst7a", dst, "export7"),
+                        FerryHarness.destination("dst7b", dst, "export7"),
+                        java.util.Map.of("ferry.destination.dst5.statementTimeout", "1s", "ferry.destination.dst6.statementTimeout", "1s",
+                                "ferry.destination.dst7a.lockTimeout", "60s", "ferry.destination.dst7b.lockTimeout", "1s")));
     }
 
     @SafeVarargs
@@ -320,6 +352,154 @@ class HooksTest {
                     .startsWith("failed | afterLoad statement 2 of 2 on export5.bf_table ran longer than the destination's"
                             + " statementTimeout (PT1S): SELECT pg_sleep(30); nothing was swapped")
                     .contains("raise ferry.destination.dst5.statementTimeout").endsWith(" | 1");
+        }
+    }
+
+    /** A hook's {{env:...}} secret runs, but reaches no log line, run record or webhook event, even when the server quotes it. */
+    @Test
+    void aSecretAHookReadsFromTheEnvironmentIsShownOnlyAsItsPlaceholder() throws Exception {
+        String secret = System.getenv(SECRET_ENV);
+        assertThat(secret).as("set by surefire (pom.xml)").isNotBlank();
+        TransferRun run;
+        TransferRun vac;
+        String logs;
+        try (dev.ferry.testing.LogCapture log = dev.ferry.testing.LogCapture.of("")) {
+            run = ferry.sync("secret");
+            vac = ferry.sync("secretvac");
+            logs = log.text();
+        }
+
+        assertThat(run.status()).isEqualTo(TransferRun.Status.FAILED);
+        // the server got the value (and quoted it back): the message shows the placeholder in its place
+        assertThat(run.error()).startsWith("app.sec1: afterLoad statement 2 of 2 on export.sec1 failed: SELECT '{{env:" + SECRET_ENV
+                + "}}'::int: ERROR: invalid input syntax for type integer: \"{{env:" + SECRET_ENV + "}}\"");
+        assertThat(vac.status()).isEqualTo(TransferRun.Status.FAILED);
+        assertThat(vac.error()).contains("VACUUM \"export\".\"{{env:" + SECRET_ENV + "}}\": ERROR: relation \"export.{{env:"
+                + SECRET_ENV + "}}\" does not exist");
+        assertThat(logs).contains(run.error()).doesNotContain(secret);
+        try (Connection d = dst.admin()) {
+            List<String> records = Dumps.rows(d, "SELECT r::text FROM export._ferry_runs r WHERE run_id IN (?, ?)", run.id(), vac.id());
+            assertThat(records).isNotEmpty().allSatisfy(r -> assertThat(r).doesNotContain(secret));
+            assertThat(records).anySatisfy(r -> assertThat(r).contains("{{env:" + SECRET_ENV + "}}"));
+        }
+        assertNotifiedError(run);
+        assertNotifiedError(vac);
+        assertThat(EVENTS).allSatisfy(e -> assertThat(e.toJson()).doesNotContain(secret));
+        assertThat(run.spec().toString() + vac.spec()).doesNotContain(secret);
+    }
+
+    /**
+     * What hooks leave in a session beyond their transaction (a session setting, a temporary table, a prepared
+     * statement, an advisory lock) is gone when the session goes back to Ferry's pool: its next statements run bounded.
+     */
+    @Test
+    void sessionStateHooksLeaveDoesNotOutliveThem() throws Exception {
+        TransferRun run = ferry.sync("session");
+
+        assertThat(run.status()).as("%s", run.error()).isEqualTo(TransferRun.Status.SUCCEEDED);
+        String pid;
+        try (Connection s = src.admin(); Connection d = dst.admin()) {
+            Dumps.assertSameRows(s, "app", "sess", d, "export6", "sess", "id");
+            assertThat(Dumps.scalar(s, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ?", SOURCE_LOCK)).isEqualTo("0");
+            assertThat(Dumps.scalar(d, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = ?", DESTINATION_LOCK)).isEqualTo("0");
+            pid = Dumps.scalar(d, "SELECT max(pid)::text FROM audit.hook_sessions");
+            assertThat(pid).isNotNull();
+        }
+        // the session afterLoad ran on, from Ferry's own pool: as Ferry set it up, its statements bounded by statementTimeout
+        dev.ferry.connect.Connections connections = ferry.runtime().connections();
+        dev.ferry.config.ConnectionSettings settings = connections.destination("dst6");
+        List<Connection> taken = new java.util.ArrayList<>();
+        Connection hooked = null;
+        try {
+            while (hooked == null) {
+                Connection c = connections.tryConnection(settings, java.time.Duration.ofMillis(300));
+                if (c == null) {
+                    break;
+                }
+                taken.add(c);
+                if (pid.equals(Dumps.scalar(c, "SELECT pg_backend_pid()::text"))) {
+                    hooked = c;
+                }
+            }
+            if (hooked == null) {
+                try (Connection d = dst.admin()) { // not in the pool: it must be gone
+                    assertThat(Dumps.scalar(d, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?::int", pid)).isEqualTo("0");
+                }
+                return;
+            }
+            assertThat(Dumps.scalar(hooked, "SELECT current_setting('statement_timeout') || ' ' || (SELECT count(*) FROM pg_class"
+                    + " WHERE relnamespace = pg_my_temp_schema()) || ' ' || (SELECT count(*) FROM pg_prepared_statements"
+                    + " WHERE name = 'hook_prep')")).isEqualTo("1s 0 0");
+            long start = System.nanoTime();
+            try (java.sql.Statement st = hooked.createStatement()) {
+                st.execute("SELECT pg_sleep(10)");
+                org.assertj.core.api.Assertions.fail("pg_sleep(10) ran unbounded");
+            } catch (java.sql.SQLException e) {
+                assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("57014");
+            }
+            assertThat(System.nanoTime() - start).isLessThan(TimeUnit.SECONDS.toNanos(5));
+        } finally {
+            for (Connection c : taken) {
+                c.close();
+            }
+        }
+    }
+
+    /**
+     * A swap waits for its schema's turn no longer than the destination's lockTimeout, then fails naming the transfer
+     * (and session) that holds the turn. A full refresh holds it through its afterLoad, under an application name
+     * that names it; here first a real one held up in its afterLoad, then (since a second run into that schema could
+     * not even start meanwhile: the first one's transaction holds its run record) the turn held as it held it.
+     */
+    @Test
+    void aSwapWaitsForTheSchemasTurnAtMostLockTimeoutAndNamesWhoHoldsIt() throws Exception {
+        java.util.concurrent.ExecutorService runs = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<TransferRun> a;
+            try (Connection gate = dst.admin()) {
+                try (java.sql.Statement st = gate.createStatement()) {
+                    st.execute("SELECT pg_advisory_lock(" + TURN_GATE + ")");
+                }
+                a = runs.submit(() -> ferry.sync("turna"));
+                // turna's afterLoad waits at the gate, in its swap's transaction: it holds export7's turn, named
+                eventually(gate, "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid"
+                        + " WHERE l.locktype = 'advisory' AND NOT l.granted AND l.objid = ? AND s.application_name = 'ferry swap: turna')",
+                        TURN_GATE);
+                assertThat(Dumps.scalar(gate, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid"
+                        + " WHERE l.locktype = 'advisory' AND l.granted AND l.objid = 0 AND l.objsubid = 2"
+                        + " AND s.application_name = 'ferry swap: turna'")).isEqualTo("1");
+            }
+            TransferRun ranA = a.get(30, TimeUnit.SECONDS);
+            assertThat(ranA.status()).as("%s", ranA.error()).isEqualTo(TransferRun.Status.SUCCEEDED);
+
+            TransferRun b;
+            long tookNanos;
+            String holder;
+            try (Connection turn = dst.admin()) {
+                turn.setAutoCommit(false);
+                try (java.sql.Statement st = turn.createStatement()) {
+                    st.execute("SELECT set_config('application_name', 'ferry swap: turna', true),"
+                            + " pg_advisory_xact_lock(hashtext('ferry swap:' || 'export7'), 0)");
+                }
+                holder = Dumps.scalar(turn, "SELECT pg_backend_pid()::text");
+                long start = System.nanoTime();
+                b = runs.submit(() -> ferry.sync("turnb")).get(15, TimeUnit.SECONDS); // unbounded, it would wait for the turn
+                tookNanos = System.nanoTime() - start;
+                turn.rollback();
+            }
+            assertThat(b.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(b.error()).contains("the swap of export7.turn_b waited 1s (the destination's lockTimeout) for its turn to"
+                            + " swap in schema export7 and gave up: transfer 'turna' (pid " + holder)
+                    .contains("Nothing was swapped: export7.turn_b keeps its previous contents")
+                    .contains("raise ferry.destination.dst7b.lockTimeout");
+            assertThat(tookNanos).isLessThan(TimeUnit.SECONDS.toNanos(15));
+            try (Connection s = src.admin(); Connection d = dst.admin()) {
+                Dumps.assertSameRows(s, "app", "turn_a", d, "export7", "turn_a", "id");
+                assertThat(Dumps.scalar(d, "SELECT to_regclass('export7.turn_b') IS NULL")).isEqualTo("t");
+                assertThat(record(d, "export7", b, "app.turn_b")).singleElement().asString().startsWith("failed |").endsWith(" | 1");
+            }
+        } finally {
+            runs.shutdownNow();
         }
     }
 

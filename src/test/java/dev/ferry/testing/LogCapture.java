@@ -16,6 +16,7 @@ public final class LogCapture implements AutoCloseable {
     private final Logger logger;
     private final AbstractAppender appender;
     private final List<String> lines = new CopyOnWriteArrayList<>();
+    private final List<String> traces = new CopyOnWriteArrayList<>();
 
     private LogCapture(String loggerName) {
         logger = (Logger) LogManager.getLogger(loggerName);
@@ -23,19 +24,29 @@ public final class LogCapture implements AutoCloseable {
             @Override
             public void append(LogEvent event) {
                 lines.add(event.getLevel() + " " + event.getMessage().getFormattedMessage());
+                if (event.getThrown() != null) {
+                    java.io.StringWriter trace = new java.io.StringWriter();
+                    event.getThrown().printStackTrace(new java.io.PrintWriter(trace));
+                    traces.add(trace.toString());
+                }
             }
         };
         appender.start();
         logger.addAppender(appender);
     }
 
-    /** Starts capturing a logger, e.g. {@code dev.ferry.transfer}. */
+    /** Starts capturing a logger, e.g. {@code dev.ferry.transfer}; the root logger is {@code ""}. */
     public static LogCapture of(String loggerName) {
         return new LogCapture(loggerName);
     }
 
     public List<String> lines() {
         return List.copyOf(lines);
+    }
+
+    /** Everything written: the lines, and the stack traces of the exceptions logged with them (causes, suppressed). */
+    public String text() {
+        return String.join("\n", lines) + "\n" + String.join("\n", traces);
     }
 
     @Override
