@@ -221,8 +221,8 @@ public final class HookSteps {
         if (Swap.statementTimedOut(e)) {
             // it would outlast the bound again: not retried (a full refresh's retry would copy the table again first)
             throw new HookFailure(s.label() + " " + where + " ran longer than the " + end + "'s statementTimeout ("
-                    + on.timeouts().statement() + "): " + shown + outcome + ". Make it faster, or raise ferry."
-                    + end + "." + on.name() + ".statementTimeout", kept(s, e));
+                    + on.timeouts().statement() + "): " + shown + outcome + ". Make it faster, or raise "
+                    + on.propertyPrefix() + "statementTimeout", kept(s, e));
         }
         SQLException named = new SQLException(s.label() + " " + where + " failed: " + shown + ": " + s.redact(server(e))
                 + outcome, e.getSQLState(), e.getErrorCode());
