@@ -107,23 +107,18 @@ public final class RunTables {
 
     /**
      * Fails the run before any write when a column rule (hash, mask, nullify, cast) names a column that none of its
-     * tables has: a typo must never let a clear value through. A table that cannot be described is left to its own
-     * step, which says why.
+     * tables has: a typo must never let a clear value through. A table that is not there is left to its own step, which
+     * says why.
      */
     private void checkColumnRules(TransferRun run, List<TableRef> tables) throws SQLException {
         dev.ferry.config.ColumnRules rules = run.spec().columnRules();
         if (rules.isEmpty()) {
             return;
         }
-        Map<TableRef, List<String>> columns = new java.util.LinkedHashMap<>();
+        // the tables found (one that is not is left to its own step, which says so), one catalog query for all
+        Map<TableRef, List<String>> columns;
         try (Connection c = connections.dataSource(run.source()).getConnection()) {
-            for (TableRef t : tables) {
-                try {
-                    columns.put(t, dev.ferry.source.SourceCatalog.describe(c, t).columnNames());
-                } catch (SourceTableException e) {
-                    columns.put(t, List.of());
-                }
-            }
+            columns = dev.ferry.source.SourceCatalog.columnNames(c, tables);
         }
         List<String> problems = rules.unmatched(columns);
         if (!problems.isEmpty()) {
