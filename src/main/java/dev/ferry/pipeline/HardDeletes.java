@@ -64,7 +64,7 @@ public final class HardDeletes {
         for (String k : t.key()) {
             keys.add(t.column(k).readAsText() ? "CAST(" + Sql.ident(k) + " AS text)" : Sql.ident(k));
         }
-        String select = "SELECT " + keys + " FROM " + t.ref().quoted()
+        String select = "SELECT " + keys + " FROM " + t.from()
                 + (spec.filter() != null ? " WHERE (" + spec.filter().sql() + ")" : "");
         // a COPY as long as the table: bounded by the destination's stallTimeout, not statementTimeout (see CopyPipe)
         CopyPipe.unbounded(dest);

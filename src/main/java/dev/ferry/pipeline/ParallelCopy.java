@@ -225,7 +225,7 @@ final class ParallelCopy {
         if (i < plan.streams() - 1) {
             where.add("ctid < '(" + to + ",0)'::tid");
         }
-        return "COPY (SELECT " + BatchPlanner.copyList(t, load.run().spec(), values) + " FROM " + t.ref().quoted() + " WHERE " + String.join(" AND ", where)
+        return "COPY (SELECT " + BatchPlanner.copyList(t, load.run().spec(), values) + " FROM " + t.from() + " WHERE " + String.join(" AND ", where)
                 + ") TO STDOUT (FORMAT " + format + ")";
     }
 }

@@ -149,7 +149,7 @@ public final class WatermarkLag {
         } else {
             lag = "CAST(" + c + " - CAST(? AS " + column.declaredType() + ") AS numeric)";
         }
-        String sql = "SELECT CAST(" + c + " AS text), " + lag + " FROM " + load.source().quoted()
+        String sql = "SELECT CAST(" + c + " AS text), " + lag + " FROM " + load.sourceTable().from()
                 + (spec.filter() != null ? " WHERE (" + spec.filter().sql() + ")" : "");
         return onSource(load, sql, lag.contains("?") ? state.cursorValue() : null, unit);
     }

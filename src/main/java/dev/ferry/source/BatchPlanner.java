@@ -36,7 +36,7 @@ public final class BatchPlanner {
      */
     public static Query probe(SourceTable t, TransferSpec spec) {
         Params params = new Params(false);
-        return new Query("SELECT " + selectList(t, spec, params) + " FROM " + t.ref().quoted() + " LIMIT 0", params.values);
+        return new Query("SELECT " + selectList(t, spec, params) + " FROM " + t.from() + " LIMIT 0", params.values);
     }
 
     /** A query and its parameters, in order. */
@@ -123,7 +123,7 @@ public final class BatchPlanner {
         List<String> order = new ArrayList<>();
         boolean paged = read.paged();
         read.order().bound(read, params, where, order);
-        StringBuilder sql = new StringBuilder("SELECT ").append(selectList).append(" FROM ").append(t.ref().quoted());
+        StringBuilder sql = new StringBuilder("SELECT ").append(selectList).append(" FROM ").append(t.from());
         if (!where.isEmpty()) {
             sql.append(" WHERE ").append(String.join(" AND ", where));
         }
@@ -270,7 +270,7 @@ public final class BatchPlanner {
                 return new TableRead.ResumeMark(null, rs.getLong(1));
             }
         }
-        StringBuilder sql = new StringBuilder("SELECT CAST(max(" + Sql.ident(spec.cursor()) + ") AS text) FROM " + t.ref().quoted());
+        StringBuilder sql = new StringBuilder("SELECT CAST(max(" + Sql.ident(spec.cursor()) + ") AS text) FROM " + t.from());
         if (spec.filter() != null) {
             sql.append(" WHERE (").append(spec.filter().sql()).append(")");
         }

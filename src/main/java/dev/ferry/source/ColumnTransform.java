@@ -139,7 +139,7 @@ public record ColumnTransform(ColumnRules.Rule hide, String cast, String sourceT
                             col.type() instanceof SourceType.BuiltIn b ? b.oid() : col.typeOid())));
             types.set(i, declared);
         }
-        return new SourceTable(t.ref(), columns, t.key(), types, t.copyable());
+        return new SourceTable(t.ref(), columns, t.key(), types, t.copyable(), t.ordinary());
     }
 
     /**

@@ -128,7 +128,7 @@ public final class SourceCatalog {
             }
         }
         // COPY reads a plain table's columns directly, except generated ones: only a query can read those
-        return new SourceTable(ref, columns, key, declaredTypes, "r".equals(relkind) && !generated);
+        return new SourceTable(ref, columns, key, declaredTypes, "r".equals(relkind) && !generated, "r".equals(relkind));
     }
 
 }

@@ -16,12 +16,21 @@ import dev.ferry.config.TransferSpec;
  * {@code COPY table TO} can read its columns directly: a plain table (not a view or partitioned) without generated columns.
  */
 public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String> key, List<String> destinationTypes,
-                          boolean copyable) {
+                          boolean copyable, boolean ordinary) {
 
     public SourceTable {
         columns = List.copyOf(columns);
         key = List.copyOf(key);
         destinationTypes = List.copyOf(destinationTypes);
+    }
+
+    /**
+     * The table as a query's FROM names it: an ordinary table {@code ONLY} itself, as {@code COPY table TO} and pg_dump
+     * read it (an inheritance parent's children are tables of their own, which a pattern matches: read through the
+     * parent too, their rows would be copied twice); a partitioned table with its partitions.
+     */
+    public String from() {
+        return ordinary ? "ONLY " + ref.quoted() : ref.quoted();
     }
 
     public List<String> columnNames() {
@@ -42,7 +51,7 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
     }
 
     public SourceTable withDestinationTypes(List<String> types) {
-        return new SourceTable(ref, columns, key, types, copyable);
+        return new SourceTable(ref, columns, key, types, copyable, ordinary);
     }
 
     /**
@@ -59,7 +68,7 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
                 dest.add(types.getOrDefault(name, destinationTypes.get(i)));
             }
         }
-        return new SourceTable(ref, cols, key, dest, copyable);
+        return new SourceTable(ref, cols, key, dest, copyable, ordinary);
     }
 
     /** Whether every column copies in binary form (see {@link SourceColumn#binarySafe()}). */
@@ -150,7 +159,7 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
                 types.add(destinationTypes.get(i));
             }
         }
-        return new SourceTable(ref, cols, k, types, copyable);
+        return new SourceTable(ref, cols, k, types, copyable, ordinary);
     }
 
     /**
