@@ -2,11 +2,13 @@ package dev.ferry.pipeline;
 
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.util.List;
 
 import dev.ferry.config.Sql;
 import dev.ferry.config.TransferSpec;
 import dev.ferry.destination.DestinationSchema;
 import dev.ferry.destination.TableIdentity;
+import dev.ferry.source.SourceTable;
 import dev.ferry.source.SourceTableException;
 import dev.ferry.state.Watermarks;
 import org.apache.camel.ExchangeProperty;
@@ -52,19 +54,21 @@ public final class Resume {
                 state = null;
             }
         }
-        String rules = load.sourceTable().rulesFingerprint(spec.columnRules().keyId());
-        String before = state == null ? null : Watermarks.columnRules(con, load.schema(), spec.name(), sourceTable);
-        if (before != null && !before.equals(rules)) {
-            if (!state.started()) {
-                Watermarks.recordColumnRules(con, load.schema(), spec.name(), sourceTable, rules); // nothing merged yet
-            } else {
+        java.util.Map<String, String> rules = load.sourceTable().columnRules(spec.columnRules().keyId());
+        if (state != null) {
+            java.util.Map<String, String> before = Watermarks.columnRules(con, load.schema(), spec.name(), sourceTable);
+            List<String> changed = SourceTable.rulesChanged(before, rules);
+            if (state.started() && !changed.isEmpty()) {
                 // merging on would leave the rows already there as the old rules made them: clear values, or other hashes
                 throw new SourceTableException(SourceTableException.Kind.SHAPE, "transfer '" + spec.name() + "', table "
-                        + sourceTable + ": its column rules changed since the rows at the destination were merged (then: "
-                        + (before.isEmpty() ? "none" : before) + "; now: " + (rules.isEmpty() ? "none" : rules) + "), so the rows"
-                        + " already in " + load.destinationDisplay() + " keep what the old rules wrote (values in clear, or"
-                        + " hashes of another key), and no row was written; rewrite the table under the new rules with"
-                        + " ferry sync " + spec.name() + " --full-refresh (it keeps the watermark), or restore the old rules");
+                        + sourceTable + ": its column rules changed since the rows at the destination were merged ("
+                        + String.join("; ", changed) + "), so the rows already in " + load.destinationDisplay() + " keep what"
+                        + " the old rules wrote (values in clear, or hashes of another key), and no row was written; rewrite"
+                        + " the table under the new rules with ferry sync " + spec.name() + " --full-refresh (it keeps the"
+                        + " watermark), or restore the old rules");
+            }
+            if (!before.equals(rules)) {
+                Watermarks.recordColumnRules(con, load.schema(), spec.name(), sourceTable, rules); // with this resume's commit
             }
         }
         if (state == null) {

@@ -80,7 +80,7 @@ public final class Swap {
         dev.ferry.state.Watermarks.recordTable(con, load.schema(), spec.name(), sourceTable,
                 DestinationSchema.tableIdentity(con, load.schema(), load.table()));
         dev.ferry.state.Watermarks.recordColumnRules(con, load.schema(), spec.name(), sourceTable,
-                load.sourceTable().rulesFingerprint(spec.columnRules().keyId()));
+                load.sourceTable().columnRules(spec.columnRules().keyId()));
         dev.ferry.state.RunHistory.note(con, load.schema(), load.recordId(), java.util.List.of("full reload (sync --full-refresh)"
                 + " of mode " + mode.key() + ": the next run resumes from "
                 + (mark.xminHorizon() != null ? "transaction " + mark.xminHorizon() : mark.cursor() == null ? "the start"

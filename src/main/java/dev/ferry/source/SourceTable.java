@@ -87,21 +87,33 @@ public record SourceTable(TableRef ref, List<SourceColumn> columns, List<String>
     }
 
     /**
-     * What the transfer's column rules do to this table's values, as one text (empty when nothing): each transformed
-     * column with its rule, and the hash key's id ({@link dev.ferry.config.ColumnRules#keyId}) when a column is hashed.
-     * Kept with an incremental table's watermark: rows merged under other rules would hold other values.
+     * What the transfer's column rules do to each column this table reads: its name and the rule ("" for none; a hash
+     * with the key's id, {@link dev.ferry.config.ColumnRules#keyId}), in name order. Kept with an incremental table's
+     * watermark: rows merged under other rules would hold other values (see {@link #rulesChanged}).
      */
-    public String rulesFingerprint(String keyId) {
-        StringBuilder sb = new StringBuilder();
-        boolean hashed = false;
+    public java.util.SortedMap<String, String> columnRules(String keyId) {
+        java.util.SortedMap<String, String> rules = new java.util.TreeMap<>();
         for (SourceColumn c : columns) {
-            if (c.transform() != null) {
-                String d = c.transform().describe();
-                hashed |= d.startsWith("hash");
-                sb.append(sb.length() == 0 ? "" : "; ").append(Sql.displayIdent(c.name())).append(' ').append(d);
-            }
+            String d = c.transform() == null ? "" : c.transform().describe();
+            rules.put(c.name(), d.startsWith("hash") ? d + " key " + keyId : d);
         }
-        return hashed ? sb + "; key " + keyId : sb.toString();
+        return rules;
+    }
+
+    /**
+     * The columns read before and now whose rule differs, each as {@code name: before -> now}. Only those: a column new
+     * to the read was never copied under another rule, and one no longer read is not written. {@code before} is empty
+     * for a watermark kept before rules were: every column was copied as it is then.
+     */
+    public static List<String> rulesChanged(java.util.Map<String, String> before, java.util.Map<String, String> now) {
+        List<String> changed = new ArrayList<>();
+        now.forEach((column, rule) -> {
+            String was = before.isEmpty() ? "" : before.get(column);
+            if (was != null && !was.equals(rule)) {
+                changed.add(Sql.displayIdent(column) + ": " + (was.isEmpty() ? "none" : was) + " -> " + (rule.isEmpty() ? "none" : rule));
+            }
+        });
+        return changed;
     }
 
     public boolean hasKey() {

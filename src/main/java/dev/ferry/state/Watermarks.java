@@ -86,24 +86,35 @@ public final class Watermarks {
         }
     }
 
-    /** The column rules the table's rows were merged under ("" for none, or a watermark from before rules were kept). */
-    public static String columnRules(Connection con, String schema, String transfer, String sourceTable) throws SQLException {
-        try (PreparedStatement ps = con.prepareStatement("SELECT coalesce(column_rules, '') FROM " + qualified(schema)
+    /**
+     * The column rules the table's rows were merged under, by column ("" for none); empty for none recorded (a
+     * watermark from before rules were kept).
+     */
+    public static java.util.Map<String, String> columnRules(Connection con, String schema, String transfer, String sourceTable)
+            throws SQLException {
+        try (PreparedStatement ps = con.prepareStatement("SELECT column_rules FROM " + qualified(schema)
                 + " WHERE transfer = ? AND source_table = ?")) {
             ps.setString(1, transfer);
             ps.setString(2, sourceTable);
             try (java.sql.ResultSet rs = ps.executeQuery()) {
-                return rs.next() ? rs.getString(1) : "";
+                String text = rs.next() ? rs.getString(1) : null;
+                java.util.Map<String, String> rules = new java.util.TreeMap<>();
+                if (text != null && !text.isEmpty()) {
+                    org.apache.camel.util.json.JsonObject json = org.apache.camel.util.json.Jsoner.deserialize(text,
+                            new org.apache.camel.util.json.JsonObject());
+                    json.forEach((k, v) -> rules.put(k, String.valueOf(v)));
+                }
+                return rules;
             }
         }
     }
 
     /** Records the column rules the table's rows are merged under (see {@link #columnRules}). */
-    public static void recordColumnRules(Connection con, String schema, String transfer, String sourceTable, String rules)
-            throws SQLException {
+    public static void recordColumnRules(Connection con, String schema, String transfer, String sourceTable,
+                                         java.util.Map<String, String> rules) throws SQLException {
         try (PreparedStatement ps = con.prepareStatement("UPDATE " + qualified(schema) + " SET column_rules = ?"
                 + " WHERE transfer = ? AND source_table = ?")) {
-            ps.setString(1, rules);
+            ps.setString(1, org.apache.camel.util.json.Jsoner.serialize(new java.util.TreeMap<>(rules)));
             ps.setString(2, transfer);
             ps.setString(3, sourceTable);
             ps.executeUpdate();

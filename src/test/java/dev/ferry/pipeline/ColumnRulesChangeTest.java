@@ -26,19 +26,22 @@ class ColumnRulesChangeTest {
         TestDb src = TestDb.source("rulechg");
         TestDb dst = TestDb.destination("rulechg");
         src.execute("CREATE SCHEMA app", "CREATE TABLE app.people (id int PRIMARY KEY, email text, updated_at timestamptz NOT NULL)",
-                "INSERT INTO app.people SELECT g, 'p' || g || '@example.com', now() - interval '1 hour' FROM generate_series(1, 50) g");
+                "INSERT INTO app.people SELECT g, 'p' || g || '@example.com', now() - interval '1 hour' FROM generate_series(1, 50) g",
+                // no email yet: the rule does not reach it until it has one
+                "CREATE TABLE app.notes (id int PRIMARY KEY, updated_at timestamptz NOT NULL)",
+                "INSERT INTO app.notes SELECT g, now() - interval '1 hour' FROM generate_series(1, 5) g");
         src.grantRead("app");
-        String plain = FerryHarness.transfer("people", "app.people", "mode", "incremental", "cursor", "updated_at");
+        String plain = FerryHarness.transfer("people", "app.people, app.notes", "mode", "incremental", "cursor", "updated_at");
         Path dir = FerryHarness.write(src, dst, "export", plain, Map.of());
         assertThat(FerryCommand.run(dir, "sync", "people")).isZero();
 
-        Path hashed = FerryHarness.write(src, dst, "export", FerryHarness.transfer("people", "app.people", "mode", "incremental",
-                "cursor", "updated_at", "hash", "email", "hashKey", "first-key"), Map.of());
+        Path hashed = FerryHarness.write(src, dst, "export", FerryHarness.transfer("people", "app.people, app.notes", "mode",
+                "incremental", "cursor", "updated_at", "hash", "email", "hashKey", "first-key"), Map.of());
         src.execute("UPDATE app.people SET updated_at = now() WHERE id <= 5");
         assertThat(FerryCommand.run(hashed, "sync", "people")).isNotZero();
         try (Connection d = dst.admin()) {
             assertThat(Dumps.scalar(d, "SELECT error FROM export._ferry_runs WHERE status = 'failed'"))
-                    .contains("its column rules changed since the rows at the destination were merged (then: none; now: email hash;")
+                    .contains("its column rules changed since the rows at the destination were merged (email: none -> hash key ")
                     .contains("ferry sync people --full-refresh").doesNotContain("first-key");
             assertThat(Dumps.scalar(d, "SELECT count(*) FROM export.people WHERE email LIKE '%@example.com'"))
                     .as("nothing merged under the new rule").isEqualTo("50");
@@ -55,8 +58,19 @@ class ColumnRulesChangeTest {
                                     : "p" + id + "@example.com")).toList());
         }
 
+        // a column new at the source that a rule hides was never copied in clear: no reload needed
+        src.execute("ALTER TABLE app.notes ADD COLUMN email text",
+                "UPDATE app.notes SET email = 'n' || id || '@example.com', updated_at = now()");
+        assertThat(FerryCommand.run(hashed, "sync", "people")).isZero();
+        try (Connection d = dst.admin()) {
+            assertThat(Dumps.rows(d, "SELECT id, email FROM export.notes ORDER BY id")).containsExactly(
+                    "1|" + hmac("first-key", "n1@example.com"), "2|" + hmac("first-key", "n2@example.com"),
+                    "3|" + hmac("first-key", "n3@example.com"), "4|" + hmac("first-key", "n4@example.com"),
+                    "5|" + hmac("first-key", "n5@example.com"));
+        }
+
         // another key gives other hashes: the same stop
-        Path rekeyed = FerryHarness.write(src, dst, "export", FerryHarness.transfer("people", "app.people", "mode", "incremental",
+        Path rekeyed = FerryHarness.write(src, dst, "export", FerryHarness.transfer("people", "app.people, app.notes", "mode", "incremental",
                 "cursor", "updated_at", "hash", "email", "hashKey", "second-key"), Map.of());
         assertThat(FerryCommand.run(rekeyed, "sync", "people")).isNotZero();
         try (Connection d = dst.admin()) {
