@@ -161,6 +161,7 @@ class JsonLogsTest {
         org.apache.logging.log4j.core.Logger logger = (org.apache.logging.log4j.core.Logger) org.apache.logging.log4j.LogManager
                 .getLogger("dev.ferry.transfer");
         logger.addAppender(capture);
+        logger.setAdditive(true); // addAppender made its config with the root's additivity (false): later captures above it see its events
         String yaml = FerryHarness.transfer("far", "app.t", "source", "far", "retryAttempts", "1", "retryDelay", "50ms");
         try (FerryHarness ferry = FerryHarness.start(null, dst, "far", yaml, props)) {
             dev.ferry.state.TransferRun run = ferry.sync("far");

@@ -33,6 +33,16 @@ public final class LogCapture implements AutoCloseable {
         };
         appender.start();
         logger.addAppender(appender);
+        // a logger config made by addAppender copies the root's additivity, which is false: events of a logger below this
+        // one whose config was made so (by an earlier capture) would stop there and never reach this appender
+        var context = logger.getContext();
+        for (var config : context.getConfiguration().getLoggers().values()) {
+            String name = config.getName();
+            if (!name.isEmpty() && (loggerName.isEmpty() || name.equals(loggerName) || name.startsWith(loggerName + "."))) {
+                config.setAdditive(true);
+            }
+        }
+        context.updateLoggers();
     }
 
     /** Starts capturing a logger, e.g. {@code dev.ferry.transfer}; the root logger is {@code ""}. */
