@@ -87,6 +87,14 @@ public final class RunTables {
                 }
             }
         }
+        for (TableRef renamed : spec.names().renames().keySet()) {
+            if (!tables.contains(renamed)) {
+                // a rename the patterns allow but that matches no table now: most often a typo, the table then lands
+                // under its default name
+                LOG.warn("transfer {}: parameter 'rename.{}' names no table the patterns match now; check it against"
+                        + " ferry discover {}", spec.name(), renamed.display(), spec.source());
+            }
+        }
         run.tables(tables);
         exchange.getIn().setBody(tables);
     }

@@ -86,6 +86,38 @@ class TablePatternsTest {
     }
 
     /**
+     * Tables a pattern matches are known only at a run's start: two that would land on one destination name then fail
+     * the run before any table is written, naming both; a rename of a table no pattern matches now is warned of.
+     */
+    @Test
+    @Timeout(60)
+    void aNameCollisionAmongMatchedTablesFailsTheRunBeforeAnyWrite() throws Exception {
+        TestDb src = TestDb.source("patclash");
+        TestDb dst = TestDb.destination("patclash");
+        src.execute("CREATE SCHEMA shop", "CREATE SCHEMA sales",
+                "CREATE TABLE shop.orders (id int PRIMARY KEY)", "INSERT INTO shop.orders VALUES (1), (2)");
+        src.grantRead("shop");
+        src.grantRead("sales");
+        try (FerryHarness ferry = FerryHarness.start(src, dst, "export", FerryHarness.transfer("clash", "shop.*, sales.*",
+                "rename.shop.ordrs", "typo"));
+             LogCapture log = LogCapture.of("dev.ferry.transfer")) {
+            assertThat(ferry.sync("clash").status()).isEqualTo(TransferRun.Status.SUCCEEDED);
+            assertThat(log.lines()).contains("WARN transfer clash: parameter 'rename.shop.ordrs' names no table the patterns"
+                    + " match now; check it against ferry discover src");
+
+            src.execute("CREATE TABLE sales.orders (id int PRIMARY KEY)", "INSERT INTO sales.orders VALUES (7)",
+                    "INSERT INTO shop.orders VALUES (3)");
+            TransferRun clash = ferry.sync("clash");
+            assertThat(clash.status()).isEqualTo(TransferRun.Status.FAILED);
+            assertThat(clash.error()).contains("shop.orders and sales.orders would both be written to the destination table orders")
+                    .contains("no table was copied");
+            try (Connection d = dst.admin()) {
+                assertThat(Dumps.rows(d, "SELECT id FROM export.orders ORDER BY id")).as("untouched").containsExactly("1", "2");
+            }
+        }
+    }
+
+    /**
      * An inheritance parent and its child, both matched by a pattern: each is read alone (ONLY, as COPY table TO and
      * pg_dump read it), on every path: COPY, the query path of a filter, and a read with a column rule. Read through
      * the parent, the child's rows would be copied twice.
