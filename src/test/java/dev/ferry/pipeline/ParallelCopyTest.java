@@ -34,11 +34,11 @@ class ParallelCopyTest {
                 "INSERT INTO app.b SELECT g, 'b' || g FROM generate_series(1, 100000) g",
                 "INSERT INTO app.c SELECT g, 'c' || g FROM generate_series(1, 100000) g");
         src.grantRead("app");
-        // the source sends each connection 1 MB/s: each table's copy (about 2 MB) outlasts the others' start on any machine
-        // (their connections open one after another), whatever its speed
+        // the source sends each connection 400 kB/s: each table's copy (about 2 MB, 5 s) outlasts the others' start on any
+        // machine (their connections open one after another: 2.5 s passed once while the serial tests ran two at a time)
         Map<String, String> props = new HashMap<>(FerryHarness.destination("dst2", dst, "export2"));
         try (TcpProxy slow = new TcpProxy(src.server().host(), src.server().port())) {
-            slow.throttle(1_000_000);
+            slow.throttle(400_000);
             props.put("ferry.source.src.port", String.valueOf(slow.port()));
             copyThreeAtOnce(src, dst, props);
         }
