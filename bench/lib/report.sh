@@ -27,6 +27,9 @@ machine_facts() {
   echo "| Ferry | $FERRY_VERSION, run with java -Xmx256m${FERRY_JAVA_OPTS:+ $FERRY_JAVA_OPTS} |"
   echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
   echo "| load average at start (1, 5, 15 min) | $LOAD_AT_START (other work on the machine competes for its $(nproc) cores) |"
+  if [ "${SPLIT_CPUS:-0}" = 1 ]; then
+    echo "| CPUs (--split-cpus) | the source's server on CPU 0; the destination's server, Ferry and the tools on CPUs $OTHER_CPUS |"
+  fi
 }
 
 settings_table() {

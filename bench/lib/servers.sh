@@ -127,7 +127,11 @@ init_cluster() { # name port
   if "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$port" >/dev/null 2>&1 || [ $? -eq 1 ]; then
     die "something already listens on 127.0.0.1:$port; pick other ports with --ports SRC,DST"
   fi
-  as_pg "$PG_BIN/pg_ctl" -D "$dir" -o "-p $port" -l "$WORK/pg/postgres-$name.log" -w -t 120 start >/dev/null \
+  local pin=()
+  if [ "${SPLIT_CPUS:-0}" = 1 ]; then # --split-cpus: the source alone on CPU 0 (its backends inherit it)
+    if [ "$name" = src ]; then pin=(taskset -c 0); else pin=(taskset -c "$OTHER_CPUS"); fi
+  fi
+  as_pg "${pin[@]}" "$PG_BIN/pg_ctl" -D "$dir" -o "-p $port" -l "$WORK/pg/postgres-$name.log" -w -t 120 start >/dev/null \
     || { tail -20 "$WORK/pg/postgres-$name.log" >&2; die "the $name server did not start (log: $WORK/pg/postgres-$name.log)"; }
   STARTED+=("$dir")
 }
