@@ -171,6 +171,19 @@ public record ColumnRules(List<Rule> rules, Secret hashKey) {
     }
 
     /**
+     * Whether two rules' column paths ({@code column}, {@code table.column}, {@code schema.table.column}) can name one
+     * column: the same column, and the same table and schema wherever both give one.
+     */
+    static boolean overlap(List<String> a, List<String> b) {
+        for (int i = 1; i <= Math.min(a.size(), b.size()); i++) {
+            if (!a.get(a.size() - i).equals(b.get(b.size() - i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * A short name of the hash key that tells keys apart without revealing them: the first 16 hex digits of the key's
      * HMAC of a fixed text; empty without a key. Kept with a table's watermark, so that a changed key is noticed.
      */
@@ -242,15 +255,16 @@ public record ColumnRules(List<Rule> rules, Secret hashKey) {
             rules.add(new Rule(column, Kind.CAST, type, 0, 0, param));
         }
 
-        // one column, one way of hiding it: two would leave which one wins to chance
-        Map<String, Rule> hiding = new LinkedHashMap<>();
-        Map<String, Rule> casting = new LinkedHashMap<>();
-        for (Rule r : rules) {
-            String id = String.join("\u0000", r.column());
-            Rule other = (r.hides() ? hiding : casting).putIfAbsent(id, r);
-            if (other != null) {
-                problems.add(where.apply(r.parameter()) + ": " + label + ": column " + r.columnText() + " is given two rules, "
-                        + other.display() + " and " + r.display() + "; keep one");
+        // one column, one way of hiding it (and one cast): two would leave which one wins to chance. Rules that can reach
+        // one column count, however they name it: email and customers.email both reach customers.email
+        for (int i = 0; i < rules.size(); i++) {
+            for (int j = 0; j < i; j++) {
+                Rule r = rules.get(i);
+                Rule other = rules.get(j);
+                if (r.hides() == other.hides() && overlap(other.column(), r.column())) {
+                    problems.add(where.apply(r.parameter()) + ": " + label + ": column " + r.columnText() + " is given two rules, "
+                            + other.display() + " and " + r.display() + "; keep one");
+                }
             }
         }
         if (mode != null && mode.incremental()) {

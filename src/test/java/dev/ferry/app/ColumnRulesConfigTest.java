@@ -28,7 +28,9 @@ class ColumnRulesConfigTest {
                 + transfer("unused", "app.a", "hashKey", KEY)
                 + transfer("both", "app.a", "hash", "both_col", "hashKey", KEY, "hashKeyFile", "/nonexistent/ferry-key")
                 + transfer("nofile", "app.a", "hash", "nofile_col", "hashKeyFile", "/nonexistent/ferry-key")
-                + transfer("toolong", "app.a", "hash", "a.b.c.toolong_col", "hashKey", KEY);
+                + transfer("toolong", "app.a", "hash", "a.b.c.toolong_col", "hashKey", KEY)
+                // two names of one column: both reach app.a's ov_col
+                + transfer("overlap", "app.a", "hash", "ov_col", "hashKey", KEY, "mask.a.ov_col", "***");
         String err = refused(folder(yaml));
         String f = "routes/transfers.yaml:";
         assertThat(err).contains(f + (lineOf(yaml, "value: 'nokey_col'") - 1) + ": transfer 'nokey': parameter 'hash' needs a key;"
@@ -52,6 +54,8 @@ class ColumnRulesConfigTest {
                 + "        value: 'toolong'")) + ": transfer 'nofile': parameter 'hashKeyFile': cannot read /nonexistent/ferry-key"
                 + " (NoSuchFileException)");
         assertThat(err).contains("transfer 'toolong': parameter 'hash': 'a.b.c.toolong_col' has more than three parts");
+        assertThat(err).contains(f + (lineOf(yaml, "name: mask.a.ov_col")) + ": transfer 'overlap': column a.ov_col is given two"
+                + " rules, 'ov_col' in parameter 'hash' and parameter 'mask.a.ov_col'; keep one");
         assertThat(err).doesNotContain(KEY);
     }
 }
