@@ -360,19 +360,29 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
         int n = sql.length();
         int i = 0;
         while (i < n) {
-            char c = sql.charAt(i);
-            if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
-                int nl = sql.indexOf('\n', i);
-                i = nl < 0 ? n : nl + 1;
-            } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
-                i = Parser.parseBlockComment(sql.toCharArray(), i) + 1;
-            } else if (Character.isWhitespace(c)) {
+            int after = afterComment(sql, i);
+            if (after > i) {
+                i = after;
+            } else if (Character.isWhitespace(sql.charAt(i))) {
                 i++;
             } else {
                 return false;
             }
         }
         return true;
+    }
+
+    /** Where a comment starting at {@code i} ends (the index after it); {@code i} when none starts there. */
+    private static int afterComment(String sql, int i) {
+        int n = sql.length();
+        if (i + 1 < n && sql.charAt(i) == '-' && sql.charAt(i + 1) == '-') {
+            int nl = sql.indexOf('\n', i);
+            return nl < 0 ? n : nl + 1;
+        }
+        if (i + 1 < n && sql.charAt(i) == '/' && sql.charAt(i + 1) == '*') {
+            return Parser.parseBlockComment(sql.toCharArray(), i) + 1;
+        }
+        return i;
     }
 
     /**
@@ -385,11 +395,9 @@ public record Hooks(List<Statement> afterLoad, List<Statement> beforeRun) {
         int i = 0;
         while (i < n) {
             char c = sql.charAt(i);
-            if (c == '-' && i + 1 < n && sql.charAt(i + 1) == '-') {
-                int nl = sql.indexOf('\n', i);
-                i = nl < 0 ? n : nl + 1;
-            } else if (c == '/' && i + 1 < n && sql.charAt(i + 1) == '*') {
-                i = Parser.parseBlockComment(sql.toCharArray(), i) + 1;
+            int after = afterComment(sql, i);
+            if (after > i) {
+                i = after;
             } else if (c == '"') {
                 i = Parser.parseDoubleQuotes(sql.toCharArray(), i) + 1;
                 words.add("\"");

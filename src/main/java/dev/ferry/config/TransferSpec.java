@@ -323,19 +323,6 @@ public record TransferSpec(
         }
     }
 
-    private static boolean bool(Map<String, String> p, String key, String label, Function<String, String> where,
-                                List<String> problems) {
-        String v = blankToNull(p.get(key));
-        if (v == null) {
-            return false;
-        }
-        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
-            return Boolean.parseBoolean(v);
-        }
-        problems.add(where.apply(key) + ": " + label + ": parameter '" + key + "': '" + v + "' is not true or false");
-        return false;
-    }
-
     private static String required(Map<String, String> p, String key, String label, Function<String, String> where,
                                    List<String> problems) {
         String v = blankToNull(p.get(key));
