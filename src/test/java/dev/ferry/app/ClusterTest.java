@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * node, on schedule, never overlapping; a node killed mid-run has its run finished by another; a node whose routes
  * differ says so.
  */
-// measures time bounds or runs several Ferry processes: runs apart, after the other tests (pom.xml, "serial")
+// measures time bounds or runs several Ferry processes: runs alone, after the other tests (pom.xml, "serial")
 @Tag("serial")
 class ClusterTest {
 

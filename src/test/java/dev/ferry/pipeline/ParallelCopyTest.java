@@ -19,7 +19,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * parallelTables: a transfer's tables copied at the same time, each exactly, each recorded, one failing sparing the
  * rest; copyStreams: one table copied in several streams of page ranges sharing a snapshot.
  */
-// checks that tables copy at the same time (their records overlap): runs apart, after the other tests (pom.xml, "serial")
+// checks that tables copy at the same time (their records overlap): runs alone, after the other tests (pom.xml, "serial")
 @Tag("serial")
 class ParallelCopyTest {
 

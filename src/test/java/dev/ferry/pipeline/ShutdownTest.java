@@ -25,7 +25,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * stream abandons it, keeping the old table. The sources are views that sleep 1 ms every 100 rows, so that the runs
  * are still going when the signal comes.
  */
-// measures time bounds or runs several Ferry processes: runs apart, after the other tests (pom.xml, "serial")
+// measures time bounds or runs several Ferry processes: runs alone, after the other tests (pom.xml, "serial")
 @Tag("serial")
 class ShutdownTest {
 

@@ -28,7 +28,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * is recorded {@code interrupted}, no session is left in a transaction, and a {@code sync} of several transfers
  * starts no further one.
  */
-// measures time bounds or runs several Ferry processes: runs apart, after the other tests (pom.xml, "serial")
+// measures time bounds or runs several Ferry processes: runs alone, after the other tests (pom.xml, "serial")
 @Tag("serial")
 class StoppingTest {
 

@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * bounds keep the tests fast: a COPY stalls after 2s, a statement is bounded at 3s, so a silent connection is dead
  * after 5s (and a session idle in a transaction that long is ended by its server); a lock wait gives up after 2s.
  */
-// measures time bounds or runs several Ferry processes: runs apart, after the other tests (pom.xml, "serial")
+// measures time bounds or runs several Ferry processes: runs alone, after the other tests (pom.xml, "serial")
 @Tag("serial")
 class TimeoutTest {
 
